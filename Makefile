@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Everything else is their plumbing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+PG_HOST ?= 127.0.0.1
+PG_USER ?= postgres
+REDIS_HOST ?= 127.0.0.1
+# In CI (REQUIRE_SERVICES=1) an unreachable PostgreSQL or Redis is a failure, not a skip.
+REQUIRE_SERVICES ?= 0
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck translations browser venv clean-instance
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d incidents/translations -f >/dev/null
+
+run: venv translations
+	$(FLASK) init
+	@$(FLASK) first-run-admin
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 300 \
+		--access-logfile /dev/null wsgi:app
+
+# Debian's Chromium for the browser tests; Playwright never downloads its own browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "install Debian's chromium package (sudo apt-get install chromium)"; exit 1; fi; }
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+test: $(VENV)/.installed-dev translations browser lint
+	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)

@@ -1,0 +1,73 @@
+"""The evidence platform: `create_app` wires the parts together and does nothing else."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+from incidents import authz, cli, db, i18n, login, security, web_errors
+from incidents.extensions import csrf, limiter
+from incidents.routes import register_blueprints
+from incidents.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.load()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(flask_config(settings))
+    app.extensions["settings"] = settings
+
+    db.init_app(app, db.Database(settings.effective_database_url))
+    web_errors.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login.init_app(app)
+    i18n.init_app(app, settings)
+    security.init_app(app)
+    authz.init_app(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def flask_config(settings: Settings) -> dict[str, object]:
+    """Translate our settings into the names Flask and its extensions read."""
+    return {
+        "SECRET_KEY": settings.secret_key or _instance_secret(settings.instance_path),
+        "TESTING": settings.testing,
+        "SESSION_COOKIE_NAME": "evidence_session",
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=settings.contributor_session_minutes),
+        "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
+        "MAX_FORM_MEMORY_SIZE": settings.max_form_field_bytes,
+        "MAX_FORM_PARTS": settings.max_form_parts,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked in incidents.security, bearer tokens exempt
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        "RATELIMIT_DEFAULT": settings.default_rate_limit,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _instance_secret(instance: Path) -> str:
+    """The secret written by `flask init`; a throw-away one (and a warning) before that."""
+    path = instance / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    log.warning("no instance secret yet: run `flask --app wsgi init`")
+    return secrets.token_hex(32)

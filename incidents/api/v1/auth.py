@@ -1,0 +1,66 @@
+"""Enrolment and sign-in for apps: register with an invitation, get a token, who am I."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from incidents.api.v1.base import blueprint, json_body, string_field
+from incidents.db import get_session
+from incidents.errors import AuthenticationFailed
+from incidents.extensions import limiter
+from incidents.ratelimits import login_key
+from incidents.services import accounts, tokens
+from incidents.views.common import account_policy, settings
+
+
+def _login_limit() -> str:
+    return settings().login_rate_limit
+
+
+@blueprint.post("/auth/register")
+def register() -> tuple[Response, int]:
+    data = json_body({"invitation", "pseudonym", "passphrase", "language"})
+    language = data.get("language")
+    db = get_session()
+    user = accounts.register(
+        db,
+        account_policy(),
+        invitation_token=string_field(data, "invitation"),
+        pseudonym=string_field(data, "pseudonym", max_length=200),
+        passphrase=string_field(data, "passphrase"),
+        language=language if language in settings().languages else None,
+    )
+    db.commit()
+    return jsonify({"pseudonym": user.pseudonym, "role": user.role.value}), 201
+
+
+@blueprint.post("/auth/token")
+@limiter.limit(_login_limit, key_func=login_key)
+def token() -> tuple[Response, int]:
+    data = json_body({"pseudonym", "passphrase", "totp", "name"})
+    db = get_session()
+    try:
+        user = accounts.authenticate(
+            db,
+            account_policy(),
+            pseudonym=string_field(data, "pseudonym", max_length=200),
+            passphrase=string_field(data, "passphrase"),
+            totp_code=string_field(data, "totp", required=False, max_length=20),
+            require_totp=True,
+        )
+    except AuthenticationFailed:
+        db.commit()  # keep the audit record of the failure
+        raise
+    _row, text = tokens.create_api_token(db, user, string_field(data, "name", required=False,
+                                                               max_length=80))
+    db.commit()
+    return jsonify({"token": text}), 201
+
+
+@blueprint.get("/me")
+def me() -> Response:
+    user = current_user.user
+    return jsonify({"pseudonym": user.pseudonym, "role": user.role.value,
+                    "totp_enabled": user.totp_enabled})

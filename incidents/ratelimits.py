@@ -1,0 +1,27 @@
+"""Rate-limit keys that never involve an IP address (DESIGN §7: none stored by default)."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+from flask import request, session
+from flask_login import current_user
+
+
+def limiter_key() -> str:
+    """Per account when signed in; otherwise one shared bucket per endpoint."""
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return "anonymous"
+
+
+def login_key() -> str:
+    """Per pseudonym tried, so stuffing one account is throttled whether or not it exists."""
+    data = request.get_json(silent=True) if request.is_json else None
+    raw = (data or {}).get("pseudonym") if isinstance(data, dict) else None
+    raw = raw if isinstance(raw, str) else request.form.get("pseudonym", "")
+    if not raw and session.get("pending_user"):
+        return f"login-user:{session['pending_user']}"
+    key = unicodedata.normalize("NFKC", raw).strip().casefold()
+    return "login:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]

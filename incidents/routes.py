@@ -1,0 +1,15 @@
+"""Every blueprint of the application, registered in one place."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from incidents.api.v1 import blueprint as api_v1
+from incidents.views import account, admin, auth, main
+
+BLUEPRINTS = (main.blueprint, auth.blueprint, account.blueprint, admin.blueprint, api_v1)
+
+
+def register_blueprints(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

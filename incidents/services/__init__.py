@@ -1,0 +1,1 @@
+"""Domain services: take a session and the acting user, never import Flask."""

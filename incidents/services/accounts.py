@@ -1,0 +1,222 @@
+"""Users: registration by invitation, sign-in, passphrases, roles and suspension."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from incidents.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
+from incidents.models import Invitation, Role, User, UserSession
+from incidents.models.types import utcnow
+from incidents.services import audit, totp
+from incidents.services.passwords import PasswordHasher, check_policy
+from incidents.services.secrets import token_hash
+
+PSEUDONYM_MIN, PSEUDONYM_MAX = 3, 40
+# Bidirectional overrides and isolates can make one name look like another.
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+@dataclass(frozen=True)
+class AccountPolicy:
+    """The settings the account rules depend on."""
+
+    hasher: PasswordHasher
+    passphrase_min_length: int
+
+
+def normalise_pseudonym(raw: str) -> tuple[str, str]:
+    """Return (display form, unique key); raise InvalidInput for names we cannot accept."""
+    name = unicodedata.normalize("NFKC", raw or "").strip()
+    if not PSEUDONYM_MIN <= len(name) <= PSEUDONYM_MAX:
+        raise InvalidInput(
+            N_("A pseudonym has %(min)d to %(max)d characters."),
+            field="pseudonym", min=PSEUDONYM_MIN, max=PSEUDONYM_MAX,
+        )
+    if any(unicodedata.category(ch).startswith("C") or ch in _BIDI_CONTROLS for ch in name):
+        raise InvalidInput(
+            N_("The pseudonym contains a character we cannot accept."), field="pseudonym"
+        )
+    return name, name.casefold()
+
+
+def find_invitation(session: Session, token: str) -> Invitation:
+    """The usable invitation for `token`, or InvalidInput with one message for every failure."""
+    invitation = session.scalar(
+        select(Invitation).where(Invitation.token_hash == token_hash(token or ""))
+    )
+    if (
+        invitation is None
+        or invitation.used_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at <= utcnow()
+    ):
+        raise InvalidInput(
+            N_("This invitation is not valid. It may have expired or been used already."),
+            field="invitation",
+        )
+    return invitation
+
+
+def register(
+    session: Session,
+    policy: AccountPolicy,
+    *,
+    invitation_token: str,
+    pseudonym: str,
+    passphrase: str,
+    language: str | None = None,
+) -> User:
+    """Create an account from an invitation; the role comes from the invitation, never the form."""
+    display, key = normalise_pseudonym(pseudonym)
+    check_policy(passphrase, min_length=policy.passphrase_min_length, pseudonym=display)
+    invitation = find_invitation(session, invitation_token)
+    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
+        raise Conflict(N_("This pseudonym is taken. Please choose another."), field="pseudonym")
+    # Claim the invitation atomically: of two concurrent registrations only one wins.
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidInput(
+            N_("This invitation is not valid. It may have expired or been used already."),
+            field="invitation",
+        )
+    user = User(
+        pseudonym=display,
+        pseudonym_key=key,
+        public_id=secrets.token_hex(8),
+        role=invitation.role,
+        password_hash=policy.hasher.hash(passphrase),
+        language=language,
+        invitation_id=invitation.id,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, "invitation_used", actor=user, subject=user, invitation=invitation.id)
+    return user
+
+
+def authenticate(
+    session: Session,
+    policy: AccountPolicy,
+    *,
+    pseudonym: str,
+    passphrase: str,
+    totp_code: str | None = None,
+    require_totp: bool = False,
+) -> User:
+    """Check credentials; every failure raises the same AuthenticationFailed, equally slowly."""
+    try:
+        _, key = normalise_pseudonym(pseudonym)
+    except InvalidInput:
+        key = ""
+    user = session.scalar(select(User).where(User.pseudonym_key == key)) if key else None
+    if user is None:
+        policy.hasher.burn(passphrase)
+        audit.record(session, "login_failed")
+        raise AuthenticationFailed(N_("The pseudonym or passphrase is not correct."))
+    if not policy.hasher.verify(user.password_hash, passphrase) or user.suspended:
+        audit.record(session, "login_failed", subject=user)
+        raise AuthenticationFailed(N_("The pseudonym or passphrase is not correct."))
+    if (
+        require_totp
+        and user.needs_totp
+        and (not user.totp_enabled or not totp.check_code(session, user, totp_code or ""))
+    ):
+        audit.record(session, "login_failed", subject=user, reason="second_factor")
+        raise AuthenticationFailed(
+            N_("The code from your authenticator app is not correct."), field="totp"
+        )
+    return user
+
+
+def second_factor(session: Session, user_id: int, code: str) -> User:
+    """The second step of a staff sign-in, after the passphrase was checked."""
+    user = session.get(User, user_id)
+    if user is None or user.suspended or not totp.check_code(session, user, code):
+        audit.record(session, "login_failed", subject=user, reason="second_factor")
+        raise AuthenticationFailed(
+            N_("The code from your authenticator app is not correct."), field="totp"
+        )
+    return user
+
+
+def change_passphrase(
+    session: Session, policy: AccountPolicy, user: User, *, current: str, new: str
+) -> None:
+    if not policy.hasher.verify(user.password_hash, current):
+        raise InvalidInput(N_("Your current passphrase is not correct."), field="current")
+    check_policy(new, min_length=policy.passphrase_min_length, pseudonym=user.pseudonym)
+    user.password_hash = policy.hasher.hash(new)
+    user.must_change_password = False
+    audit.record(session, "passphrase_changed", actor=user, subject=user)
+
+
+def create_admin(session: Session, policy: AccountPolicy, username: str) -> tuple[User, str]:
+    """An admin with a one-time passphrase that must be changed at first sign-in."""
+    display, key = normalise_pseudonym(username)
+    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
+        raise Conflict(N_("This pseudonym is taken. Please choose another."), field="pseudonym")
+    one_time = "-".join(secrets.token_hex(3) for _ in range(4))
+    user = User(
+        pseudonym=display,
+        pseudonym_key=key,
+        public_id=secrets.token_hex(8),
+        role=Role.ADMIN,
+        password_hash=policy.hasher.hash(one_time),
+        must_change_password=True,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, "admin_created", subject=user)
+    return user, one_time
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def find_by_pseudonym(session: Session, pseudonym: str) -> User:
+    _, key = normalise_pseudonym(pseudonym)
+    user = session.scalar(select(User).where(User.pseudonym_key == key))
+    if user is None:
+        raise NotFound(N_("No such user."))
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.created_at)))
+
+
+def set_role(session: Session, actor: User, user: User, role: Role) -> None:
+    if user.id == actor.id:
+        raise InvalidInput(N_("You cannot change your own role."), field="role")
+    old = user.role
+    user.role = role
+    if role.needs_totp and not user.totp_enabled:
+        end_all_sessions(session, user)
+    audit.record(session, "role_changed", actor=actor, subject=user, old=old.value, new=role.value)
+
+
+def set_suspended(session: Session, actor: User, user: User, suspended: bool) -> None:
+    if user.id == actor.id:
+        raise InvalidInput(N_("You cannot suspend yourself."), field="suspended")
+    user.suspended = suspended
+    if suspended:
+        end_all_sessions(session, user)
+    audit.record(session, "suspended" if suspended else "unsuspended", actor=actor, subject=user)
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    for row in session.scalars(select(UserSession).where(UserSession.user_id == user.id)):
+        session.delete(row)

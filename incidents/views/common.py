@@ -1,0 +1,34 @@
+"""Helpers every view shares: settings, the account policy, safe redirects."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from incidents.services.accounts import AccountPolicy
+from incidents.services.passwords import PasswordHasher
+from incidents.settings import Settings
+
+
+def settings() -> Settings:
+    value: Settings = current_app.extensions["settings"]
+    return value
+
+
+def account_policy() -> AccountPolicy:
+    s = settings()
+    return AccountPolicy(
+        hasher=PasswordHasher(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism),
+        passphrase_min_length=s.passphrase_min_length,
+    )
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a same-origin relative path: never `//host`, a scheme, or a backslash trick."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    return target

@@ -1,0 +1,23 @@
+"""The public home page and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session
+from werkzeug.wrappers import Response
+
+from incidents.views.common import safe_next, settings
+
+blueprint = Blueprint("main", __name__)
+
+
+@blueprint.get("/")
+def index() -> str:
+    return render_template("index.html")
+
+
+@blueprint.get("/language/<code>")
+def language(code: str) -> Response:
+    # An unknown code is ignored rather than stored: the page stays in its language.
+    if code in settings().languages:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), "/"))

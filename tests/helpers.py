@@ -1,0 +1,92 @@
+"""Small typed factories for tests (`gen_*`), with keyword overrides."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pyotp
+from flask import Flask
+from flask.testing import FlaskClient
+
+from incidents.db import get_session
+from incidents.models import Role, User
+from incidents.services import accounts, invitations, tokens, totp
+from incidents.services.passwords import PasswordHasher
+
+CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+PASSPHRASE = "purple elephant tramway 1986"
+
+
+def policy() -> accounts.AccountPolicy:
+    return accounts.AccountPolicy(hasher=PasswordHasher(1, 8, 1), passphrase_min_length=12)
+
+
+def gen_invitation(role: Role = Role.CONTRIBUTOR, *, days: int = 7, note: str = "") -> str:
+    session = get_session()
+    _inv, token = invitations.create(session, role=role, expires_in=timedelta(days=days),
+                                     note=note)
+    session.commit()
+    return token
+
+
+def gen_user(
+    role: Role = Role.CONTRIBUTOR,
+    *,
+    pseudonym: str | None = None,
+    passphrase: str = PASSPHRASE,
+    with_totp: bool = True,
+) -> User:
+    """A registered user; staff get an enrolled TOTP factor unless `with_totp` is False."""
+    session = get_session()
+    name = pseudonym or f"{role.value}-{session.query(User).count() + 1}"
+    user = accounts.register(session, policy(), invitation_token=gen_invitation(role),
+                             pseudonym=name, passphrase=passphrase)
+    if with_totp and role.needs_totp:
+        totp.begin_enrolment(user)
+        totp.confirm_enrolment(session, user, current_code(user))
+    session.commit()
+    return user
+
+
+def current_code(user: User) -> str:
+    assert user.totp_secret
+    return pyotp.TOTP(user.totp_secret).now()
+
+
+def next_code(user: User) -> str:
+    """A valid code from the next time step (the current one may already be used)."""
+    assert user.totp_secret
+    totp_ = pyotp.TOTP(user.totp_secret)
+    return totp_.at(((user.totp_last_step or 0) + 1) * 30)
+
+
+def gen_token(user: User) -> str:
+    session = get_session()
+    _row, token = tokens.create_api_token(session, user, "test")
+    session.commit()
+    return token
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, user: User, passphrase: str = PASSPHRASE) -> None:
+    """Sign in through the real form, second factor included."""
+    token = csrf_token(client)
+    response = client.post("/login", data={"csrf_token": token, "pseudonym": user.pseudonym,
+                                           "passphrase": passphrase})
+    if user.needs_totp and user.totp_enabled:
+        assert response.status_code == 200, response.status_code
+        session = get_session()
+        session.refresh(user)
+        response = client.post("/login", data={"csrf_token": token, "totp": next_code(user)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def app_settings(app: Flask) -> object:
+    return app.extensions["settings"]
