@@ -42,6 +42,14 @@ class SessionUser:
         return getattr(self.user, name)
 
 
+def bearer_token() -> str | None:
+    """The API token of an `Authorization: Bearer` request under /api/, if there is one."""
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    return header[7:].strip()
+
+
 def sign_in(user: User) -> None:
     """Start a fresh server-side session; anything in the old cookie is dropped."""
     token = tokens.start_session(get_session(), user)
@@ -67,15 +75,19 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(token: str) -> SessionUser | None:
+        # A request that names a bearer token is that token's alone: a session cookie sent
+        # alongside must not authenticate it, since such requests skip the CSRF check.
+        if bearer_token() is not None:
+            return None
         user = tokens.load_session(get_session(), token, _lifetimes())
         return SessionUser(user, token) if user else None
 
     @login_manager.request_loader
     def _load_from_header(req: object) -> SessionUser | None:
-        header = request.headers.get("Authorization", "")
-        if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+        token = bearer_token()
+        if not token:
             return None
-        user = tokens.load_api_token(get_session(), header[7:].strip())
+        user = tokens.load_api_token(get_session(), token)
         if user is None:
             return None
         g.auth_via_token = True
