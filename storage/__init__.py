@@ -1,0 +1,5 @@
+"""Everything that touches evidence bytes: streaming encryption, key ring, blob backends.
+
+Knows nothing of Flask or SQL. Entry points: ``storage.blobstore.BlobStore``,
+``storage.crypto.keys`` (key directory and ``KeyProvider``), ``storage.backends.make_backend``.
+"""

@@ -1,0 +1,65 @@
+"""The interface every blob backend implements, and the rule for blob names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from storage.errors import InvalidBlobName
+
+Bytes = bytes | bytearray | memoryview
+
+# Blob names are made by the server (secrets.token_hex(16)); nothing else may become a path
+# or an object key, so a client-supplied name can never reach a backend.
+BLOB_NAME_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a well-formed blob name, else raise InvalidBlobName."""
+    if not isinstance(name, str) or not BLOB_NAME_RE.fullmatch(name):
+        raise InvalidBlobName("blob names are 32 lowercase hex digits made by the server")
+    return name
+
+
+class BlobSink(Protocol):
+    """Where a backend writer sends bytes."""
+
+    def write(self, data: Bytes, /) -> int: ...
+
+
+class BlobSource(Protocol):
+    """A committed blob opened for reading."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: bytearray | memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+class BlobBackend(Protocol):
+    """Stores opaque (already encrypted) blobs under server-made names."""
+
+    def writer(self, name: str) -> AbstractContextManager[BlobSink]:
+        """Write to a temporary place; the blob becomes visible only on a clean exit."""
+        ...
+
+    def open(self, name: str) -> BlobSource:
+        """Open a committed blob; raise BlobNotFound."""
+        ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def delete(self, name: str) -> None:
+        """Remove a committed blob (missing is not an error)."""
+        ...
+
+    def sweep_temporary(self, older_than: float = 0) -> list[str]:
+        """Remove leftovers of interrupted writes older than ``older_than`` seconds."""
+        ...
+
+    def names(self) -> Iterator[str]:
+        """The names of all committed blobs."""
+        ...

@@ -1,0 +1,153 @@
+"""Blobs as files in a local folder: atomic writes, every path checked against the root."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from storage.backends.base import BLOB_NAME_RE, BlobSource, check_name
+from storage.errors import BackendError, BlobExists, BlobNotFound, InvalidBlobName, StorageFull
+
+TMP_PREFIX = ".tmp-"
+
+
+def _backend_error(e: OSError, what: str) -> BackendError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(f"no space left while {what}")
+    return BackendError(f"{what} failed ({e.__class__.__name__}, errno {e.errno})")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend:
+    """Files under ``root/<first two hex digits>/<name>``, written via same-folder temp files."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._fsync = fsync
+
+    def __repr__(self) -> str:
+        return f"LocalBackend({str(self.root)!r})"
+
+    def _path(self, name: str) -> Path:
+        check_name(name)
+        path = (self.root / name[:2] / name).resolve()
+        # Defence in depth: the regex already rules out separators and dots.
+        if not path.is_relative_to(self.root):
+            raise InvalidBlobName("blob path escapes the storage root")
+        return path
+
+    @contextlib.contextmanager
+    def writer(self, name: str) -> Iterator[_FileSink]:
+        """Write to ``.tmp-<random>`` beside the target; fsync and rename on a clean exit."""
+        path = self._path(name)
+        shard = path.parent
+        if not shard.is_dir():
+            shard.mkdir(mode=0o700, exist_ok=True)
+            if self._fsync:
+                _fsync_dir(self.root)
+        tmp = shard / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            raise BackendError(f"cannot create a temporary file for blob {name}") from e
+        f = io.FileIO(fd, "wb")
+        try:
+            yield _FileSink(f, name)
+            try:
+                if self._fsync:
+                    os.fsync(f.fileno())
+                f.close()
+                # link() refuses an existing target atomically: a blob is never overwritten.
+                os.link(tmp, path)
+            except FileExistsError as e:
+                raise BlobExists(f"blob {name} already exists") from e
+            except OSError as e:
+                raise _backend_error(e, f"committing blob {name}") from e
+            tmp.unlink()
+            if self._fsync:
+                _fsync_dir(shard)
+        except BaseException:
+            f.close()
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def open(self, name: str) -> BlobSource:
+        try:
+            return open(self._path(name), "rb", buffering=0)  # noqa: SIM115 (caller closes)
+        except FileNotFoundError as e:
+            raise BlobNotFound(f"blob {name} not found") from e
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+    def delete(self, name: str) -> None:
+        path = self._path(name)
+        path.unlink(missing_ok=True)
+        if self._fsync and path.parent.exists():
+            _fsync_dir(path.parent)
+
+    def sweep_temporary(self, older_than: float = 0) -> list[str]:
+        """Remove temp files of interrupted writes; return their paths relative to the root.
+
+        With the default ``older_than=0`` this also removes temp files of writes still in
+        progress in other processes, so run it at start-up or pass a generous age.
+        """
+        cutoff = time.time() - older_than
+        removed: list[str] = []
+        for shard in self._shards():
+            for entry in os.scandir(shard):
+                if not entry.name.startswith(TMP_PREFIX) or not entry.is_file(
+                    follow_symlinks=False
+                ):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime <= cutoff:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+                        removed.append(f"{shard.name}/{entry.name}")
+        return removed
+
+    def names(self) -> Iterator[str]:
+        for shard in self._shards():
+            for entry in os.scandir(shard):
+                if BLOB_NAME_RE.fullmatch(entry.name) and entry.name[:2] == shard.name:
+                    yield entry.name
+
+    def _shards(self) -> Iterator[Path]:
+        for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if len(entry.name) == 2 and entry.is_dir(follow_symlinks=False):
+                yield Path(entry.path)
+
+
+class _FileSink:
+    """The write end handed out by ``LocalBackend.writer`` (write only; no seek, no close)."""
+
+    def __init__(self, f: io.FileIO, name: str) -> None:
+        self._f = f
+        self._name = name
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:
+        view = memoryview(data)
+        total = 0
+        try:
+            while total < len(view):  # raw file writes may be short
+                n = self._f.write(view[total:])
+                if not n:
+                    raise BackendError(f"short write to blob {self._name}")
+                total += n
+        except OSError as e:
+            raise _backend_error(e, f"writing blob {self._name}") from e
+        return total

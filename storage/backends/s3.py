@@ -1,0 +1,215 @@
+"""Blobs as objects in any S3-compatible store (boto3), written by streamed multipart upload.
+
+An object becomes visible only when its upload completes (``CompleteMultipartUpload`` or a
+single ``PutObject`` for small blobs), so an interrupted write leaves at most an incomplete
+multipart upload, which ``sweep_temporary`` aborts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from storage.backends.base import BLOB_NAME_RE, BlobSource, Bytes, check_name
+from storage.errors import BackendError, BlobExists, BlobNotFound
+
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+
+
+def _code(e: ClientError) -> str:
+    return str(e.response.get("Error", {}).get("Code", ""))
+
+
+class S3Backend:
+    """Objects ``<prefix><name>`` in one bucket."""
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        part_size: int = DEFAULT_PART_SIZE,
+        client: Any = None,
+    ) -> None:
+        if part_size < MIN_PART_SIZE:
+            raise ValueError("S3 parts must be at least 5 MiB")
+        self.bucket = bucket
+        self.prefix = prefix
+        self.part_size = part_size
+        self._s3 = client or boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+        )
+
+    def __repr__(self) -> str:
+        return f"S3Backend(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    def _key(self, name: str) -> str:
+        return self.prefix + check_name(name)
+
+    @contextlib.contextmanager
+    def writer(self, name: str) -> Iterator[_MultipartSink]:
+        """Buffer parts of ``part_size`` and upload each as it fills; complete on clean exit."""
+        key = self._key(name)
+        if self.exists(name):
+            raise BlobExists(f"blob {name} already exists")
+        sink = _MultipartSink(self._s3, self.bucket, key, self.part_size)
+        try:
+            yield sink
+            sink.complete()
+        except BaseException:
+            sink.abort()
+            raise
+
+    def open(self, name: str) -> BlobSource:
+        try:
+            obj = self._s3.get_object(Bucket=self.bucket, Key=self._key(name))
+        except ClientError as e:
+            if _code(e) in _NOT_FOUND:
+                raise BlobNotFound(f"blob {name} not found") from e
+            raise BackendError(f"reading blob {name} failed ({_code(e)})") from e
+        except BotoCoreError as e:
+            raise BackendError(f"reading blob {name} failed") from e
+        return _BodyReader(obj["Body"])
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=self._key(name))
+        except ClientError as e:
+            if _code(e) in _NOT_FOUND:
+                return False
+            raise BackendError(f"checking blob {name} failed ({_code(e)})") from e
+        return True
+
+    def delete(self, name: str) -> None:
+        try:
+            self._s3.delete_object(Bucket=self.bucket, Key=self._key(name))
+        except (ClientError, BotoCoreError) as e:
+            raise BackendError(f"deleting blob {name} failed") from e
+
+    def sweep_temporary(self, older_than: float = 0) -> list[str]:
+        """Abort incomplete multipart uploads under the prefix; return their object keys."""
+        cutoff = time.time() - older_than
+        removed: list[str] = []
+        paginator = self._s3.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for upload in page.get("Uploads", []):
+                initiated: datetime = upload["Initiated"]
+                if initiated.replace(tzinfo=initiated.tzinfo or UTC).timestamp() > cutoff:
+                    continue
+                with contextlib.suppress(ClientError):
+                    self._s3.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed.append(upload["Key"])
+        return removed
+
+    def names(self) -> Iterator[str]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(self.prefix) :]
+                if BLOB_NAME_RE.fullmatch(name):
+                    yield name
+
+
+class _MultipartSink:
+    """Buffers at most one part in memory; starts the multipart upload only when needed."""
+
+    def __init__(self, s3: Any, bucket: str, key: str, part_size: int) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._key = key
+        self._part_size = part_size
+        self._buf = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def write(self, data: Bytes, /) -> int:
+        self._buf += data
+        if len(self._buf) >= self._part_size:
+            self._flush_part()
+        return len(data)
+
+    def _flush_part(self) -> None:
+        try:
+            if self._upload_id is None:
+                resp = self._s3.create_multipart_upload(Bucket=self._bucket, Key=self._key)
+                self._upload_id = resp["UploadId"]
+            number = len(self._parts) + 1
+            resp = self._s3.upload_part(
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=bytes(self._buf),
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise BackendError("uploading a blob part failed") from e
+        self._parts.append({"PartNumber": number, "ETag": resp["ETag"]})
+        self._buf.clear()
+
+    def complete(self) -> None:
+        try:
+            if self._upload_id is None:
+                self._s3.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buf))
+                return
+            if self._buf:
+                self._flush_part()
+            self._s3.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise BackendError("committing a blob failed") from e
+        finally:
+            self._buf = bytearray()
+
+    def abort(self) -> None:
+        self._buf = bytearray()
+        if self._upload_id is not None:
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self._s3.abort_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
+                )
+
+
+class _BodyReader(io.RawIOBase):
+    """A raw, readinto-capable view of a botocore StreamingBody."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._body.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
