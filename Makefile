@@ -12,7 +12,7 @@ REDIS_HOST ?= 127.0.0.1
 REQUIRE_SERVICES ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck translations browser venv clean-instance
+.PHONY: run test lint typecheck translations translations-update browser venv clean-instance
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ venv: $(VENV)/.installed
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d incidents/translations -f >/dev/null
+
+# Re-extract strings into the ru/kk catalogues; fails while any is untranslated.
+translations-update: $(VENV)/.installed
+	BIN=$(BIN) bash scripts/update-translations.sh
 
 run: venv translations
 	$(FLASK) init

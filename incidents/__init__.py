@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from incidents import authz, cli, db, i18n, login, security, web_errors
+from incidents import authz, cli, db, evidence, i18n, jobs, login, security, web_errors
 from incidents.extensions import csrf, limiter
 from incidents.routes import register_blueprints
 from incidents.settings import Settings
@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["settings"] = settings
 
     db.init_app(app, db.Database(settings.effective_database_url))
+    evidence.init_app(app, settings)
+    jobs.init_app(app, settings)
     web_errors.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

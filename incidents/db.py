@@ -67,9 +67,36 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
+            # Remembered for `begin_write`: how this transaction began, and whether it wrote.
+            conn.info["sqlite_begin"] = mode
+            conn.info["sqlite_changes"] = conn.connection.dbapi_connection.total_changes
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's unit of work as a writer (call before its first statement).
+
+    SQLite: `BEGIN IMMEDIATE`, so the write lock is taken (waiting up to busy_timeout)
+    before anything is read; a deferred transaction that read first would instead fail
+    when another writer committed in between. If the session already holds a transaction
+    that has written nothing (a request that loaded the user, say), that read-only
+    transaction is ended first. PostgreSQL needs nothing here: writers lock rows
+    (`SELECT ... FOR UPDATE`, see incidents.services.custody).
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        return
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or connection.info.get("sqlite_begin") == "IMMEDIATE":
+        return
+    changes = connection.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
+    wrote = changes != connection.info.get("sqlite_changes", changes)
+    if wrote or session.new or session.dirty or session.deleted:
+        return  # already a writer in all but name: SQLite refuses a stale write, never forks
+    session.commit()  # ends a read-only transaction; loaded objects stay (expire_on_commit off)
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def init_app(app: Flask, database: Database) -> None:

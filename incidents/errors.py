@@ -71,3 +71,22 @@ class ServiceUnavailable(DomainError):
 
     status = 503
     code = "service_unavailable"
+
+
+class ChecksumMismatch(DomainError):
+    """The bytes received do not match the checksum the client sent (tus checksum, 460)."""
+
+    status = 460
+    code = "checksum_mismatch"
+
+
+class LedgerUnavailable(ServiceUnavailable):
+    """The custody ledger could not be written, so nothing was stored or served (fail closed)."""
+
+    code = "ledger_unavailable"
+
+
+class CheckpointRefused(Conflict):
+    """The signer refused a checkpoint: smaller than, or inconsistent with, one already signed."""
+
+    code = "checkpoint_refused"

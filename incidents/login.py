@@ -54,7 +54,10 @@ def sign_in(user: User) -> None:
     """Start a fresh server-side session; anything in the old cookie is dropped."""
     token = tokens.start_session(get_session(), user)
     get_session().commit()
+    language = session.get("lang")  # the one thing worth keeping: not security-relevant
     session.clear()
+    if language:
+        session["lang"] = language
     session.permanent = True
     login_user(SessionUser(user, token))
 

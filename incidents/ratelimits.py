@@ -8,6 +8,10 @@ import unicodedata
 from flask import request, session
 from flask_login import current_user
 
+# One bucket per pseudonym shared by the sign-in page and the API token endpoint, so that
+# switching between them gives an attacker no extra attempts.
+LOGIN_SCOPE = "login"
+
 
 def limiter_key() -> str:
     """Per account when signed in; otherwise one shared bucket per endpoint."""

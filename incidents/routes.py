@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask
 
 from incidents.api.v1 import blueprint as api_v1
-from incidents.views import account, admin, auth, main
+from incidents.views import account, admin, auth, custody, main, submit
 
-BLUEPRINTS = (main.blueprint, auth.blueprint, account.blueprint, admin.blueprint, api_v1)
+BLUEPRINTS = (main.blueprint, auth.blueprint, account.blueprint, admin.blueprint,
+              custody.blueprint, submit.blueprint, api_v1)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from incidents.extensions import csrf
+from incidents.login import bearer_token
 
 # No inline script or style, nothing from another origin, never framed.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -25,18 +30,35 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
 # For anything that serves evidence bytes: not even our own script may run.
 SANDBOX_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def check_csrf() -> None:
+    """Forms and cookie-authenticated API calls need the CSRF token; bearer calls do not.
+
+    A bearer token is never sent by a browser on its own, so it cannot be forged cross-site
+    (and `incidents.login` ignores the session cookie on such requests). An API call with no
+    signed-in session carries no authority a forger could borrow: it needs no token, so that
+    an app can register and sign in, but a browser sending it from another origin is refused.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    if request.path.startswith("/api/"):
+        if bearer_token() is not None:
+            return
+        if not current_user.is_authenticated:
+            origin = request.headers.get("Origin")
+            if origin and urlsplit(origin).netloc != request.host:
+                raise CSRFError("The CSRF check failed: the request came from another site.")
+            return
+    # Views marked `@csrf.exempt` read a multipart body as a stream (incidents.multipart):
+    # reading `request.form` here would spool their files to plaintext temporary files.
+    # Each of them checks the token itself (incidents.views.streaming.check_streamed_csrf).
+    csrf.protect(apply_exemptions=True)
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def _csrf() -> None:
-        # A bearer token is not sent by browsers on their own, so it cannot be forged
-        # cross-site; everything else that changes state needs the CSRF token.
-        if request.path.startswith("/api/") and request.headers.get(
-            "Authorization", ""
-        ).startswith("Bearer "):
-            return
-        csrf.protect()
+    app.before_request(check_csrf)
 
     @app.after_request
     def _headers(response: Response) -> Response:

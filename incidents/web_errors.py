@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext, lazy_gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from incidents.db import get_db
@@ -73,12 +74,13 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
         message = str(HTTP_MESSAGES.get(status, error.description or ""))
-        if status == 400 and getattr(error, "description", "").startswith("The CSRF"):
+        if isinstance(error, CSRFError):
             message = gettext("The form expired or was sent from another site. Please try again.")
             code = "csrf_failed"
         response = error_response(status, code, message)
-        if status == 405 and isinstance(error.valid_methods, list):
-            response.headers["Allow"] = ", ".join(error.valid_methods)
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and isinstance(valid_methods, list):
+            response.headers["Allow"] = ", ".join(valid_methods)
         retry_after = getattr(error, "retry_after", None)
         if status == 429 and retry_after:
             response.headers["Retry-After"] = str(retry_after)

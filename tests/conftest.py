@@ -91,6 +91,10 @@ def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
     with app.app_context():
         yield app
+        # Background jobs started by the test must finish before the database goes away.
+        jobs = app.extensions.get("jobs")
+        if jobs is not None:
+            jobs.shutdown(wait=True)
         database = get_db()
         database.session.remove()
         if POSTGRES_URL:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
@@ -17,8 +19,13 @@ from incidents.services.passwords import PasswordHasher, check_policy
 from incidents.services.secrets import token_hash
 
 PSEUDONYM_MIN, PSEUDONYM_MAX = 3, 40
+PSEUDONYM_TAKEN = N_("This pseudonym is taken. Please choose another.")
 # Bidirectional overrides and isolates can make one name look like another.
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# U+FFFD is what invalid UTF-8 decodes to elsewhere; Werkzeug instead keeps undecodable
+# bytes of a form value percent-quoted ("%FF"). Either way the bytes were not text.
+_REFUSED = _BIDI_CONTROLS | {"\ufffd"}
+_UNDECODED_BYTE = re.compile(r"%[89a-fA-F][0-9a-fA-F]")
 
 
 @dataclass(frozen=True)
@@ -37,28 +44,44 @@ def normalise_pseudonym(raw: str) -> tuple[str, str]:
             N_("A pseudonym has %(min)d to %(max)d characters."),
             field="pseudonym", min=PSEUDONYM_MIN, max=PSEUDONYM_MAX,
         )
-    if any(unicodedata.category(ch).startswith("C") or ch in _BIDI_CONTROLS for ch in name):
+    if _UNDECODED_BYTE.search(name) or any(
+        unicodedata.category(ch).startswith("C") or ch in _REFUSED for ch in name
+    ):
         raise InvalidInput(
             N_("The pseudonym contains a character we cannot accept."), field="pseudonym"
         )
     return name, name.casefold()
 
 
-def find_invitation(session: Session, token: str) -> Invitation:
-    """The usable invitation for `token`, or InvalidInput with one message for every failure."""
+INVALID_INVITATION = N_("This invitation is not valid. It may have expired or been used already.")
+
+
+def claim_invitation(session: Session, token: str) -> Invitation:
+    """Mark the invitation for `token` used, atomically; one message for every failure.
+
+    The claim is the first statement of the unit of work and a single conditional UPDATE:
+    of two concurrent registrations exactly one matches the row. Being a write from the
+    start, it also waits for SQLite's lock instead of failing on a stale read snapshot.
+    """
+    now = utcnow()
+    claimed = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.token_hash == token_hash(token or ""),
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidInput(INVALID_INVITATION, field="invitation")
     invitation = session.scalar(
         select(Invitation).where(Invitation.token_hash == token_hash(token or ""))
     )
-    if (
-        invitation is None
-        or invitation.used_at is not None
-        or invitation.revoked_at is not None
-        or invitation.expires_at <= utcnow()
-    ):
-        raise InvalidInput(
-            N_("This invitation is not valid. It may have expired or been used already."),
-            field="invitation",
-        )
+    if invitation is None:  # pragma: no cover - the UPDATE above just matched it
+        raise InvalidInput(INVALID_INVITATION, field="invitation")
     return invitation
 
 
@@ -71,34 +94,30 @@ def register(
     passphrase: str,
     language: str | None = None,
 ) -> User:
-    """Create an account from an invitation; the role comes from the invitation, never the form."""
+    """Create an account from an invitation; the role comes from the invitation, never the form.
+
+    On any error the caller rolls back, which also releases the invitation.
+    """
     display, key = normalise_pseudonym(pseudonym)
     check_policy(passphrase, min_length=policy.passphrase_min_length, pseudonym=display)
-    invitation = find_invitation(session, invitation_token)
+    password_hash = policy.hasher.hash(passphrase)  # slow: before the claim takes a lock
+    invitation = claim_invitation(session, invitation_token)
     if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-        raise Conflict(N_("This pseudonym is taken. Please choose another."), field="pseudonym")
-    # Claim the invitation atomically: of two concurrent registrations only one wins.
-    claimed = session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise InvalidInput(
-            N_("This invitation is not valid. It may have expired or been used already."),
-            field="invitation",
-        )
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
     user = User(
         pseudonym=display,
         pseudonym_key=key,
         public_id=secrets.token_hex(8),
         role=invitation.role,
-        password_hash=policy.hasher.hash(passphrase),
+        password_hash=password_hash,
         language=language,
         invitation_id=invitation.id,
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as e:  # the same pseudonym registered concurrently
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
     audit.record(session, "invitation_used", actor=user, subject=user, invitation=invitation.id)
     return user
 
@@ -163,7 +182,7 @@ def create_admin(session: Session, policy: AccountPolicy, username: str) -> tupl
     """An admin with a one-time passphrase that must be changed at first sign-in."""
     display, key = normalise_pseudonym(username)
     if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-        raise Conflict(N_("This pseudonym is taken. Please choose another."), field="pseudonym")
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
     one_time = "-".join(secrets.token_hex(3) for _ in range(4))
     user = User(
         pseudonym=display,

@@ -30,7 +30,7 @@ def parse_duration(text: str) -> timedelta:
     units = {"d": "days", "h": "hours", "m": "minutes"}
     unit = units.get(text[-1:])
     number = text[:-1] if unit else text
-    if not number.isdigit() or int(number) <= 0:
+    if not number.isdigit() or len(number) > 6 or int(number) <= 0:
         raise InvalidInput(N_("Give a duration such as 7d, 12h or 30m."), field="expires")
     duration = timedelta(**{unit or "days": int(number)})
     if duration > timedelta(days=MAX_DAYS):

@@ -33,7 +33,7 @@ class PasswordHasher:
     def verify(self, stored: str, passphrase: str) -> bool:
         try:
             return self._hasher.verify(stored, passphrase)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
             return False
 
     def burn(self, passphrase: str) -> None:
@@ -58,9 +58,14 @@ def common_passphrases() -> frozenset[str]:
     return frozenset(line.strip().casefold() for line in lines if line and line[0] != "#")
 
 
+def _has_surrogate(text: str) -> bool:
+    """Lone surrogates (from JSON escapes or undecodable bytes) cannot be encoded to hash."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 def check_policy(passphrase: str, *, min_length: int, pseudonym: str = "") -> None:
     """Raise InvalidInput (field `passphrase`) unless the passphrase is long and uncommon."""
-    if "\x00" in passphrase:
+    if "\x00" in passphrase or "\ufffd" in passphrase or _has_surrogate(passphrase):
         raise InvalidInput(
             N_("The passphrase contains a character we cannot accept."), field="passphrase"
         )

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.db import get_session
-from incidents.errors import DomainError
+from incidents.errors import DomainError, NotFound
 from incidents.extensions import limiter
 from incidents.login import sign_in, sign_out
-from incidents.ratelimits import login_key
+from incidents.ratelimits import LOGIN_SCOPE, login_key
 from incidents.services import accounts, totp
 from incidents.services.qrcodes import qr_svg
 from incidents.views.common import account_policy, safe_next, settings
 
 blueprint = Blueprint("auth", __name__)
+PENDING_USER, PENDING_SINCE = "pending_user", "pending_since"
+PENDING_SECONDS = 300  # between the passphrase and the second-factor step
 
 
 def _login_limit() -> str:
@@ -24,18 +28,21 @@ def _login_limit() -> str:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=login_key, methods=["POST"])
+@limiter.shared_limit(_login_limit, scope=LOGIN_SCOPE, key_func=login_key, methods=["POST"])
 def login() -> Response | str | tuple[str, int]:
     next_url = safe_next(request.values.get("next"), url_for("account.index"))
     if request.method == "GET":
         return render_template("auth/login.html", next=next_url)
     db = get_session()
-    pending = session.get("pending_user")
+    pending = _pending_user()
     try:
-        if pending and "totp" in request.form:
+        if pending is not None and "totp" in request.form:
             user = accounts.second_factor(db, pending, request.form.get("totp", ""))
         else:
-            session.pop("pending_user", None)
+            # A passphrase step starts over: whatever was pending no longer counts.
+            pending = None
+            session.pop(PENDING_USER, None)
+            session.pop(PENDING_SINCE, None)
             user = accounts.authenticate(
                 db,
                 account_policy(),
@@ -44,14 +51,30 @@ def login() -> Response | str | tuple[str, int]:
             )
     except DomainError:
         db.commit()  # keep the audit record of the failure
-        return render_template("auth/login.html", next=next_url, failed=True), 401
-    if user.needs_totp and user.totp_enabled and not pending:
+        return render_template("auth/login.html", next=next_url, failed=True,
+                               ask_totp=pending is not None), 401
+    if user.needs_totp and user.totp_enabled and pending is None:
         db.commit()
-        session["pending_user"] = user.id
+        session[PENDING_USER] = user.id
+        session[PENDING_SINCE] = int(time.time())
         return render_template("auth/login.html", next=next_url, ask_totp=True)
     db.commit()
     sign_in(user)
     return redirect(next_url)
+
+
+def _pending_user() -> int | None:
+    """The account whose passphrase was just checked, if that was recent enough.
+
+    The session cookie is signed, not stored: without the time limit an old cookie
+    would let the second step be tried long after the passphrase changed.
+    """
+    user_id, since = session.get(PENDING_USER), session.get(PENDING_SINCE)
+    if not isinstance(user_id, int) or not isinstance(since, int):
+        return None
+    if not 0 <= time.time() - since <= PENDING_SECONDS:
+        return None
+    return user_id
 
 
 @blueprint.route("/register", methods=["GET", "POST"])
@@ -91,8 +114,13 @@ def logout() -> Response:
 def totp_setup() -> Response | str | tuple[str, int]:
     db = get_session()
     user = current_user.user
+    if user.totp_enabled:
+        # Never reset an active factor here: a GET can be triggered from another site.
+        # Replacing it goes through the CSRF-protected `account.disable_totp` first.
+        flash(_("Your second factor is active. To replace it, remove it first."))
+        return redirect(url_for("account.index"))
     if request.method == "GET" or not user.totp_secret:
-        if not user.totp_secret or user.totp_enabled:
+        if not user.totp_secret:
             totp.begin_enrolment(user)
             db.commit()
         return render_template("auth/totp_setup.html", secret=user.totp_secret)
@@ -110,6 +138,8 @@ def totp_setup() -> Response | str | tuple[str, int]:
 def totp_qr() -> Response:
     """The enrolment QR code, drawn here: the secret never goes to another service."""
     user = current_user.user
+    if user.totp_enabled:
+        raise NotFound()  # an active secret is never shown again
     uri = totp.provisioning_uri(user, settings().site_name)
     return Response(qr_svg(uri), mimetype="image/svg+xml",
                     headers={"Cache-Control": "no-store"})

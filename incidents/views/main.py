@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session
+from flask import Blueprint, abort, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
 from incidents.views.common import safe_next, settings
@@ -17,7 +17,8 @@ def index() -> str:
 
 @blueprint.get("/language/<code>")
 def language(code: str) -> Response:
-    # An unknown code is ignored rather than stored: the page stays in its language.
-    if code in settings().languages:
-        session["lang"] = code
+    # An unknown code is refused, never stored: the page stays in its language.
+    if code not in settings().languages:
+        abort(404)
+    session["lang"] = code
     return redirect(safe_next(request.args.get("next"), "/"))

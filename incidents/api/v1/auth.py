@@ -8,9 +8,9 @@ from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint, json_body, string_field
 from incidents.db import get_session
-from incidents.errors import AuthenticationFailed
+from incidents.errors import N_, AuthenticationFailed, InvalidInput
 from incidents.extensions import limiter
-from incidents.ratelimits import login_key
+from incidents.ratelimits import LOGIN_SCOPE, login_key
 from incidents.services import accounts, tokens
 from incidents.views.common import account_policy, settings
 
@@ -23,6 +23,8 @@ def _login_limit() -> str:
 def register() -> tuple[Response, int]:
     data = json_body({"invitation", "pseudonym", "passphrase", "language"})
     language = data.get("language")
+    if language is not None and language not in settings().languages:
+        raise InvalidInput(N_("This language is not available."), field="language")
     db = get_session()
     user = accounts.register(
         db,
@@ -30,14 +32,14 @@ def register() -> tuple[Response, int]:
         invitation_token=string_field(data, "invitation"),
         pseudonym=string_field(data, "pseudonym", max_length=200),
         passphrase=string_field(data, "passphrase"),
-        language=language if language in settings().languages else None,
+        language=language,
     )
     db.commit()
     return jsonify({"pseudonym": user.pseudonym, "role": user.role.value}), 201
 
 
 @blueprint.post("/auth/token")
-@limiter.limit(_login_limit, key_func=login_key)
+@limiter.shared_limit(_login_limit, scope=LOGIN_SCOPE, key_func=login_key)
 def token() -> tuple[Response, int]:
     data = json_body({"pseudonym", "passphrase", "totp", "name"})
     db = get_session()

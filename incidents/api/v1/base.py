@@ -30,9 +30,9 @@ def string_field(data: dict[str, Any], name: str, *, required: bool = True,
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value):
-        raise InvalidInput(N_("The field %(field)s must be a non-empty string."), field=name,
-                           **{"field": name})
+        raise InvalidInput(N_("The field %(name)s must be a non-empty string."), field=name,
+                           name=name)
     if len(value) > max_length or "\x00" in value:
-        raise InvalidInput(N_("The field %(field)s is too long or has a NUL byte."),
-                           field=name, **{"field": name})
+        raise InvalidInput(N_("The field %(name)s is too long or has a NUL byte."),
+                           field=name, name=name)
     return value

@@ -1,0 +1,110 @@
+"""Submissions over the API (DESIGN §8): multipart create, list, get, add files, receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Response, current_app, jsonify, url_for
+from flask_login import current_user
+
+from incidents.api.v1.base import blueprint
+from incidents.db import get_session
+from incidents.extensions import csrf
+from incidents.models.types import utcnow
+from incidents.multipart import StreamedForm
+from incidents.services import receipts, submission_input, submissions
+from incidents.services.gazetteer import load_gazetteer
+from incidents.services.taxonomy import load_taxonomy
+from incidents.views.common import settings
+from incidents.views.streaming import read_evidence_form
+from storage.blobstore import BlobStore, StoredBlob
+
+
+def _store() -> BlobStore:
+    store: BlobStore = current_app.extensions["blobstore"]
+    return store
+
+
+def _validate(fields: Mapping[str, list[str]]) -> submission_input.SubmissionInput:
+    values = fields.get("metadata") or []
+    raw = submission_input.parse_metadata_json(values[0] if values else None)
+    s = settings()
+    return submission_input.validate(
+        raw, taxonomy=load_taxonomy(), gazetteer=load_gazetteer(),
+        display_zone=s.display_timezone, max_testimony_bytes=s.max_form_field_bytes,
+        now=utcnow())
+
+
+def _discard(form: StreamedForm[StoredBlob] | None) -> None:
+    for received in form.files if form is not None else ():
+        _store().delete(received.stored.blob_id)
+
+
+@blueprint.post("/submissions")
+@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+def create_submission() -> tuple[Response, int]:
+    checked: dict[str, submission_input.SubmissionInput] = {}
+
+    def early(fields: Mapping[str, list[str]]) -> None:
+        # A `metadata` part sent before the files is checked before any file is stored.
+        checked["data"] = _validate(fields)
+
+    form: StreamedForm[StoredBlob] | None = None
+    try:
+        form = read_evidence_form(early)
+        submission = submissions.create(
+            get_session(), _store(), current_user.user, checked["data"],
+            submissions.files_from_form(form.files),
+            max_blob_bytes=settings().max_upload_bytes,
+            after_commit=current_app.extensions.get("media_queue"))
+    except BaseException:
+        _discard(form)
+        raise
+    response = jsonify({"id": submission.public_id})
+    response.headers["Location"] = url_for("api_v1.get_submission",
+                                           public_id=submission.public_id)
+    return response, 201
+
+
+@blueprint.get("/submissions")
+def list_submissions() -> Response:
+    rows = submissions.list_for(get_session(), current_user.user)
+    return jsonify({"submissions": [submissions.summary(s) for s in rows]})
+
+
+@blueprint.get("/submissions/<public_id>")
+def get_submission(public_id: str) -> Response:
+    submission = submissions.get(get_session(), current_user.user, public_id)
+    return jsonify(submissions.summary(submission))
+
+
+@blueprint.post("/submissions/<public_id>/files")
+@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+def add_submission_files(public_id: str) -> tuple[Response, int]:
+    user = current_user.user
+    submissions.get(get_session(), user, public_id)  # 404 before any byte is stored
+    form: StreamedForm[StoredBlob] | None = None
+    try:
+        form = read_evidence_form()
+        uploads = _upload_ids(form)
+        items = submissions.add_files(
+            get_session(), _store(), user, public_id,
+            [*submissions.files_from_form(form.files),
+             *(submissions.NewFile(None, u, "", "") for u in uploads)],
+            after_commit=current_app.extensions.get("media_queue"))
+    except BaseException:
+        _discard(form)
+        raise
+    return jsonify({"items": [i.public_id for i in items]}), 201
+
+
+def _upload_ids(form: StreamedForm[StoredBlob]) -> list[str]:
+    values = form.fields.get("uploads") or []
+    raw = {"uploads": [v for value in values for v in value.split(",") if v.strip()]}
+    return submission_input.parse_upload_ids(raw["uploads"]) if values else []
+
+
+@blueprint.get("/submissions/<public_id>/receipt")
+def submission_receipt(public_id: str) -> Response:
+    return jsonify(receipts.build(get_session(), _store(), current_app.extensions["keys"],
+                                  settings(), current_user.user, public_id))

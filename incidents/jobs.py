@@ -1,0 +1,139 @@
+"""Background work: the same job functions run in-process or on RQ workers (DESIGN §6).
+
+Without `REDIS_URL` a small thread pool in the web process runs jobs, started on first use.
+With it, jobs go to an RQ queue and `flask --app wsgi worker` runs them, on this machine or
+others. A job is a name from `JOBS` plus JSON-able arguments (ids, never content); it runs
+with its own database session and the application's blob store.
+
+`init_app` registers the runner as `app.extensions["jobs"]` and the submission services'
+after-commit hook as `app.extensions["media_queue"]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+from sqlalchemy.orm import Session
+
+from incidents.db import Database
+from incidents.media.process import process_item
+from incidents.settings import Settings
+from storage.blobstore import BlobStore
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "incidents"
+IN_PROCESS_WORKERS = 2
+# A 2 GiB video is read a few times over; generous, so RQ does not kill honest work.
+JOB_TIMEOUT_SECONDS = 3600
+
+JobFunction = Callable[[Session, BlobStore, Any], Any]
+JOBS: dict[str, JobFunction] = {"process_item": process_item}
+
+
+class Jobs:
+    """Runs jobs for one application: in a lazily started thread pool, or through RQ."""
+
+    def __init__(self, settings: Settings, database: Database,
+                 store: Callable[[], BlobStore]) -> None:
+        self.settings = settings
+        self.database = database
+        self._store = store
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.settings.redis_url)
+
+    def queue(self) -> Queue:
+        return Queue(QUEUE_NAME, connection=Redis.from_url(self.settings.redis_url),
+                     default_timeout=JOB_TIMEOUT_SECONDS)
+
+    def enqueue(self, name: str, *args: Any) -> Future[Any] | Job:
+        """Queue job `name`; returns a Future (in-process) or an RQ Job."""
+        if name not in JOBS:
+            raise KeyError(f"unknown job {name!r}")
+        if self.uses_redis:
+            return self.queue().enqueue(run_job, name, *args, job_timeout=JOB_TIMEOUT_SECONDS)
+        return self._executor().submit(self._run_logged, name, *args)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=IN_PROCESS_WORKERS,
+                                                thread_name_prefix="incidents-job")
+            return self._pool
+
+    def run(self, name: str, *args: Any) -> Any:
+        """Run a job now, in this thread, with a fresh session."""
+        if os.getpid() != self._pid:
+            # A forked RQ work horse: never reuse the parent's database connections.
+            self.database.engine.dispose(close=False)
+            self._pid = os.getpid()
+        with self.database.new_session() as session:
+            return JOBS[name](session, self._store(), *args)
+
+    def _run_logged(self, name: str, *args: Any) -> Any:
+        try:
+            return self.run(name, *args)
+        except Exception as e:
+            log.error("job %s failed: %s", name, type(e).__name__)
+            raise
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait)
+
+
+def run_job(name: str, *args: Any) -> Any:
+    """The function RQ workers call: runs in `flask --app wsgi worker`'s app context."""
+    jobs: Jobs = current_app.extensions["jobs"]
+    return jobs.run(name, *args)
+
+
+def enqueue(target: Flask | Jobs | Settings, name: str, *args: Any) -> Future[Any] | Job:
+    """Queue a job: `jobs.enqueue(app, "process_item", item_id)`.
+
+    Given bare Settings (a script without an application), only RQ is possible: the
+    in-process pool belongs to an application.
+    """
+    if isinstance(target, Settings):
+        if not target.redis_url:
+            raise ValueError("in-process jobs need the application; pass the Flask app")
+        if name not in JOBS:
+            raise KeyError(f"unknown job {name!r}")
+        queue = Queue(QUEUE_NAME, connection=Redis.from_url(target.redis_url))
+        return queue.enqueue(run_job, name, *args, job_timeout=JOB_TIMEOUT_SECONDS)
+    jobs = target if isinstance(target, Jobs) else target.extensions["jobs"]
+    return jobs.enqueue(name, *args)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    def store() -> BlobStore:
+        value: BlobStore = app.extensions["blobstore"]
+        return value
+
+    jobs = Jobs(settings, app.extensions["database"], store)
+    app.extensions["jobs"] = jobs
+
+    def queue_media(item_ids: list[str]) -> None:
+        for item_id in item_ids:
+            try:
+                jobs.enqueue("process_item", item_id)
+            except Exception as e:  # the evidence is committed; processing can be re-queued
+                log.error("could not queue processing of an item: %s", type(e).__name__)
+
+    app.extensions["media_queue"] = queue_media

@@ -1,0 +1,1 @@
+"""Media processing: type sniffing, metadata extraction, derivatives, perceptual hashes."""

@@ -1,0 +1,56 @@
+"""Stored evidence blobs: where the bytes are and how their data key is sealed.
+
+The plaintext SHA-256 and the commitment salt are kept only sealed to the vault key
+(`sealed_digest`, DESIGN §3): whoever holds the database alone cannot confirm that we
+hold a known file. The ciphertext SHA-256 is in the clear for keyless scrubbing.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Enum, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from incidents.db import Base
+from incidents.models.types import UTCDateTime, utcnow
+
+
+class BlobStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+BLOB_STATUS_ENUM = Enum(
+    BlobStatus, name="blob_status", values_callable=lambda values: [v.value for v in values]
+)
+
+
+class BlobRecord(Base):
+    __tablename__ = "blobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random; the storage name
+    size: Mapped[int] = mapped_column(BigInteger)
+    ciphertext_sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    sealed_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # HPKE-sealed {plaintext SHA-256, commitment salt}; docs/formats.md "Custody events".
+    digest_key_id: Mapped[str] = mapped_column(String(32))
+    sealed_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[BlobStatus] = mapped_column(BLOB_STATUS_ENUM, default=BlobStatus.ACTIVE)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def blob_id(self) -> str:
+        return self.id
+
+    @property
+    def subject(self) -> str:
+        """How custody events name this blob."""
+        return f"blob:{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<BlobRecord {self.id} {self.status.value}>"

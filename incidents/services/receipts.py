@@ -1,0 +1,111 @@
+"""The witness receipt (DESIGN §4): enough to prove later, without us, what we received.
+
+For each evidence item it gives the SHA-256 and size of the bytes, the commitment salt and
+the custody events that recorded it, each with an RFC 6962 inclusion proof into one signed
+checkpoint (C2SP tlog-checkpoint note). Formats: docs/formats.md, "Custody events" and
+"Custody checkpoints"; `tests/submissions/test_receipt.py` checks a receipt with nothing
+but hashlib, `cryptography` and the public key from /custody/public-key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from incidents.models import BlobRecord, CustodyEvent, Submission, User
+from incidents.services import blobs, custody, submissions
+from incidents.settings import Settings
+from storage.blobstore import BlobStore
+
+RECEIPT_FORMAT = "incidents-receipt/v1"
+
+HOW_TO_CHECK = [
+    "Keep this receipt and your original files. It proves what we received and when, "
+    "without needing to trust us later.",
+    "1. For each file, compute its SHA-256 (for example `sha256sum photo.jpg`, or "
+    "`shasum -a 256` on a Mac). It must equal the `sha256` given for that file. The "
+    "testimony's SHA-256 is that of its text encoded as UTF-8.",
+    "2. The commitment is SHA-256 of the tag `commitment_tag`, then the 32-byte salt, then "
+    "the 32-byte SHA-256 of the file. It must equal the `commitment` of the file's "
+    "`received` event. The salt is known only to you and to us: keep it private.",
+    "3. Each event's hash is SHA-256 of its canonical text (the lines `event_format`, seq, "
+    "time, actor, action, subject, commitment, details, joined by newlines) followed by "
+    "`prev_hash`.",
+    "4. Each event's inclusion proof (RFC 6962) leads from SHA-256(0x00 ‖ event hash) to "
+    "the root hash in the checkpoint.",
+    "5. The checkpoint is a signed note (c2sp.org/tlog-checkpoint). Its Ed25519 signature "
+    "verifies with the server's public key, published at /custody/public-key and in every "
+    "evidence bundle. Any later checkpoint must be consistent with this one: if it is not, "
+    "history was rewritten.",
+]
+
+
+def _event_json(event: CustodyEvent, proof: custody.InclusionProof) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "time": event.time,
+        "actor": event.actor,
+        "action": event.action,
+        "subject": event.subject,
+        "commitment": event.commitment,
+        "details": event.details_json,  # the canonical text the hash covers
+        "prev_hash": event.prev_hash.hex(),
+        "hash": event.hash.hex(),
+        "inclusion_proof": [h.hex() for h in proof.hashes],
+    }
+
+
+def build(session: Session, store: BlobStore, keys: custody.CustodyKeys, settings: Settings,
+          user: User, public_id: str) -> dict[str, Any]:
+    """The receipt of one submission (owner or staff), signing a checkpoint if needed."""
+    submission = submissions.get(session, user, public_id)
+    events = _events(session, submission)
+    latest = custody.latest_checkpoint(session)
+    if events and (latest is None or latest.size <= max(e.seq for e in events)):
+        latest = custody.checkpoint(session, keys, settings)
+    items = []
+    for item in submission.items:
+        record = session.get(BlobRecord, item.blob_id)
+        assert record is not None
+        sha256, salt = blobs.unseal_digest(store.keys, record)
+        items.append({
+            "id": item.public_id,
+            "kind": item.kind.value,
+            "name": item.declared_name,
+            "size": item.size,
+            "sha256": sha256,
+            "salt": salt.hex(),
+            "commitment": custody.commitment(sha256, salt),
+            "received_at": submissions.iso(item.received_at),
+        })
+    proofs = {e.seq: custody.inclusion_proof(session, e.seq, latest) for e in events}
+    assert latest is not None or not events
+    session.rollback()  # reads only; end the snapshot
+    return {
+        "format": RECEIPT_FORMAT,
+        "submission": submission.public_id,
+        "received_at": submissions.iso(submission.created_at),
+        "items": items,
+        "event_format": custody.EVENT_FORMAT,
+        "commitment_tag": custody.COMMITMENT_TAG.decode("ascii"),
+        "events": [_event_json(e, proofs[e.seq]) for e in events],
+        "checkpoint": {
+            "origin": settings.custody_origin,
+            "size": latest.size if latest else 0,
+            "root": latest.root.hex() if latest else None,
+            "note": latest.note if latest else None,
+            "public_key": "/custody/public-key",
+        },
+        "how_to_check": HOW_TO_CHECK,
+    }
+
+
+def _events(session: Session, submission: Submission) -> list[CustodyEvent]:
+    """The submission's events and, per item, its "received" and its blob's "stored" events."""
+    events = list(custody.events_for(session, f"submission:{submission.public_id}"))
+    for item in submission.items:
+        events += custody.events_for(session, f"evidence:{item.public_id}")
+        events += [e for e in custody.events_for(session, f"blob:{item.blob_id}")
+                   if e.action == "stored"]
+    return sorted({e.seq: e for e in events}.values(), key=lambda e: e.seq)

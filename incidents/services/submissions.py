@@ -1,0 +1,269 @@
+"""Witness submissions: create with testimony and files, add files later, list, get, receipt.
+
+A submission is one unit of work (`blobs.unit_of_work`): every blob (streamed files,
+finished tus uploads, the testimony, the sealed metadata) is recorded with its "stored"
+event, each evidence item gets a "received" event, and the rows and events commit in one
+transaction. If anything fails, the transaction rolls back and the blobs written for it are
+deleted: no row, no event, no blob.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incidents.authz import STAFF, require_access
+from incidents.db import begin_write
+from incidents.errors import N_, InvalidInput, NotFound
+from incidents.models import BlobRecord, EvidenceItem, EvidenceKind, Submission, User
+from incidents.models.types import utcnow
+from incidents.multipart import ReceivedFile
+from incidents.services import blobs, custody, uploads
+from incidents.services.submission_input import (
+    SubmissionInput,
+    clean_declared,
+    clean_declared_type,
+)
+from storage.blobstore import BlobStore, StoredBlob
+
+log = logging.getLogger(__name__)
+
+TESTIMONY_NAME = "testimony.txt"
+TESTIMONY_TYPE = "text/plain; charset=utf-8"
+METADATA_MAX_BYTES = 64 * 1024
+
+# Called with the evidence item ids after a commit, to queue media processing. Set by the
+# app (see `incidents.jobs` when it exists); None: nothing is queued.
+AfterCommit = Callable[[list[str]], None]
+
+
+def new_public_id() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """One file to attach: already in the store (streamed form part) or a finished upload."""
+
+    stored: StoredBlob | None
+    upload_id: str | None
+    declared_name: str
+    declared_type: str
+
+
+def files_from_form(received: Sequence[ReceivedFile[StoredBlob]]) -> list[NewFile]:
+    return [NewFile(f.stored, None, f.filename, f.content_type) for f in received]
+
+
+def create(
+    session: Session,
+    store: BlobStore,
+    user: User,
+    data: SubmissionInput,
+    files: Sequence[NewFile] = (),
+    *,
+    max_blob_bytes: int,
+    after_commit: AfterCommit | None = None,
+) -> Submission:
+    """Store a new submission for `user`; returns it committed."""
+    if not data.testimony.strip() and not files and not data.uploads:
+        raise InvalidInput(N_("Write what happened, or add at least one file."),
+                           field="testimony")
+    all_files = [*files, *(NewFile(None, u, "", "") for u in data.uploads)]
+    with blobs.unit_of_work(session):
+        begin_write(session)
+        _adopt(session, store, all_files)
+        submission = Submission(
+            public_id=new_public_id(), owner_id=user.id, occurred_at=data.occurred_at,
+            time_precision=data.time_precision, date_only=data.date_only,
+            place_id=data.place.id if data.place else None,
+            region=data.place.region if data.place else None,
+            place_withheld=data.place is None, categories=data.categories, tags=data.tags,
+            injured=data.counts["injured"], detained=data.counts["detained"],
+            killed=data.counts["killed"], consent_legal=data.consent["legal"],
+            consent_research=data.consent["research"],
+            consent_publication=data.consent["publication"],
+            consent_contact=data.consent["contact"], has_point=data.point is not None,
+        )
+        session.add(submission)
+        session.flush()
+        subject = f"submission:{submission.public_id}"
+        sealed = json.dumps(data.sealed_metadata, ensure_ascii=False).encode("utf-8")
+        metadata = blobs.ingest(session, store, [sealed], actor=user.public_id,
+                                subject=subject, max_size=METADATA_MAX_BYTES)
+        submission.sealed_metadata_blob_id = metadata.record.id
+        items: list[EvidenceItem] = []
+        if data.testimony.strip():
+            testimony = blobs.ingest(session, store, [data.testimony.encode("utf-8")],
+                                     actor=user.public_id, subject=subject,
+                                     max_size=max_blob_bytes)
+            items.append(_item(session, user, submission, EvidenceKind.TESTIMONY,
+                               testimony.record, TESTIMONY_NAME, TESTIMONY_TYPE))
+        items += _attach(session, store, user, submission, all_files)
+        custody.append(session, actor=user.public_id, action="submitted", subject=subject,
+                       details={"items": [i.public_id for i in items]})
+    _queue(after_commit, items)
+    return submission
+
+
+def add_files(
+    session: Session,
+    store: BlobStore,
+    user: User,
+    public_id: str,
+    files: Sequence[NewFile],
+    *,
+    after_commit: AfterCommit | None = None,
+) -> list[EvidenceItem]:
+    """Attach more files to one's own submission (only the owner, staff included)."""
+    if not files:
+        raise InvalidInput(N_("Choose at least one file."), field="files")
+    with blobs.unit_of_work(session):
+        found = _load(session, public_id)
+        require_access(found, user, "edit")
+        assert found is not None
+        submission = found
+        begin_write(session)
+        _adopt(session, store, files)
+        items = _attach(session, store, user, submission, files)
+        custody.append(session, actor=user.public_id, action="files_added",
+                       subject=f"submission:{submission.public_id}",
+                       details={"items": [i.public_id for i in items]})
+    _queue(after_commit, items)
+    return items
+
+
+# INTEGRATION POINT (custody engineer): `blobs` has `ingest` (pull-style) but nothing yet
+# for a blob that a push-style writer (the streaming form parser) already stored. These two
+# helpers do what `blobs.ingest` does after `store.put`, through its internals; replace them
+# with public `blobs` functions (e.g. `record_stored`) once they exist.
+def _adopt(session: Session, store: BlobStore, files: Sequence[NewFile]) -> None:
+    """Tie blobs already streamed into the store to this transaction: deleted unless it
+    commits. Call after `begin_write`."""
+    pending = session.info.setdefault(blobs._PENDING, [])
+    pending += [(store, f.stored.blob_id) for f in files if f.stored is not None]
+
+
+def _record_streamed(session: Session, store: BlobStore, stored: StoredBlob, *,
+                     actor: str, subject: str) -> blobs.Ingested:
+    return blobs._record(session, store, stored, actor=actor, subject=subject)
+
+
+def _attach(session: Session, store: BlobStore, user: User, submission: Submission,
+            files: Sequence[NewFile]) -> list[EvidenceItem]:
+    subject = f"submission:{submission.public_id}"
+    items = []
+    for new in files:
+        if new.stored is not None:
+            record = _record_streamed(session, store, new.stored, actor=user.public_id,
+                                      subject=subject).record
+            name, kind = new.declared_name, new.declared_type
+        else:
+            assert new.upload_id is not None
+            record, name, kind = uploads.claim_finished_upload(session, store, user,
+                                                               new.upload_id, subject=subject)
+        items.append(_item(session, user, submission, EvidenceKind.FILE, record, name, kind))
+    return items
+
+
+def _item(session: Session, user: User, submission: Submission, kind: EvidenceKind,
+          record: BlobRecord, name: str, declared_type: str) -> EvidenceItem:
+    stored = [e for e in custody.events_for(session, record.subject) if e.action == "stored"]
+    item = EvidenceItem(public_id=new_public_id(), submission_id=submission.id, kind=kind,
+                        blob_id=record.id, declared_name=clean_declared(name),
+                        declared_type=clean_declared_type(declared_type), size=record.size,
+                        received_at=utcnow())
+    session.add(item)
+    session.flush()
+    custody.append(session, actor=user.public_id, action="received",
+                   subject=f"evidence:{item.public_id}",
+                   commitment=stored[0].commitment if stored else None,
+                   details={"submission": submission.public_id, "blob": record.id,
+                            "kind": kind.value, "size": record.size})
+    return item
+
+
+def _queue(after_commit: AfterCommit | None, items: Sequence[EvidenceItem]) -> None:
+    files = [i.public_id for i in items if i.kind is EvidenceKind.FILE]
+    if after_commit is None or not files:
+        return
+    try:
+        after_commit(files)
+    except Exception as e:  # stored and committed: processing can be re-queued later
+        log.error("queueing media processing failed: %s", type(e).__name__)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _load(session: Session, public_id: str) -> Submission | None:
+    if not isinstance(public_id, str) or len(public_id) != 32:
+        return None
+    return session.scalar(select(Submission).where(Submission.public_id == public_id))
+
+
+def get(session: Session, user: User, public_id: str) -> Submission:
+    """One submission: its owner's, or anyone's for staff; otherwise NotFound."""
+    submission = _load(session, public_id)
+    require_access(submission, user, "view")
+    assert submission is not None
+    return submission
+
+
+def list_for(session: Session, user: User, *, limit: int = 200) -> list[Submission]:
+    """A contributor's own submissions; staff see everyone's. Newest first."""
+    query = select(Submission).order_by(Submission.created_at.desc(), Submission.id.desc())
+    if user.role not in STAFF:
+        query = query.where(Submission.owner_id == user.id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def list_own(session: Session, user: User, *, limit: int = 200) -> list[Submission]:
+    query = (select(Submission).where(Submission.owner_id == user.id)
+             .order_by(Submission.created_at.desc(), Submission.id.desc()))
+    return list(session.scalars(query.limit(limit)))
+
+
+def summary(submission: Submission) -> dict[str, Any]:
+    """What the API shows of a submission: never reviewers' notes, never the exact point."""
+    return {
+        "id": submission.public_id,
+        "status": submission.status.value,
+        "created_at": iso(submission.created_at),
+        "occurred_at": iso(submission.occurred_at),
+        "time_precision": submission.time_precision.value,
+        "date_only": submission.date_only,
+        "place": submission.place_id or "prefer_not_to_say",
+        "region": submission.region,
+        "has_point": submission.has_point,
+        "categories": list(submission.categories),
+        "tags": list(submission.tags),
+        "counts": submission.counts,
+        "consent": submission.consent,
+        "items": [
+            {"id": item.public_id, "kind": item.kind.value, "name": item.declared_name,
+             "declared_type": item.declared_type, "size": item.size,
+             "received_at": iso(item.received_at)}
+            for item in submission.items
+        ],
+    }
+
+
+def iso(when: datetime | None) -> str | None:
+    return when.isoformat().replace("+00:00", "Z") if when else None
+
+
+def item_for(session: Session, user: User, public_id: str) -> EvidenceItem:
+    item = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == public_id))
+    if item is None:
+        raise NotFound()
+    require_access(item.submission, user, "view")
+    return item

@@ -1,0 +1,471 @@
+"""Resumable uploads (tus 1.0.0 core, creation, termination, expiration, checksum).
+
+How the bytes are kept (never in plaintext, safe with many processes and restarts):
+
+- each PATCH body streams into its own encrypted segment blob; if the client goes away
+  mid-body, what arrived is committed and the offset advances by exactly that much;
+- the offset moves with a conditional UPDATE (``WHERE offset = <offset the PATCH started
+  at>``), so of two racing PATCHes at most one is recorded; the loser's blob is deleted;
+- when the last byte arrives the segments are decrypted in order into one final blob
+  (the plaintext SHA-256 computed once, by the blob writer), recorded through the blobs
+  service, and the segments are deleted. A body that carries the whole file in one PATCH
+  is its own final blob: nothing is copied.
+
+No database transaction is held open while bytes stream in. The submission service claims
+the finished blob with ``claim_finished_upload``; that deletes the upload row in the same
+transaction as the submission, so a failed submission leaves the upload claimable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import secrets
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from incidents.errors import (
+    N_,
+    ChecksumMismatch,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from incidents.models import BlobRecord, BlobStatus, Upload, UploadSegment, UploadState, User
+from incidents.models.types import utcnow
+from incidents.models.uploads import FILENAME_MAX, FILETYPE_MAX
+from incidents.services import blobs, custody
+from storage.blobstore import BlobStore, StoredBlob
+from storage.crypto.keys import reseal
+from storage.errors import BlobTooLarge, StorageError, StorageFull
+
+log = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = ("creation", "creation-with-upload", "termination", "expiration", "checksum")
+CHECKSUM_ALGORITHMS = ("sha256",)
+OPPORTUNISTIC_SWEEP = 5  # expired uploads removed whenever a new one is created
+METADATA_MAX = 4096  # bytes of the Upload-Metadata header
+METADATA_KEYS = {"filename": "filename", "name": "filename", "filetype": "filetype",
+                 "type": "filetype"}
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """Limits from settings: the largest file and how long an unfinished upload lives."""
+
+    max_bytes: int
+    lifetime: timedelta
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an upload stands, for the tus response headers."""
+
+    upload_id: str
+    offset: int
+    length: int
+    expires_at: datetime
+    finished: bool
+
+
+class Body(Protocol):
+    """A request body being received: ``readinto`` returns 0 at its end or when the client
+    went away (then ``disconnected`` is true)."""
+
+    disconnected: bool
+
+    def readinto(self, buffer: memoryview) -> int: ...
+
+
+# --- client metadata ---------------------------------------------------------------------
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """Upload-Metadata: comma-separated ``key base64(value)`` pairs; keep the known keys."""
+    if len(header) > METADATA_MAX:
+        raise InvalidInput(N_("The upload metadata is too long."), field="Upload-Metadata")
+    found: dict[str, str] = {}
+    for pair in header.split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, _, value = pair.partition(" ")
+        name = METADATA_KEYS.get(key.strip())
+        if name is None:
+            continue
+        try:
+            raw = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise InvalidInput(N_("The upload metadata is not valid."),
+                               field="Upload-Metadata") from e
+        text = raw.decode("utf-8", errors="replace")
+        found[name] = clean_filename(text) if name == "filename" else clean_filetype(text)
+    return found
+
+
+def clean_filename(name: str) -> str:
+    """A declared file name as display-only text: no path, no control or bidi characters."""
+    name = unicodedata.normalize("NFC", name)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    # Cc: control (NUL, CR/LF...); Cf: format (RTL override, zero-width); Cs: lone surrogates.
+    name = "".join(c for c in name if unicodedata.category(c) not in {"Cc", "Cf", "Cs"})
+    name = name.strip().strip(".")
+    return name[:FILENAME_MAX]
+
+
+def clean_filetype(value: str) -> str:
+    """A declared media type as ``type/subtype`` in lower case, or empty; never trusted."""
+    value = value.strip().lower().split(";", 1)[0].strip()
+    kind, _, sub = value.partition("/")
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-")
+    if not kind or not sub or not set(kind + sub) <= allowed:
+        return ""
+    return value[:FILETYPE_MAX]
+
+
+def parse_checksum(header: str) -> bytes:
+    """Upload-Checksum: ``sha256 <base64 digest>``; the digest bytes."""
+    algorithm, _, value = header.strip().partition(" ")
+    if algorithm.lower() not in CHECKSUM_ALGORITHMS:
+        raise InvalidInput(N_("This checksum algorithm is not supported."),
+                           field="Upload-Checksum")
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise InvalidInput(N_("The checksum is not valid."), field="Upload-Checksum") from e
+    if len(digest) != 32:
+        raise InvalidInput(N_("The checksum is not valid."), field="Upload-Checksum")
+    return digest
+
+
+# --- lookup ------------------------------------------------------------------------------
+
+
+def _owned(session: Session, user: User, upload_id: str, now: datetime) -> Upload:
+    """The caller's own, unexpired upload; anything else looks like nothing at all."""
+    # populate_existing: offsets move by UPDATE statements, possibly in other processes.
+    upload = session.scalars(select(Upload).where(Upload.public_id == upload_id)
+                             .execution_options(populate_existing=True)).first()
+    if upload is None or upload.owner_id != user.id or upload.expires_at <= now:
+        raise NotFound(N_("There is no such upload, or it has expired."))
+    return upload
+
+
+def _progress(upload: Upload) -> Progress:
+    return Progress(upload.public_id, upload.offset, upload.length, upload.expires_at,
+                    upload.state is UploadState.FINISHED)
+
+
+def get_progress(session: Session, user: User, upload_id: str) -> Progress:
+    """HEAD: how many bytes of the caller's upload are stored."""
+    return _progress(_owned(session, user, upload_id, utcnow()))
+
+
+# --- creation ----------------------------------------------------------------------------
+
+
+def create_upload(
+    session: Session,
+    store: BlobStore,
+    user: User,
+    policy: UploadPolicy,
+    *,
+    length: int,
+    metadata: str = "",
+) -> Progress:
+    """POST: a new, empty upload of ``length`` bytes (checked against the limit first)."""
+    if length < 0:
+        raise InvalidInput(N_("Upload-Length must be a non-negative integer."),
+                           field="Upload-Length")
+    if length > policy.max_bytes:
+        raise PayloadTooLarge(N_("This file is larger than the limit of %(limit)s."),
+                              limit=_human(policy.max_bytes))
+    meta = parse_metadata(metadata)
+    sweep(session, store, limit=OPPORTUNISTIC_SWEEP)  # a few at a time, so none lingers
+    now = utcnow()
+    upload = Upload(
+        public_id=secrets.token_hex(16),
+        owner_id=user.id,
+        length=length,
+        offset=0,
+        filename=meta.get("filename", ""),
+        filetype=meta.get("filetype", ""),
+        state=UploadState.RECEIVING,
+        created_at=now,
+        expires_at=now + policy.lifetime,
+    )
+    session.add(upload)
+    session.commit()
+    if length == 0:  # nothing will ever be PATCHed: finish now
+        _finish(session, store, upload.id, single=None)
+        session.refresh(upload)
+    return _progress(upload)
+
+
+# --- receiving ---------------------------------------------------------------------------
+
+
+def append(
+    session: Session,
+    store: BlobStore,
+    user: User,
+    policy: UploadPolicy,
+    upload_id: str,
+    *,
+    offset: int,
+    body: Body,
+    content_length: int | None,
+    checksum: bytes | None = None,
+) -> Progress:
+    """PATCH: store the body at ``offset``; commits its own transactions (see module doc).
+
+    Raises Conflict if ``offset`` is not where the upload stands (or another PATCH got
+    there first), PayloadTooLarge if the body runs past the declared length (the upload
+    is then deleted), ChecksumMismatch if a checksum was sent and the bytes differ.
+    """
+    now = utcnow()
+    upload = _owned(session, user, upload_id, now)
+    if upload.state is UploadState.FINISHED or offset != upload.offset:
+        raise Conflict(N_("The upload offset does not match; ask for the current one."),
+                       field="Upload-Offset")
+    pk, start, length = upload.id, upload.offset, upload.length
+    remaining = length - start
+    if content_length is not None and content_length > remaining:
+        _discard(session, store, pk)
+        raise PayloadTooLarge(N_("More bytes were sent than the upload declared."))
+    session.commit()  # hold no transaction while the body streams in
+
+    stored = _receive(session, store, pk, body, remaining)
+    if stored is None:  # an empty body: nothing to record
+        return _progress(_owned(session, user, upload_id, now))
+    if checksum is not None and (
+        body.disconnected or not hmac.compare_digest(checksum, bytes.fromhex(stored.sha256))
+    ):
+        # Part of a body cannot be checked against the whole body's checksum: keep nothing.
+        _delete_blobs(store, [stored.blob_id])
+        raise ChecksumMismatch(N_("The bytes received do not match their checksum."))
+
+    end = start + stored.size
+    single = stored if (start == 0 and end == length) else None
+    advanced = session.execute(
+        update(Upload)
+        .where(Upload.id == pk, Upload.offset == start, Upload.state == UploadState.RECEIVING)
+        .values(offset=end, expires_at=utcnow() + policy.lifetime)
+        .execution_options(synchronize_session=False)
+    )
+    if advanced.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        _delete_blobs(store, [stored.blob_id])
+        raise Conflict(N_("The upload offset does not match; ask for the current one."),
+                       field="Upload-Offset")
+    if single is None:
+        session.add(UploadSegment(upload_id=pk, offset=start, size=stored.size,
+                                  blob_id=stored.blob_id, key_id=stored.key_id,
+                                  sealed_key=stored.sealed_key))
+    session.commit()
+    if end == length:
+        _finish(session, store, pk, single=single)
+    session.expire_all()
+    return _progress(_owned(session, user, upload_id, now))
+
+
+def _receive(
+    session: Session, store: BlobStore, pk: int, body: Body, remaining: int
+) -> StoredBlob | None:
+    """Stream the body into a new segment blob; None if no byte arrived."""
+    try:
+        with store.writer(max_size=remaining) as writer:
+            writer.write_from(body)
+            if writer.size == 0:
+                return None
+            return writer.commit()
+    except BlobTooLarge as e:
+        _discard(session, store, pk)
+        raise PayloadTooLarge(N_("More bytes were sent than the upload declared.")) from e
+    except StorageFull as e:
+        raise ServiceUnavailable(N_("The server has no space left. Nothing was stored.")) from e
+
+
+# --- finishing ---------------------------------------------------------------------------
+
+
+def _finish(session: Session, store: BlobStore, pk: int, *, single: StoredBlob | None) -> None:
+    """Join the segments into the final blob and keep its sealed digest; safe to race/repeat."""
+    upload = session.get(Upload, pk, populate_existing=True)
+    if upload is None or upload.state is UploadState.FINISHED or not upload.complete:
+        return
+    segments = [(s.blob_id, s.key_id, s.sealed_key, s.size) for s in upload.segments]
+    length = upload.length
+    session.commit()
+    final = single if single is not None else _join(store, segments, length)
+    try:
+        # Read back what is on disk before anything refers to it. The keyless check (the
+        # stored bytes' SHA-256) finds a short or damaged write at a third of the cost of
+        # decrypting; the plaintext digest came from the very buffers that were encrypted.
+        store.verify_ciphertext(final)
+        salt = secrets.token_bytes(custody.SALT_LEN)
+        digest_key_id, sealed_digest = blobs.seal_digest(store.keys, final.blob_id,
+                                                         final.sha256, salt)
+    except StorageError as e:
+        _delete_blobs(store, [final.blob_id])
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+    finished = session.execute(
+        update(Upload)
+        .where(Upload.id == pk, Upload.state == UploadState.RECEIVING)
+        .values(state=UploadState.FINISHED, blob_id=final.blob_id, key_id=final.key_id,
+                sealed_key=final.sealed_key, ciphertext_sha256=final.ciphertext_sha256,
+                digest_key_id=digest_key_id, sealed_digest=sealed_digest)
+        .execution_options(synchronize_session=False)
+    )
+    if finished.rowcount != 1:  # type: ignore[attr-defined]
+        # Someone else finished it (or it was terminated) meanwhile: ours is surplus.
+        session.rollback()
+        _delete_blobs(store, [final.blob_id])
+        return
+    session.execute(delete(UploadSegment).where(UploadSegment.upload_id == pk))
+    session.commit()
+    # Only after the commit: until then the segments are what the upload consists of.
+    _delete_blobs(store, [blob_id for blob_id, *_ in segments])
+
+
+@dataclass(frozen=True)
+class _SegmentRef:
+    blob_id: str
+    key_id: str
+    sealed_key: bytes
+    size: int
+
+
+def _join(
+    store: BlobStore, segments: list[tuple[str, str, bytes, int]], length: int
+) -> StoredBlob:
+    """Decrypt the segments in order straight into one new encrypted blob."""
+    if sum(size for *_, size in segments) != length:
+        raise Conflict(N_("The upload is incomplete."))
+    try:
+        with store.writer(max_size=length) as writer:
+            for blob_id, key_id, sealed_key, size in segments:
+                with store.open(_SegmentRef(blob_id, key_id, sealed_key, size)) as reader:
+                    writer.write_from(reader)
+            return writer.commit()
+    except StorageFull as e:
+        raise ServiceUnavailable(N_("The server has no space left. Nothing was stored.")) from e
+
+
+# --- termination, expiry, claiming -------------------------------------------------------
+
+
+def terminate(session: Session, store: BlobStore, user: User, upload_id: str) -> None:
+    """DELETE: forget the caller's upload and remove its bytes."""
+    upload = _owned(session, user, upload_id, utcnow())
+    _discard(session, store, upload.id)
+
+
+def _discard(session: Session, store: BlobStore, pk: int) -> None:
+    """Delete an upload row, its segments and its unclaimed final blob (commits)."""
+    upload = session.get(Upload, pk, populate_existing=True)
+    if upload is None:
+        return
+    names = [s.blob_id for s in upload.segments]
+    if upload.blob_id is not None:
+        names.append(upload.blob_id)
+    session.delete(upload)
+    session.commit()
+    _delete_blobs(store, names)
+
+
+def sweep(
+    session: Session, store: BlobStore, *, now: datetime | None = None, limit: int | None = None
+) -> int:
+    """Remove expired uploads (finished or not) and their bytes; return how many."""
+    query = select(Upload.id).where(Upload.expires_at <= (now or utcnow()))
+    expired = session.scalars(query.limit(limit) if limit else query).all()
+    session.commit()
+    for pk in expired:
+        _discard(session, store, pk)
+    if expired:
+        log.info("swept %d expired uploads", len(expired))
+    return len(expired)
+
+
+def claim_finished_upload(
+    session: Session, store: BlobStore, user: User, upload_id: str, *, subject: str
+) -> tuple[BlobRecord, str, str]:
+    """Make a finished upload evidence: (its blob record, declared name, declared type).
+
+    In the caller's transaction (which must have called ``begin_write``, as for
+    ``blobs.ingest``): adds the blob record and its "stored" custody event (``subject``
+    as for ``blobs.ingest``, e.g. "submission:<id>") and deletes the upload row, so the
+    claim commits or rolls back with the submission, and a blob is claimed at most once.
+    Raises NotFound for someone else's, expired or unknown uploads and InvalidInput
+    (field "uploads") for one that has not finished.
+    """
+    upload = _owned(session, user, upload_id, utcnow())
+    if (upload.state is not UploadState.FINISHED or upload.blob_id is None
+            or upload.key_id is None or upload.sealed_key is None
+            or upload.ciphertext_sha256 is None or upload.digest_key_id is None
+            or upload.sealed_digest is None):
+        raise InvalidInput(N_("An upload has not finished yet."), field="uploads")
+    record = BlobRecord(id=upload.blob_id, size=upload.length,
+                        ciphertext_sha256=upload.ciphertext_sha256, key_id=upload.key_id,
+                        sealed_key=upload.sealed_key, digest_key_id=upload.digest_key_id,
+                        sealed_digest=upload.sealed_digest, status=BlobStatus.ACTIVE)
+    name, kind = upload.filename, upload.filetype
+    try:
+        sha256, salt = blobs.unseal_digest(store.keys, record)
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The vault key is not available; nothing was stored.")) from e
+    claimed = session.execute(
+        delete(Upload)
+        .where(Upload.id == upload.id, Upload.state == UploadState.FINISHED)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotFound(N_("There is no such upload, or it has expired."))
+    session.expunge(upload)
+    commitment = custody.commitment(sha256, salt)
+    custody.append(session, actor=user.public_id, action="stored",
+                   subject=f"blob:{record.id}", commitment=commitment,
+                   details={"size": record.size, "part_of": subject})
+    # As in blobs.ingest: if the vault key was rotated since this blob was sealed (maybe
+    # by another process), re-seal now, under the ledger lock, so the old key can retire.
+    current = custody.head(session)
+    active = current.active_key_id if current else None
+    if active is not None and active != record.key_id:
+        record.key_id, record.sealed_key = reseal(store.keys, record.key_id, record.sealed_key,
+                                                  record.id)
+    if active is not None and active != record.digest_key_id:
+        record.digest_key_id, record.sealed_digest = reseal(
+            store.keys, record.digest_key_id, record.sealed_digest,
+            record.id + blobs.DIGEST_SUFFIX)
+    session.add(record)
+    session.flush()
+    return record, name, kind
+
+
+def _delete_blobs(store: BlobStore, names: list[str]) -> None:
+    for name in names:
+        try:
+            store.delete(name)
+        except StorageError as e:  # left for the orphan sweep; never fail the request
+            log.warning("could not delete upload blob %s (%s)", name, type(e).__name__)
+
+
+def _human(size: int) -> str:
+    return f"{size / 1024**3:.3g} GiB" if size >= 1024**3 else f"{size / 1024**2:.3g} MiB"
+
+
+def segment_names(session: Session) -> Iterator[str]:
+    """Every blob id that belongs to an upload in progress (for orphan scans)."""
+    yield from session.scalars(select(UploadSegment.blob_id))

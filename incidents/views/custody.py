@@ -1,0 +1,25 @@
+"""Public custody endpoints (DESIGN §8): the checkpoint signing key and the latest checkpoint."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from werkzeug.wrappers import Response
+
+from incidents.db import get_session
+from incidents.evidence import get_keys
+from incidents.services import custody
+
+blueprint = Blueprint("custody", __name__, url_prefix="/custody")
+
+
+@blueprint.get("/public-key")
+def public_key() -> Response:
+    pem = get_keys().signing_public_key_pem()
+    return Response(pem, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": 'inline; filename="custody-key.pem"'})
+
+
+@blueprint.get("/checkpoint")
+def checkpoint() -> Response:
+    note = custody.public_checkpoint(get_session()).note
+    return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})

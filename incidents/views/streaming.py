@@ -1,0 +1,76 @@
+"""Glue between a request and `incidents.multipart`: limits from settings, CSRF on streams."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
+
+from incidents.login import bearer_token
+from incidents.multipart import FileSink, FormLimits, StreamedForm, read_form
+from incidents.settings import Settings
+from storage.blobstore import BlobStore, StoredBlob
+
+# Room for the text fields and part headers of a form besides its files.
+FORM_OVERHEAD_BYTES = 4 * 1024 * 1024
+
+
+def form_limits(settings: Settings) -> FormLimits:
+    """One form carries at most one maximal file's worth of bytes (more: add files later)."""
+    return FormLimits(
+        max_parts=settings.max_form_parts,
+        max_field_bytes=settings.max_form_field_bytes,
+        max_file_bytes=settings.max_upload_bytes,
+        max_body_bytes=settings.max_upload_bytes + 4 * settings.max_form_field_bytes
+        + FORM_OVERHEAD_BYTES,
+    )
+
+
+def check_streamed_csrf(fields: Mapping[str, list[str]]) -> None:
+    """The CSRF check `incidents.security` leaves to streaming views (they are exempt there).
+
+    Bearer calls need none. Anyone else sends the token as a field before the first file
+    (the form puts it first) or in the X-CSRFToken header.
+    """
+    if bearer_token() is not None:
+        return
+    if request.path.startswith("/api/") and not current_user.is_authenticated:
+        return  # refused by the permission table anyway
+    values = fields.get("csrf_token") or []
+    token = values[0] if values else request.headers.get("X-CSRFToken")
+    try:
+        validate_csrf(token)
+    except ValidationError as e:
+        raise CSRFError(e.args[0]) from e
+
+
+def read_evidence_form(
+    then: Callable[[Mapping[str, list[str]]], None] | None = None,
+) -> StreamedForm[StoredBlob]:
+    """Stream this request's multipart body; each file goes encrypted into the blob store."""
+    settings: Settings = current_app.extensions["settings"]
+    store: BlobStore = current_app.extensions["blobstore"]
+
+    def ready(fields: Mapping[str, list[str]]) -> None:
+        check_streamed_csrf(fields)
+        if then is not None:
+            then(fields)
+
+    def open_sink(max_size: int) -> FileSink[StoredBlob]:
+        return store.writer(max_size=max_size)
+
+    def discard(stored: StoredBlob) -> None:
+        store.delete(stored.blob_id)
+
+    return read_form(
+        request.stream,  # type: ignore[arg-type]  # a LimitedStream: has readinto
+        content_type=request.headers.get("Content-Type"),
+        content_length=request.content_length,
+        limits=form_limits(settings),
+        open_sink=open_sink,
+        discard=discard,
+        on_fields_ready=ready,
+    )

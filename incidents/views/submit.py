@@ -1,0 +1,200 @@
+"""The witness's pages: new report (works without JavaScript), my submissions, receipt."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from incidents.db import get_session
+from incidents.errors import DomainError
+from incidents.extensions import csrf
+from incidents.models.types import utcnow
+from incidents.multipart import StreamedForm
+from incidents.services import receipts, submission_input, submissions
+from incidents.services.gazetteer import PREFER_NOT_TO_SAY, load_gazetteer
+from incidents.services.taxonomy import load_taxonomy
+from incidents.views.common import settings
+from incidents.views.streaming import read_evidence_form
+from storage.blobstore import BlobStore, StoredBlob
+
+blueprint = Blueprint("submit", __name__)
+
+
+def _store() -> BlobStore:
+    store: BlobStore = current_app.extensions["blobstore"]
+    return store
+
+
+def _after_commit() -> submissions.AfterCommit | None:
+    """Media processing for new files (incidents.jobs registers it as this extension)."""
+    hook: submissions.AfterCommit | None = current_app.extensions.get("media_queue")
+    return hook
+
+
+def _form_context(**extra: Any) -> dict[str, Any]:
+    language = str(get_locale())
+    return {"taxonomy": load_taxonomy(), "places": load_gazetteer().choices(language),
+            "language": language, "prefer_not": PREFER_NOT_TO_SAY,
+            "max_upload_bytes": settings().max_upload_bytes, **extra}
+
+
+def metadata_from_form(fields: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The plain HTML form's fields as the API's metadata object (same validation)."""
+    def one(name: str) -> str:
+        values = fields.get(name) or [""]
+        return values[0].strip()
+
+    def count(name: str) -> int | str | None:
+        text = one(name)
+        return int(text) if text.isdigit() and len(text) < 8 else (text or None)
+
+    day, clock = one("date"), one("time")
+    point: Any = None
+    if one("lat") or one("lon"):
+        try:
+            point = [float(one("lat")), float(one("lon"))]
+        except ValueError:
+            point = "invalid"
+    return {
+        "testimony": (fields.get("testimony") or [""])[0],
+        "occurred_at": f"{day}T{clock}" if day and clock else day,
+        "time_precision": one("time_precision") or "unknown",
+        "place": one("place"),
+        "point": point,
+        "categories": fields.get("categories", []),
+        "tags": fields.get("tags", []),
+        "counts": {k: count(k) for k in ("injured", "detained", "killed")},
+        "forces": (fields.get("forces") or [""])[0],
+        "consent": {k: one(f"consent_{k}") == "yes" if one(f"consent_{k}") in ("yes", "no")
+                    else None for k in submission_input.CONSENT_KEYS},
+    }
+
+
+def validate_form_metadata(raw: dict[str, Any]) -> submission_input.SubmissionInput:
+    s = settings()
+    return submission_input.validate(
+        raw, taxonomy=load_taxonomy(), gazetteer=load_gazetteer(),
+        display_zone=s.display_timezone, max_testimony_bytes=s.max_form_field_bytes,
+        now=utcnow())
+
+
+def _discard(form: StreamedForm[StoredBlob] | None) -> None:
+    """Delete streamed files that no committed row refers to (missing ones are fine)."""
+    for received in form.files if form is not None else ():
+        _store().delete(received.stored.blob_id)
+
+
+@blueprint.get("/submit")
+def new() -> str:
+    return render_template("submit/new.html", **_form_context(values={}))
+
+
+@blueprint.post("/submit")
+@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+def create() -> Response | tuple[str, int]:
+    checked: dict[str, submission_input.SubmissionInput] = {}
+    typed: dict[str, list[str]] = {}
+
+    def early(fields: Mapping[str, list[str]]) -> None:
+        # Fields come before files in the form: refuse bad metadata before any file streams.
+        typed.update({k: v for k, v in fields.items() if k != "csrf_token"})
+        checked["data"] = validate_form_metadata(metadata_from_form(fields))
+
+    form: StreamedForm[StoredBlob] | None = None
+    try:
+        form = read_evidence_form(early)
+        submission = submissions.create(
+            get_session(), _store(), current_user.user, checked["data"],
+            submissions.files_from_form(form.files),
+            max_blob_bytes=settings().max_upload_bytes, after_commit=_after_commit())
+    except BaseException as error:
+        _discard(form)
+        if not isinstance(error, DomainError) or error.status != 400:
+            raise
+        return render_template("submit/new.html", error=error,
+                               **_form_context(values=typed)), 400
+    return redirect(url_for("submit.show", public_id=submission.public_id, new=1))
+
+
+@blueprint.get("/submissions")
+def mine() -> str:
+    rows = submissions.list_own(get_session(), current_user.user)
+    return render_template("submit/mine.html", submissions=rows)
+
+
+@blueprint.get("/submissions/<public_id>")
+def show(public_id: str) -> str:
+    submission = submissions.get(get_session(), current_user.user, public_id)
+    language = str(get_locale())
+    return render_template(
+        "submit/show.html", submission=submission, is_new=request.args.get("new") == "1",
+        place=load_gazetteer().get(submission.place_id), language=language,
+        category_labels=[load_taxonomy().label(c, language) for c in submission.categories],
+        tag_labels=[load_taxonomy().label(t, language) for t in submission.tags])
+
+
+@blueprint.post("/submissions/<public_id>/files")
+@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+def add_files(public_id: str) -> Response:
+    user = current_user.user
+    # Refuse someone else's submission before any byte is stored.
+    submissions.get(get_session(), user, public_id)
+    form = read_evidence_form()
+    try:
+        submissions.add_files(get_session(), _store(), user, public_id,
+                              submissions.files_from_form(form.files),
+                              after_commit=_after_commit())
+    except BaseException:
+        _discard(form)
+        raise
+    return redirect(url_for("submit.show", public_id=public_id))
+
+
+def _receipt(public_id: str) -> dict[str, Any]:
+    return receipts.build(get_session(), _store(), current_app.extensions["keys"], settings(),
+                          current_user.user, public_id)
+
+
+@blueprint.get("/submissions/<public_id>/receipt")
+def receipt(public_id: str) -> str:
+    return render_template("submit/receipt.html", receipt=_receipt(public_id))
+
+
+@blueprint.get("/submissions/<public_id>/receipt.json")
+def receipt_json(public_id: str) -> Response:
+    body = _receipt(public_id)
+    response = Response(json.dumps(body, ensure_ascii=False, indent=2),
+                        mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="receipt-{body["submission"]}.json"')
+    return response
+
+
+@blueprint.get("/exit")
+def quick_exit() -> Response:
+    """A neutral page with nothing of ours on it; the link to it replaces history with JS."""
+    response = Response(render_template("submit/exit.html"))
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@blueprint.get("/submit/places.json")
+def places() -> Response:
+    """The gazetteer for the place search box (our own script; the form works without it)."""
+    language = str(get_locale())
+    return jsonify([{"id": p.id, "name": p.name(language), "kind": p.kind}
+                    for p in load_gazetteer().choices(language)])

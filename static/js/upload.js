@@ -1,0 +1,226 @@
+/* Resumable uploads (tus 1.0.0) for the report form. First-party, no dependencies.
+ *
+ * Without JavaScript the form posts its files plainly. With it, each chosen file is sent
+ * to /api/v1/uploads/ with a progress bar, a pause/resume button and automatic retries;
+ * the upload URL is remembered in localStorage (keyed by the file's name, size and date,
+ * never its contents), so after a dropped connection or a reload the same file continues
+ * where it stopped. When every file is up, the form is submitted with the upload ids
+ * instead of the files.
+ */
+(function () {
+  "use strict";
+
+  var form = document.querySelector("form[data-tus-endpoint]");
+  if (!form || !window.XMLHttpRequest || !window.FormData) { return; }
+  var input = form.querySelector("input[type=file][name=files]");
+  if (!input) { return; }
+  var endpoint = form.getAttribute("data-tus-endpoint");
+  var csrfField = form.querySelector("input[name=csrf_token]");
+  var csrf = csrfField ? csrfField.value : "";
+  var text = {
+    pause: form.getAttribute("data-text-pause") || "Pause",
+    resume: form.getAttribute("data-text-resume") || "Resume",
+    done: form.getAttribute("data-text-done") || "Uploaded",
+    failed: form.getAttribute("data-text-failed") || "Upload failed; trying again",
+    waiting: form.getAttribute("data-text-waiting") || "Waiting for the files to finish"
+  };
+  var RETRY_DELAYS = [1000, 3000, 10000, 30000, 60000];
+  var STORE_PREFIX = "tus-upload:";
+  var list = document.createElement("ul");
+  list.className = "uploads";
+  input.parentNode.insertBefore(list, input.nextSibling);
+  var jobs = [];
+  var submitting = false;
+
+  function storageKey(file) {
+    return STORE_PREFIX + [file.name, file.size, file.lastModified || 0].join("|");
+  }
+  function remember(file, url) {
+    try { window.localStorage.setItem(storageKey(file), url); } catch (e) { /* private mode */ }
+  }
+  function recall(file) {
+    try { return window.localStorage.getItem(storageKey(file)); } catch (e) { return null; }
+  }
+  function forget(file) {
+    try { window.localStorage.removeItem(storageKey(file)); } catch (e) { /* ignore */ }
+  }
+  function b64(value) {
+    return window.btoa(unescape(encodeURIComponent(value)));
+  }
+
+  function request(method, url, headers, body, onProgress) {
+    var xhr = new XMLHttpRequest();
+    var promise = new Promise(function (resolve, reject) {
+      xhr.open(method, url, true);
+      xhr.setRequestHeader("Tus-Resumable", "1.0.0");
+      if (csrf) { xhr.setRequestHeader("X-CSRFToken", csrf); }
+      Object.keys(headers).forEach(function (name) { xhr.setRequestHeader(name, headers[name]); });
+      if (onProgress && xhr.upload) {
+        xhr.upload.onprogress = function (event) { onProgress(event.loaded); };
+      }
+      xhr.onload = function () { resolve(xhr); };
+      xhr.onerror = function () { reject(new Error("network")); };
+      xhr.onabort = function () { reject(new Error("aborted")); };
+      xhr.send(body === undefined ? null : body);
+    });
+    promise.xhr = xhr;
+    return promise;
+  }
+
+  function Job(file) {
+    this.file = file;
+    this.url = recall(file);
+    this.offset = 0;
+    this.paused = false;
+    this.finished = false;
+    this.attempt = 0;
+    this.current = null;
+    var item = document.createElement("li");
+    var label = document.createElement("span");
+    label.textContent = file.name + " ";
+    this.bar = document.createElement("progress");
+    this.bar.max = 100;
+    this.bar.value = 0;
+    this.status = document.createElement("span");
+    this.status.className = "upload-status";
+    this.button = document.createElement("button");
+    this.button.type = "button";
+    this.button.textContent = text.pause;
+    var job = this;
+    this.button.addEventListener("click", function () { job.toggle(); });
+    item.appendChild(label);
+    item.appendChild(this.bar);
+    item.appendChild(this.button);
+    item.appendChild(this.status);
+    list.appendChild(item);
+  }
+
+  Job.prototype.show = function (sent) {
+    var size = this.file.size;
+    var percent = size ? Math.floor((sent * 100) / size) : 100;
+    this.bar.value = percent;
+    this.bar.textContent = percent + "%";
+    this.bar.setAttribute("aria-valuenow", String(percent));
+  };
+
+  Job.prototype.toggle = function () {
+    if (this.finished) { return; }
+    if (this.paused) {
+      this.paused = false;
+      this.button.textContent = text.pause;
+      this.run();
+    } else {
+      this.paused = true;
+      this.button.textContent = text.resume;
+      if (this.current) { this.current.xhr.abort(); }
+    }
+  };
+
+  Job.prototype.create = function () {
+    var job = this;
+    var meta = "filename " + b64(job.file.name) + ",filetype " + b64(job.file.type || "");
+    return request("POST", endpoint, {"Upload-Length": String(job.file.size),
+                                      "Upload-Metadata": meta}).then(function (xhr) {
+      if (xhr.status !== 201) { throw new Error("create " + xhr.status); }
+      job.url = new URL(xhr.getResponseHeader("Location"), window.location.href).href;
+      job.offset = 0;
+      remember(job.file, job.url);
+    });
+  };
+
+  Job.prototype.locate = function () {
+    var job = this;
+    if (!job.url) { return job.create(); }
+    return request("HEAD", job.url, {}).then(function (xhr) {
+      if (xhr.status === 404 || xhr.status === 410) {
+        forget(job.file);
+        job.url = null;
+        return job.create();
+      }
+      if (xhr.status !== 200) { throw new Error("head " + xhr.status); }
+      job.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10) || 0;
+    });
+  };
+
+  Job.prototype.send = function () {
+    var job = this;
+    if (job.offset >= job.file.size) { return Promise.resolve(); }
+    var start = job.offset;
+    // The rest of the file in one PATCH: if it is cut, the server keeps what arrived.
+    var call = request("PATCH", job.url, {
+      "Upload-Offset": String(start),
+      "Content-Type": "application/offset+octet-stream"
+    }, job.file.slice(start), function (loaded) { job.show(start + loaded); });
+    job.current = call;
+    return call.then(function (xhr) {
+      job.current = null;
+      if (xhr.status === 409 || xhr.status === 404) { return job.locate().then(function () { return job.send(); }); }
+      if (xhr.status !== 204) { throw new Error("patch " + xhr.status); }
+      job.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10);
+      return job.send();
+    });
+  };
+
+  Job.prototype.run = function () {
+    var job = this;
+    if (job.finished || job.paused) { return; }
+    job.status.textContent = "";
+    job.locate().then(function () {
+      job.show(job.offset);
+      return job.send();
+    }).then(function () {
+      job.finished = true;
+      job.show(job.file.size);
+      job.status.textContent = " " + text.done;
+      job.button.disabled = true;
+      maybeSubmit();
+    }).catch(function (error) {
+      job.current = null;
+      if (job.paused) { return; }
+      var delay = RETRY_DELAYS[Math.min(job.attempt, RETRY_DELAYS.length - 1)];
+      job.attempt += 1;
+      job.status.textContent = " " + text.failed;
+      if (String(error.message).indexOf("413") >= 0) { return; }
+      window.setTimeout(function () { job.run(); }, delay);
+    });
+  };
+
+  function uploadIds() {
+    return jobs.map(function (job) { return job.url.replace(/\/+$/, "").split("/").pop(); });
+  }
+
+  function maybeSubmit() {
+    if (!submitting || jobs.some(function (job) { return !job.finished; })) { return; }
+    uploadIds().forEach(function (id) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = "uploads";
+      hidden.value = id;
+      // Before the file input: the server reads the form's fields before any file part.
+      input.parentNode.insertBefore(hidden, input);
+    });
+    jobs.forEach(function (job) { forget(job.file); });
+    input.disabled = true; // the files went by tus; do not send them again
+    form.submit();
+  }
+
+  input.addEventListener("change", function () {
+    jobs.forEach(function (job) { job.paused = true; if (job.current) { job.current.xhr.abort(); } });
+    jobs = [];
+    list.textContent = "";
+    Array.prototype.forEach.call(input.files, function (file) {
+      var job = new Job(file);
+      jobs.push(job);
+      job.run();
+    });
+  });
+
+  form.addEventListener("submit", function (event) {
+    if (!jobs.length) { return; } // no files: the plain POST is all there is
+    event.preventDefault();
+    submitting = true;
+    var button = form.querySelector("button[type=submit]");
+    if (button) { button.disabled = true; button.textContent = text.waiting; }
+    maybeSubmit();
+  });
+}());

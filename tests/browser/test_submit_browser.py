@@ -1,0 +1,159 @@
+"""A witness reports in Russian in a real browser: JavaScript on (tus) and off (plain POST)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from incidents.models import Role
+from tests.fixtures.media import video
+from tests.helpers import PASSPHRASE, gen_user
+
+pytestmark = pytest.mark.browser
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "photos"
+TESTIMONY = ("Пятого января на площади Республики силовики стреляли в безоружных людей. "
+             "Я снимал это на телефон из окна.")
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> list[Path]:
+    """A camera photo with GPS and a video made by a real encoder (names in Russian)."""
+    photo = tmp_path / "площадь.jpg"
+    photo.write_bytes((SAMPLES / "jpg_gps_DSCN0010.jpg").read_bytes())
+    clip = tmp_path / "видео.mp4"
+    clip.write_bytes(video("mp4", seconds=1.0))
+    return [photo, clip]
+
+
+def _sign_in(page, server: str, pseudonym: str) -> None:  # noqa: ANN001
+    page.goto(f"{server}/login")
+    page.fill("#pseudonym", pseudonym)
+    page.fill("#passphrase", PASSPHRASE)
+    page.click("main button[type=submit]")
+    assert page.url == f"{server}/account/"
+
+
+def _fill_report(page) -> None:  # noqa: ANN001
+    page.fill("#testimony", TESTIMONY)
+    page.fill("#date", "2022-01-05")
+    page.check("input[name=time_precision][value=approximate]")
+    page.select_option("#place", "almaty_city")
+    page.check("input[name=categories][value=excessive_force]")
+    for key in ("legal", "research", "publication", "contact"):
+        page.check(f"input[name=consent_{key}][value={'yes' if key != 'contact' else 'no'}]")
+
+
+def _watch(page, server: str) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """Requests to other origins, and CSP violations or failed responses."""
+    foreign: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(server) else None)
+    page.on("console", lambda m: problems.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    return foreign, problems
+
+
+def _assert_receipt(page, server: str, media: list[Path]) -> None:  # noqa: ANN001
+    assert "/submissions/" in page.url
+    page.click("a[href$='/receipt']")
+    receipt = page.content()
+    for path in media:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in receipt
+    assert page.locator("html").get_attribute("lang") == "ru"
+
+
+def test_with_javascript_a_russian_report_uploads_photo_and_video_by_tus(
+        chromium, live_server, media):
+    gen_user(Role.CONTRIBUTOR, pseudonym="Степной лис")
+    context = chromium.new_context(locale="ru-RU")
+    page = context.new_page()
+    foreign, problems = _watch(page, live_server)
+    tus_calls: list[str] = []
+    page.on("request", lambda r: tus_calls.append(r.method)
+            if "/api/v1/uploads/" in r.url else None)
+    try:
+        _sign_in(page, live_server, "Степной лис")
+        page.goto(f"{live_server}/submit")
+        assert page.locator("html").get_attribute("lang") == "ru"
+        _fill_report(page)
+        page.set_input_files("#files", [str(p) for p in media])
+        bars = page.locator("ul.uploads progress")
+        assert bars.count() == 2
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('ul.uploads progress')]"
+            ".every(p => p.value === 100)", timeout=30_000)
+        stored = page.evaluate("() => Object.entries(localStorage)")
+        assert len(stored) == 2
+        assert all(value.startswith(live_server + "/api/v1/uploads/") for _k, value in stored)
+        with page.expect_navigation():
+            page.click("#report-form button[type=submit]")
+        _assert_receipt(page, live_server, media)
+        assert page.evaluate("() => localStorage.length") == 0
+    finally:
+        context.close()
+    assert "POST" in tus_calls
+    assert "PATCH" in tus_calls
+    assert foreign == []
+    assert problems == []
+
+
+def test_without_javascript_a_russian_report_posts_photo_and_video_plainly(
+        chromium, live_server, media):
+    gen_user(Role.CONTRIBUTOR, pseudonym="Тихий ветер")
+    context = chromium.new_context(locale="ru-RU", java_script_enabled=False)
+    page = context.new_page()
+    foreign, problems = _watch(page, live_server)
+    tus_calls: list[str] = []
+    page.on("request", lambda r: tus_calls.append(r.url) if "/api/v1/uploads" in r.url else None)
+    try:
+        _sign_in(page, live_server, "Тихий ветер")
+        page.goto(f"{live_server}/submit")
+        _fill_report(page)
+        page.set_input_files("#files", [str(p) for p in media])
+        with page.expect_navigation():
+            page.click("#report-form button[type=submit]")
+        _assert_receipt(page, live_server, media)
+    finally:
+        context.close()
+    assert tus_calls == []
+    assert foreign == []
+    assert problems == []
+
+
+def test_after_a_reload_the_same_file_continues_its_upload(chromium, live_server, tmp_path):
+    gen_user(Role.CONTRIBUTOR, pseudonym="Упорный")
+    big = tmp_path / "long.mp4"
+    big.write_bytes(video("mp4", seconds=1.0) + bytes(6 * 1024 * 1024))
+    context = chromium.new_context(locale="ru-RU")
+    page = context.new_page()
+    creations: list[str] = []
+    page.on("request", lambda r: creations.append(r.url)
+            if r.method == "POST" and r.url.rstrip("/").endswith("/api/v1/uploads") else None)
+    try:
+        _sign_in(page, live_server, "Упорный")
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1,
+            "uploadThroughput": 512 * 1024})
+        page.goto(f"{live_server}/submit")
+        page.set_input_files("#files", str(big))
+        page.wait_for_function(
+            "() => { const p = document.querySelector('ul.uploads progress');"
+            " return p && p.value >= 5; }", timeout=30_000)
+        page.click("ul.uploads button")  # pause: the server keeps what arrived
+        page.reload()
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        page.set_input_files("#files", str(big))
+        page.wait_for_function(
+            "() => document.querySelector('ul.uploads progress').value === 100",
+            timeout=30_000)
+    finally:
+        context.close()
+    assert len(creations) == 1  # the second selection resumed the first upload

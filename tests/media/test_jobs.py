@@ -1,0 +1,91 @@
+"""The same job runs in the in-process pool and on RQ workers (with TEST_REDIS_URL)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy.orm import Session
+
+from incidents import jobs
+from incidents.models import MediaProcessing, ProcessingStatus
+from tests.conftest import REDIS_URL
+from tests.fixtures import media
+from tests.media.conftest import ItemFactory
+
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL to run RQ workers")
+
+
+def status(session: Session, item_id: int) -> ProcessingStatus | None:
+    session.expire_all()
+    row = session.get(MediaProcessing, item_id)
+    return row.status if row else None
+
+
+def test_the_in_process_worker_processes_an_item_in_the_background(
+        app: Flask, session: Session, gen_item: ItemFactory) -> None:
+    item = gen_item(media.photo("JPEG"), name="a.jpg", declared_type="image/jpeg")
+    settings = dataclasses.replace(app.extensions["settings"], redis_url="")
+    runner = jobs.Jobs(settings, app.extensions["database"], lambda: app.extensions["blobstore"])
+    try:
+        future = jobs.enqueue(runner, "process_item", item.public_id)
+        future.result(timeout=60)
+    finally:
+        runner.shutdown()
+    assert status(session, item.id) is ProcessingStatus.DONE
+
+
+def test_the_submission_hook_queues_processing_of_new_items(
+        app: Flask, session: Session, gen_item: ItemFactory) -> None:
+    item = gen_item(media.photo("PNG"), name="a.png", declared_type="image/png")
+    app.extensions["media_queue"]([item.public_id])
+    if REDIS_URL:
+        app.test_cli_runner().invoke(args=["worker", "--burst", "--simple"])
+    else:
+        app.extensions["jobs"].shutdown(wait=True)
+    assert status(session, item.id) is ProcessingStatus.DONE
+
+
+def test_an_unknown_job_name_is_refused(app: Flask) -> None:
+    with pytest.raises(KeyError):
+        jobs.enqueue(app, "rm_rf", 1)
+
+
+def test_a_hostile_file_does_not_stop_the_worker(
+        app: Flask, session: Session, gen_item: ItemFactory) -> None:
+    settings = dataclasses.replace(app.extensions["settings"], redis_url="")
+    runner = jobs.Jobs(settings, app.extensions["database"], lambda: app.extensions["blobstore"])
+    bomb = gen_item(media.png_bomb(20000, 20000), name="b.png")
+    photo = gen_item(media.photo("JPEG"), name="a.jpg")
+    try:
+        futures = [runner.enqueue("process_item", i.id) for i in (bomb, photo)]
+        for future in futures:
+            future.result(timeout=60)
+    finally:
+        runner.shutdown()
+    assert status(session, bomb.id) is status(session, photo.id) is ProcessingStatus.DONE
+
+
+@needs_redis
+@pytest.mark.parametrize("simple", [True, False], ids=["simple-worker", "forking-worker"])
+def test_an_rq_worker_runs_process_item_end_to_end(
+        app: Flask, runner: FlaskCliRunner, session: Session, gen_item: ItemFactory,
+        simple: bool) -> None:
+    item = gen_item(media.video("mp4"), name="v.mp4", declared_type="video/mp4")
+    job = jobs.enqueue(app, "process_item", item.public_id)
+    args = ["worker", "--burst"] + (["--simple"] if simple else [])
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    job.refresh()
+    assert job.get_status() == "finished"
+    assert status(session, item.id) is ProcessingStatus.DONE
+
+
+def test_the_worker_command_needs_redis(app: Flask) -> None:
+    if REDIS_URL:
+        pytest.skip("Redis is configured in this run")
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0
+    assert "REDIS_URL" in result.output

@@ -1,0 +1,85 @@
+"""Video and audio: container metadata read; poster and preview re-encoded without it."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import pytest
+from PIL import Image
+
+from incidents.media import video
+from incidents.media.av_meta import parse_iso6709, probe
+from incidents.media.results import MediaFlagged
+from tests.fixtures import media
+
+# Tags the MP4 demuxer reports from the `ftyp` box itself: structure, not metadata.
+STRUCTURAL_TAGS = {"major_brand", "minor_version", "compatible_brands"}
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "mov"])
+def test_location_and_creation_time_come_out_of_mp4_and_mov(fmt: str) -> None:
+    found = probe(io.BytesIO(media.video(fmt)))
+    assert found["location"] == {"lat": 43.2381, "lon": 76.9452, "alt": 850.0}
+    assert found["created_at"].startswith("2022-01-05T14:30:00")
+    assert 1.9 <= found["duration"] <= 2.2
+    assert [s["codec"] for s in found["streams"]] == ["h264", "aac"]
+
+
+def test_device_make_and_model_come_out_of_a_mov() -> None:
+    found = probe(io.BytesIO(media.video("mov")))
+    assert (found["make"], found["model"]) == (media.DEVICE_MAKE, media.DEVICE_MODEL)
+
+
+@pytest.mark.parametrize(("text", "point"), [
+    ("+43.2381+076.9452+850.000/", {"lat": 43.2381, "lon": 76.9452, "alt": 850.0}),
+    ("-33.8568+151.2153/", {"lat": -33.8568, "lon": 151.2153, "alt": None}),
+    ("+4314.286+07656.712/", {"lat": 43.2381, "lon": 76.9452, "alt": None}),
+    ("+431417.16+0765642.72/", {"lat": 43.2381, "lon": 76.9452, "alt": None}),
+])
+def test_iso_6709_points_in_every_precision_are_parsed(text: str, point: dict) -> None:
+    assert parse_iso6709(text) == point
+
+
+def test_audio_metadata_is_read_without_derivatives() -> None:
+    outcome = video.analyse(io.BytesIO(media.audio("ipod")), want_video=False)
+    assert outcome.metadata["streams"][0]["codec"] == "aac"
+    assert outcome.derivatives == []
+
+
+def test_video_poster_and_preview_carry_no_location_or_device_tags() -> None:
+    outcome = video.analyse(io.BytesIO(media.video("mov", seconds=3)), want_video=True)
+    kinds = {d.kind: d for d in outcome.derivatives}
+    assert set(kinds) == {"poster", "thumbnail", "video_preview"}
+    assert outcome.phash is not None
+    clip = kinds["video_preview"].data
+    with av.open(io.BytesIO(clip)) as container:
+        assert set(container.metadata) <= STRUCTURAL_TAGS
+        assert not any(s.metadata.get("creation_time") for s in container.streams)
+        assert [s.type for s in container.streams] == ["video"]
+        assert container.duration / av.time_base > 2
+    assert b"+43.2381" not in clip
+    assert media.DEVICE_MAKE.encode() not in clip
+    assert not Image.open(io.BytesIO(kinds["poster"].data)).getexif()
+
+
+def test_the_poster_of_a_video_recorded_sideways_is_upright() -> None:
+    outcome = video.analyse(io.BytesIO(media.video("mp4", size=(320, 240), rotation=90)),
+                            want_video=True)
+    poster = next(d for d in outcome.derivatives if d.kind == "poster")
+    clip = next(d for d in outcome.derivatives if d.kind == "video_preview")
+    assert (poster.width, poster.height) == (240, 320)
+    assert clip.height > clip.width
+
+
+def test_webm_gets_a_poster_and_a_preview() -> None:
+    outcome = video.analyse(io.BytesIO(media.video("webm")), want_video=True)
+    assert {d.kind for d in outcome.derivatives} == {"poster", "thumbnail", "video_preview"}
+
+
+def test_a_truncated_video_is_flagged_not_raised() -> None:
+    data = media.truncated(media.video("mp4", seconds=2), 0.4)
+    # The `moov` box sits at the end, so the truncated file cannot be demuxed at all.
+    with pytest.raises(MediaFlagged) as caught:
+        video.analyse(io.BytesIO(data), want_video=True)
+    assert caught.value.flag == "corrupt"
