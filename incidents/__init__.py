@@ -55,6 +55,8 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=settings.contributor_session_minutes),
         "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
+        # A hard cap on any request body: one largest file plus room for the form's text.
+        "MAX_CONTENT_LENGTH": settings.max_upload_bytes + 16 * settings.max_form_field_bytes,
         "MAX_FORM_MEMORY_SIZE": settings.max_form_field_bytes,
         "MAX_FORM_PARTS": settings.max_form_parts,
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in incidents.security, bearer tokens exempt

@@ -427,7 +427,8 @@ def _generate(
     when = max(created_at.astimezone(UTC), datetime(1980, 1, 1, tzinfo=UTC))
     stamp = when.timetuple()[:6]
     spool = _Spool()
-    zf = zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+    zf = zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED,  # type: ignore[call-overload]
+                         allowZip64=True)
     hashers = [_Hasher(a) for a in ALGORITHMS]
     payload: list[_Entry] = []
     tag_entries: list[_Entry] = []

@@ -37,6 +37,7 @@ import re
 import stat
 import sys
 import zipfile
+from typing import IO, Any, Union
 
 try:
     from cryptography.exceptions import InvalidSignature  # noqa: TID251 - standalone script
@@ -68,6 +69,9 @@ REQUIRED_TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt",
                       "custody/checkpoint.txt", "custody/public-key.pem")
 
 
+Note = tuple[str, int, bytes, str, list[str]]  # origin, size, root, text, signature lines
+
+
 class Unreadable(Exception):
     """The bundle cannot be opened or a required file is unusable."""
 
@@ -82,12 +86,12 @@ class Problem(Exception):
 class DirBag:
     """An unzipped bag: files are paths relative to its top folder, with '/'."""
 
-    def __init__(self, root):
+    def __init__(self, root: str) -> None:
         self.root = root
         self.name = root
-        self.odd = []  # symlinks, devices: never followed, always a problem
+        self.odd: list[str] = []  # symlinks, devices: never followed, always a problem
 
-    def files(self):
+    def files(self) -> list[str]:
         found = []
         for top, dirs, names in os.walk(self.root):
             for name in sorted(dirs):
@@ -102,19 +106,19 @@ class DirBag:
                     self.odd.append(self._rel(full))
         return sorted(found)
 
-    def _rel(self, full):
+    def _rel(self, full: str) -> str:
         return os.path.relpath(full, self.root).replace(os.sep, "/")
 
-    def open(self, path):
+    def open(self, path: str) -> IO[bytes]:
         return open(os.path.join(self.root, *path.split("/")), "rb")
 
 
 class ZipBag:
     """A bag read straight from its ZIP file, never extracted."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         self.name = path
-        self.odd = []
+        self.odd: list[str] = []
         try:
             self.zip = zipfile.ZipFile(path)
         except (OSError, zipfile.BadZipFile) as e:
@@ -125,7 +129,7 @@ class ZipBag:
             self.prefix = tops.pop() + "/"
         else:
             self.prefix = ""
-        self.members = {}
+        self.members: dict[str, zipfile.ZipInfo] = {}
         for info in self.zip.infolist():
             if info.is_dir():
                 continue
@@ -138,14 +142,17 @@ class ZipBag:
             else:
                 self.members[rel] = info
 
-    def files(self):
+    def files(self) -> list[str]:
         return sorted(self.members)
 
-    def open(self, path):
+    def open(self, path: str) -> IO[bytes]:
         return self.zip.open(self.members[path])
 
 
-def read_bytes(bag, path, limit=256 * 1024 * 1024):
+Bag = Union["DirBag", "ZipBag"]
+
+
+def read_bytes(bag: Bag, path: str, limit: int = 256 * 1024 * 1024) -> bytes:
     try:
         with bag.open(path) as f:
             data = f.read(limit + 1)
@@ -156,14 +163,14 @@ def read_bytes(bag, path, limit=256 * 1024 * 1024):
     return data
 
 
-def read_text(bag, path):
+def read_text(bag: Bag, path: str) -> str:
     try:
         return read_bytes(bag, path).decode("utf-8")
     except UnicodeDecodeError as e:
         raise Problem(f"{path}: not UTF-8 text") from e
 
 
-def digests(bag, path):
+def digests(bag: Bag, path: str) -> dict[str, Any]:
     """SHA-256 and SHA-512 (hex) and size of one file, read in chunks."""
     h256, h512, size = hashlib.sha256(), hashlib.sha512(), 0
     try:
@@ -180,7 +187,7 @@ def digests(bag, path):
     return {"sha256": h256.hexdigest(), "sha512": h512.hexdigest(), "size": size}
 
 
-def parse_manifest(bag, name, algorithm):
+def parse_manifest(bag: Bag, name: str, algorithm: str) -> dict[str, str]:
     """{path: hex digest} from a BagIt manifest; paths percent-decoded (RFC 8493 §2.1.3)."""
     pattern = HEX64 if algorithm == "sha256" else HEX128
     entries = {}
@@ -206,17 +213,17 @@ def parse_manifest(bag, name, algorithm):
 
 
 class Verifier:
-    def __init__(self, bag, key):
+    def __init__(self, bag: Bag, key: str | None) -> None:
         self.bag = bag
         self.key = key
         self.all_files = bag.files()
         self.present = set(self.all_files)
-        self.payload = {}  # path -> digests
-        self.events = {}  # seq -> event dict
-        self.commitments = {}  # commitment hex -> seqs of events recording it
-        self.checkpoint = None  # (origin, size, root, text, signature lines)
+        self.payload: dict[str, dict[str, Any]] = {}  # path -> digests
+        self.events: dict[int, dict[str, Any]] = {}  # seq -> event dict
+        self.commitments: dict[str, list[int]] = {}  # commitment hex -> seqs of events recording it
+        self.checkpoint: Note = ("", 0, b"", "", [])  # (origin, size, root, text, signature lines)
 
-    def check_bag(self):
+    def check_bag(self) -> str:
         """bagit.txt, payload manifests, no unlisted and no missing payload file."""
         if self.bag.odd:
             raise Problem(f"{self.bag.odd[0]}: not a regular file inside the bag "
@@ -243,7 +250,7 @@ class Verifier:
         return f"{len(on_disk)} payload files, each listed in " + \
             " and ".join(PAYLOAD_MANIFESTS[a] for a in self.manifests)
 
-    def check_payload(self):
+    def check_payload(self) -> str:
         """Every payload file's SHA-256 (and SHA-512) equals its manifest entry."""
         total = 0
         for path in sorted(self.manifests["sha256"]):
@@ -260,7 +267,7 @@ class Verifier:
             raise Problem(f"bag-info.txt: Payload-Oxum is {oxum}, the payload is {expected}")
         return f"{len(self.payload)} files, {total} bytes, hashes match the manifests"
 
-    def _bag_info(self):
+    def _bag_info(self) -> dict[str, str]:
         if "bag-info.txt" not in self.present:
             return {}
         info = {}
@@ -270,7 +277,7 @@ class Verifier:
                 info[label.strip()] = value.strip()
         return info
 
-    def check_tags(self):
+    def check_tags(self) -> str:
         """Every file outside data/ is listed in the tag manifest and its hash matches."""
         if TAG_MANIFESTS["sha256"] not in self.present:
             raise Problem("tagmanifest-sha256.txt: missing")
@@ -298,7 +305,7 @@ class Verifier:
                 checked += 1
         return f"{len(tag_files)} tag files, hashes match the tag manifests"
 
-    def check_events(self):
+    def check_events(self) -> str:
         """Each custody event's hash recomputes from its fields and its previous hash."""
         previous = None
         text = read_text(self.bag, "custody/events.jsonl")
@@ -336,7 +343,7 @@ class Verifier:
             raise Problem("custody/events.jsonl: holds no events")
         return f"{len(self.events)} events, every hash recomputes"
 
-    def check_items(self):
+    def check_items(self) -> str:
         """Each original matches its metadata file and the commitment in a custody event."""
         originals = {p for p in self.payload if p.startswith("data/originals/")}
         claimed = set()
@@ -379,7 +386,7 @@ class Verifier:
             raise Problem(f"{path}: has no metadata file")
         return f"{items} items: SHA-256 matches metadata and the custody commitment"
 
-    def check_checkpoint(self):
+    def check_checkpoint(self) -> str:
         """Parse the signed note; verify the signature with the bundled key."""
         note = read_text(self.bag, "custody/checkpoint.txt")
         sep = note.rfind("\n\n")
@@ -405,7 +412,7 @@ class Verifier:
         return f"signed by {origin} (bundled key {key_id(origin, public).hex()}), " \
             f"tree size {size}"
 
-    def check_proofs(self):
+    def check_proofs(self) -> str:
         """Each event's RFC 6962 inclusion proof leads to the checkpoint's root."""
         _origin, size, root, _text, _sigs = self.checkpoint
         try:
@@ -436,23 +443,23 @@ class Verifier:
                           "custody/events.jsonl")
         return f"{len(self.events)} events are in the signed tree of size {size}"
 
-    def check_key(self):
+    def check_key(self) -> str:
         """The checkpoint also verifies with the key the user gave (--key)."""
         origin = self.checkpoint[0]
-        name, public = parse_verifier_key(self.key)
+        name, public = parse_verifier_key(self.key or "")
         if name != origin:
             raise Problem(f"--key: names {name}, the checkpoint was signed as {origin}")
         verify_signature(self.checkpoint, name, public, "the key you gave (--key)")
         return f"signed by the key you gave: {self.key}"
 
 
-def key_id(name, public):
+def key_id(name: str, public: Ed25519PublicKey) -> bytes:
     raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return hashlib.sha256(name.encode("utf-8") + b"\n\x01" + raw).digest()[:4]
 
 
-def parse_verifier_key(vkey):
-    parts = vkey.strip().split("+")
+def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
+    parts = vkey.strip().split("+", 2)  # the base64 key may itself hold '+'
     try:
         if len(parts) != 3:
             raise ValueError("expected <name>+<key id>+<base64 key>")
@@ -467,7 +474,8 @@ def parse_verifier_key(vkey):
     return parts[0], public
 
 
-def verify_signature(checkpoint, name, public, which):
+def verify_signature(checkpoint: Note, name: str, public: Ed25519PublicKey,
+                     which: str) -> None:
     _origin, _size, _root, text, signatures = checkpoint
     kid = key_id(name, public)
     matching = []
@@ -491,7 +499,8 @@ def verify_signature(checkpoint, name, public, which):
                           f"{which} (the checkpoint was changed)") from e
 
 
-def root_from_proof(leaf, index, size, proof):
+def root_from_proof(leaf: bytes, index: int, size: int,
+                    proof: list[bytes]) -> bytes | None:
     """RFC 9162 §2.1.3.2: the root an inclusion proof implies, or None if malformed."""
     if not 0 <= index < size:
         return None
@@ -524,7 +533,7 @@ CHECKS = [
 ]
 
 
-def open_bag(path):
+def open_bag(path: str) -> Bag:
     if os.path.isdir(path):
         return DirBag(path)
     if os.path.isfile(path):
@@ -532,7 +541,7 @@ def open_bag(path):
     raise Unreadable(f"{path}: no such folder or file")
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check an evidence bundle offline.")
     parser.add_argument("bag", nargs="?", default=os.path.dirname(os.path.abspath(__file__)),
                         help="the unzipped bundle folder or the .zip (default: this folder)")

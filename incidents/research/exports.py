@@ -129,6 +129,8 @@ def csv_chunks(incidents: Iterable[PublicIncident], zone: str = DISPLAY_ZONE, *,
     writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes doubled
     writer.writerow(COLUMNS)
     yield ("\ufeff" if bom else "") + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     rows = 0
     for incident in incidents:
         writer.writerow([csv_cell(v) for v in record(incident, tz).values()])

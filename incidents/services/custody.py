@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from incidents.db import begin_write
 from incidents.errors import N_, CheckpointRefused, Conflict, InvalidInput, NotFound
@@ -120,23 +120,102 @@ def _check_field(value: str, name: str, max_length: int) -> None:
 
 
 # --- appends -----------------------------------------------------------------------------
+#
+# The append path is SQLAlchemy Core on the session's connection: per unit of work one
+# locked read of the head row (`SELECT … FOR UPDATE`; SQLite: the `BEGIN IMMEDIATE` write
+# lock taken by `begin_write`), then per call one INSERT of the event(s) (executemany for
+# `append_many`) and one UPDATE of the head. No ORM flush, no refresh. The head's
+# (size, hash) is remembered for the rest of the (innermost) transaction, so later appends
+# in the same unit of work skip the read; a savepoint or a new transaction reads it again.
+
+_EVENTS = CustodyEvent.__table__
+_HEAD = LedgerHead.__table__
+_HEAD_STATE = "incidents.custody.head"  # session.info: (transaction, size, hash)
+_SELECT_HEAD = (select(_HEAD.c.size, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)
+                .with_for_update())
+_INSERT_EVENT = _EVENTS.insert()
+_UPDATE_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID)
+                .values(size=bindparam("new_size"), hash=bindparam("new_hash")))
 
 
-def _lock_head(session: Session) -> LedgerHead:
-    """The ledger head, locked for this transaction; created on first use."""
-    query = (select(LedgerHead).where(LedgerHead.id == HEAD_ID).with_for_update()
-             .execution_options(populate_existing=True))
-    head = session.scalars(query).one_or_none()
-    if head is not None:
-        return head
-    if session.scalar(select(func.count()).select_from(CustodyEvent)):
-        # Never restart a chain over existing events: that would fork history silently.
-        raise Conflict(N_("The custody ledger head is missing; run `custody verify`."))
-    values = {"id": HEAD_ID, "size": 0, "hash": GENESIS_HASH}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(LedgerHead).values(**values).on_conflict_do_nothing())
-    return session.scalars(query).one()
+@dataclass(frozen=True)
+class NewEvent:
+    """One event for `append_many` (the same fields as `append`'s arguments)."""
+
+    actor: str | None
+    action: str
+    subject: str
+    commitment: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def _current_transaction(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _lock_head(session: Session, connection: Connection) -> tuple[int, bytes]:
+    """The ledger head's (size, hash), locked for this transaction; created on first use."""
+    transaction = _current_transaction(session)
+    cached = session.info.get(_HEAD_STATE)
+    if cached is not None and cached[0] is transaction:
+        return cached[1], cached[2]
+    row = connection.execute(_SELECT_HEAD).first()
+    if row is None:
+        if connection.scalar(select(func.count()).select_from(_EVENTS)):
+            # Never restart a chain over existing events: that would fork history silently.
+            raise Conflict(N_("The custody ledger head is missing; run `custody verify`."))
+        values = {"id": HEAD_ID, "size": 0, "hash": GENESIS_HASH}
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(insert(_HEAD).values(**values).on_conflict_do_nothing())
+        row = connection.execute(_SELECT_HEAD).one()
+    return row[0], row[1]
+
+
+def _prepare(actor: str | None, action: str, subject: str, commitment: str | None,
+             details: dict[str, Any] | None) -> str:
+    """Check an event's fields; return its canonical details text."""
+    if actor is not None:
+        _check_field(actor, "actor", 64)
+    if not ACTION_RE.fullmatch(action):
+        raise InvalidInput(N_("Invalid custody action."), field="action")
+    _check_field(subject, "subject", 128)
+    if commitment is not None and not HEX64_RE.fullmatch(commitment):
+        raise InvalidInput(N_("A commitment is 64 lowercase hex digits."), field="commitment")
+    return canonical_details(details or {})
+
+
+def append_many(session: Session, events: Sequence[NewEvent], *,
+                now: datetime | None = None) -> list[CustodyEvent]:
+    """Add several events to the caller's transaction, in order, with one INSERT
+    (executemany) and one head UPDATE; they commit (or roll back) with it.
+
+    Every event is checked before anything is written: one invalid event adds none.
+    Call `incidents.db.begin_write(session)` at the start of the unit of work. The
+    returned CustodyEvent objects are detached copies of the rows (not in the session).
+    """
+    prepared = [(e, _prepare(e.actor, e.action, e.subject, e.commitment, e.details))
+                for e in events]
+    if not prepared:
+        return []
+    time = format_time(now or datetime.now(UTC))
+    connection = session.connection()
+    seq, prev = _lock_head(session, connection)
+    rows: list[dict[str, Any]] = []
+    for e, details_json in prepared:
+        digest = hashlib.sha256(canonical_event(seq, time, e.actor, e.action, e.subject,
+                                                e.commitment, details_json) + prev).digest()
+        rows.append({"seq": seq, "time": time, "actor": e.actor, "action": e.action,
+                     "subject": e.subject, "commitment": e.commitment,
+                     "details": details_json, "prev_hash": prev, "hash": digest})
+        seq, prev = seq + 1, digest
+    connection.execute(_INSERT_EVENT, rows)
+    connection.execute(_UPDATE_HEAD, {"new_size": seq, "new_hash": prev})
+    session.info[_HEAD_STATE] = (_current_transaction(session), seq, prev)
+    session.info["custody_appended"] = True
+    return [CustodyEvent(seq=r["seq"], time=r["time"], actor=r["actor"], action=r["action"],
+                         subject=r["subject"], commitment=r["commitment"],
+                         details_json=r["details"], prev_hash=r["prev_hash"], hash=r["hash"])
+            for r in rows]
 
 
 def append(
@@ -152,29 +231,11 @@ def append(
     """Add an event to the caller's transaction; it commits (or rolls back) with it.
 
     `actor` is a pseudonymous public id (never a name); `commitment` a hex salted hash.
-    Call `incidents.db.begin_write(session)` at the start of the unit of work.
+    Call `incidents.db.begin_write(session)` at the start of the unit of work. The
+    returned CustodyEvent is a detached copy of the row (not in the session).
     """
-    if actor is not None:
-        _check_field(actor, "actor", 64)
-    if not ACTION_RE.fullmatch(action):
-        raise InvalidInput(N_("Invalid custody action."), field="action")
-    _check_field(subject, "subject", 128)
-    if commitment is not None and not HEX64_RE.fullmatch(commitment):
-        raise InvalidInput(N_("A commitment is 64 lowercase hex digits."), field="commitment")
-    details_json = canonical_details(details or {})
-    time = format_time(now or datetime.now(UTC))
-    head = _lock_head(session)
-    seq, prev = head.size, head.hash
-    digest = event_hash(
-        canonical_event(seq, time, actor, action, subject, commitment, details_json), prev)
-    event = CustodyEvent(seq=seq, time=time, actor=actor, action=action, subject=subject,
-                         commitment=commitment, details_json=details_json, prev_hash=prev,
-                         hash=digest)
-    session.add(event)
-    head.size = seq + 1
-    head.hash = digest
-    session.flush()
-    session.info["custody_appended"] = True
+    (event,) = append_many(session, [NewEvent(actor, action, subject, commitment, details)],
+                           now=now)
     return event
 
 

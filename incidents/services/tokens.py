@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incidents.db import begin_write
 from incidents.errors import N_, InvalidInput, NotFound
 from incidents.models import ApiToken, User, UserSession
 from incidents.models.types import utcnow
@@ -44,13 +45,20 @@ def load_session(session: Session, token: str, lifetimes: SessionLifetimes) -> U
     user = row.user
     now = utcnow()
     if user.suspended or now - row.last_seen_at > lifetimes.for_user(user):
+        begin_write(session)
         session.delete(row)
         session.commit()
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
-        row.last_seen_at = now
-        session.commit()
+        _touch(session, row, "last_seen_at", now)
     return user
+
+
+def _touch(session: Session, row: UserSession | ApiToken, column: str, now: datetime) -> None:
+    """Record a use in a short writer transaction of its own (never a stale read upgraded)."""
+    begin_write(session)
+    setattr(row, column, now)
+    session.commit()
 
 
 def end_session(session: Session, token: str) -> None:
@@ -79,8 +87,7 @@ def load_api_token(session: Session, token: str) -> User | None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOUCH_INTERVAL:
-        row.last_used_at = now
-        session.commit()
+        _touch(session, row, "last_used_at", now)
     return row.user
 
 
