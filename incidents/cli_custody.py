@@ -126,16 +126,27 @@ def checkpoint_command() -> None:
 @custody_group.command("sweep")
 @click.option("--older-than", default=3600.0, show_default=True, type=float,
               help="seconds; 0 also removes writes in progress in a running server")
+@click.option("--orphan-grace", default=None, type=float,
+              help="seconds a blob with no database row is left alone before it is moved to "
+                   "quarantine [default: the orphan_grace_seconds setting]; 0 also moves "
+                   "blobs of transactions still running in a server")
 @domain_errors
-def sweep_command(older_than: float) -> None:
-    """Remove temporary objects of interrupted blob writes."""
+def sweep_command(older_than: float, orphan_grace: float | None) -> None:
+    """Remove temporary objects of interrupted blob writes; quarantine orphaned blobs."""
+    store = get_blobstore()
+    grace = float(_settings().orphan_grace_seconds) if orphan_grace is None else orphan_grace
     try:
-        swept = get_blobstore().sweep_temporary(older_than=older_than)
+        swept = store.sweep_temporary(older_than=older_than)
+        with get_db().new_session() as session:
+            orphans = blobs.quarantine_orphans(session, store, older_than=grace)
     except StorageError as e:
         raise click.ClickException(f"sweep failed: {e}") from e
     for name in swept:
         click.echo(f"removed {name}")
     click.echo(f"{len(swept)} temporary object(s) removed.")
+    for blob_id in orphans:
+        click.echo(f"quarantined {blob_id}")
+    click.echo(f"{len(orphans)} orphaned blob(s) moved to quarantine.")
 
 
 @click.group("keys")

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from incidents.db import get_db
 from incidents.errors import N_, ServiceUnavailable
-from incidents.services import custody
+from incidents.services import blobs, custody
 from incidents.settings import Settings
 from storage.backends import make_backend
 from storage.backends.base import BlobBackend
@@ -152,6 +153,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         if swept:
             log.warning("removed %d temporary blob file(s) of interrupted writes: %s",
                         len(swept), ", ".join(swept))
+        _quarantine_orphans_at_start_up(app, store, settings)
 
     @app.teardown_request
     def _checkpoint_if_due(exc: BaseException | None) -> None:
@@ -165,6 +167,17 @@ def init_app(app: Flask, settings: Settings) -> None:
                 custody.maybe_checkpoint(session, keys, settings)
         except Exception as e:  # the events are committed; signing can be retried later
             log.error("automatic checkpoint failed: %s", type(e).__name__)
+
+
+def _quarantine_orphans_at_start_up(app: Flask, store: BlobStore, settings: Settings) -> None:
+    """Blobs with no row older than the grace period go to quarantine (blobs.py, logged)."""
+    try:
+        with app.extensions["database"].new_session() as session:
+            blobs.quarantine_orphans(session, store, older_than=settings.orphan_grace_seconds)
+    except SQLAlchemyError as e:  # no tables yet (before `init`): nothing can be attached
+        log.warning("orphaned blob check skipped at start-up (%s)", type(e).__name__)
+    except (OSError, StorageError) as e:
+        raise EvidenceStartupError(f"cannot read the blob folder: {e}") from e
 
 
 def get_keys() -> KeyRingHolder:

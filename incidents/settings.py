@@ -65,6 +65,7 @@ class Settings:
     key_passphrase: str = field(default="", repr=False)
     checkpoint_every_events: int = 100
     checkpoint_every_minutes: int = 60
+    orphan_grace_seconds: int = 3600  # blobs with no row younger than this are left alone
     custody_origin: str = "january-evidence.example/custody"
     tsa_url: str = ""
     log_ip_addresses: bool = False

@@ -15,8 +15,9 @@ Layout of the ZIP (every entry under one top folder named after the bundle id)::
 The payload is the evidence only (originals and their metadata), so exporting the same
 content twice gives the same payload manifest even when the custody files (which grow
 with every access) differ; the custody files are tag files, covered by the tag manifests.
-Memory stays constant: originals are read in chunks, hashed on two worker threads while
-the main thread writes them into the ZIP, and no plaintext ever touches the disk. The ZIP
+Memory stays constant: originals are read in chunks, hashed with SHA-512 on a worker thread
+while the calling thread hashes SHA-256 and writes them into the ZIP, and no plaintext
+ever touches the disk. The ZIP
 is written for a sink that cannot seek (ZIP64 data descriptors), and every entry gets a
 fixed time, so the same inputs give the same bytes.
 """
@@ -134,8 +135,9 @@ class _Entry:
 class _Hasher:
     """One hash algorithm on its own thread, fed whole chunks through a bounded queue.
 
-    hashlib releases the GIL for large buffers, so SHA-256 and SHA-512 run on the two
-    worker threads while the main thread decrypts and writes the ZIP (CRC-32, I/O).
+    hashlib releases the GIL for large buffers, so SHA-512 (the costliest step) runs on
+    this thread while the calling thread decrypts, computes SHA-256 and writes the ZIP
+    (CRC-32, I/O): on two cores that split measured fastest (docs/performance.md).
     """
 
     _NEW, _END, _STOP = object(), object(), object()
@@ -429,7 +431,7 @@ def _generate(
     spool = _Spool()
     zf = zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED,  # type: ignore[call-overload]
                          allowZip64=True)
-    hashers = [_Hasher(a) for a in ALGORITHMS]
+    hashers = [_Hasher(a) for a in ALGORITHMS if a != "sha256"]
     payload: list[_Entry] = []
     tag_entries: list[_Entry] = []
     done = 0
@@ -462,6 +464,7 @@ def _generate(
             entry = _Entry(path, item.size)
             for h in hashers:
                 h.begin()
+            sha256 = hashlib.sha256()  # on this thread: it balances the two cores best
             written = 0
             with item.open() as reader, zf.open(info(path, item.size), "w") as dest:
                 while True:
@@ -474,11 +477,13 @@ def _generate(
                     for h in hashers:
                         h.update(chunk)
                     dest.write(chunk)
+                    sha256.update(chunk)
                     done += len(chunk)
                     if progress is not None:
                         progress(done)
                     yield from spool.drain()
                 entry.digests = {h.algorithm: h.end() for h in hashers}
+                entry.digests["sha256"] = sha256.hexdigest()
                 if written != item.size or entry.digests["sha256"] != item.sha256:
                     raise BundleError(f"item {item.item_id}: the original does not match "
                                       "its recorded size and SHA-256")

@@ -44,14 +44,14 @@ def utc_text(value: datetime | None) -> str | None:
     """ISO 8601 in UTC to the second, with `Z`."""
     if value is None:
         return None
-    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    return value.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def local_text(value: datetime | None, zone: ZoneInfo) -> str | None:
     """ISO 8601 in `zone` to the second, with its UTC offset (+06:00 for Almaty in 2022)."""
     if value is None:
         return None
-    return value.astimezone(zone).replace(microsecond=0).isoformat()
+    return value.astimezone(zone).isoformat(timespec="seconds")
 
 
 def record(incident: PublicIncident, zone: ZoneInfo) -> dict[str, Any]:
@@ -92,17 +92,36 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
-def csv_cell(value: Any) -> str:
-    """A value as CSV text. Text is neutralised; numbers we format ourselves are left alone."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return neutralise(LIST_SEPARATOR.join(value))
-    return neutralise(str(value))
+def _text(value: str | None) -> str:
+    return "" if value is None else neutralise(value)
+
+
+def _count(value: int | float | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def csv_row(incident: PublicIncident, zone: ZoneInfo) -> list[str]:
+    """One incident as CSV cells in `COLUMNS` order. Every text cell is neutralised; numbers,
+    times and flags are formatted here and cannot start a formula."""
+    place = incident.place
+    return [
+        _text(incident.id), _text(incident.title), _text(incident.summary),
+        utc_text(incident.start_utc) or "", local_text(incident.start_utc, zone) or "",
+        utc_text(incident.end_utc) or "", local_text(incident.end_utc, zone) or "",
+        _text(incident.time_precision),
+        place.precision.value, _text(place.place_id), _text(place.region_id),
+        _text(place.name_en), _text(place.name_ru), _text(place.name_kk),
+        _count(place.lat), _count(place.lon),
+        _text(LIST_SEPARATOR.join(incident.categories)),
+        _text(LIST_SEPARATOR.join(incident.tags)),
+        _count(incident.injured), _count(incident.detained), _count(incident.killed),
+        incident.verification.value, _flag(incident.has_photo), _flag(incident.has_video),
+        utc_text(incident.published_at) or "", local_text(incident.published_at, zone) or "",
+    ]
 
 
 def _batches(incidents: Iterable[PublicIncident], render: Callable[[PublicIncident], str],
@@ -133,7 +152,7 @@ def csv_chunks(incidents: Iterable[PublicIncident], zone: str = DISPLAY_ZONE, *,
     buffer.truncate()
     rows = 0
     for incident in incidents:
-        writer.writerow([csv_cell(v) for v in record(incident, tz).values()])
+        writer.writerow(csv_row(incident, tz))
         rows += 1
         if rows >= BATCH:
             yield buffer.getvalue()

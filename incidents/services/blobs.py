@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ from incidents.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from incidents.models import BlobRecord, BlobStatus, Role, User
+from incidents.models import BlobRecord, BlobStatus, MediaPhash, Role, User
 from incidents.models.types import utcnow
+from incidents.models.uploads import Upload, UploadSegment
 from incidents.services import custody
 from storage.blobstore import BlobReader, BlobRef, BlobStore, StoredBlob
 from storage.crypto import keys as key_directory
@@ -293,12 +295,55 @@ def remove(session: Session, store: BlobStore, record: BlobRecord, *, actor: Use
     session.info.setdefault(_DOOMED, []).append((store, record.id))
 
 
+# --- orphans ------------------------------------------------------------------------------
+
+
+def quarantine_orphans(session: Session, store: BlobStore, *, older_than: float,
+                       now: float | None = None) -> list[str]:
+    """Move blobs that nothing in the database refers to into quarantine; return their ids.
+
+    An orphan is a stored blob with no `blobs` row that is not a piece of an upload in
+    progress (a segment or an unclaimed final blob) and was written more than
+    `older_than` seconds ago: what a process killed between the blob write and the
+    database commit leaves behind (THREATS: "orphans quarantined and logged, never
+    attached silently"). It is moved to `quarantine/` in the same store, never deleted,
+    and logged by id. Younger blobs may belong to a transaction still running: with
+    `older_than=0` a running server's in-flight writes would be quarantined too.
+    """
+    cutoff = (time.time() if now is None else now) - older_than
+    backend = store.backend
+    candidates = list(backend.names())  # listed before the rows are read: see below
+    if not candidates:
+        return []
+    # Read in a fresh transaction after listing, so a blob whose row committed meanwhile
+    # is known; a blob committed after the listing is not a candidate at all.
+    session.rollback()
+    known: set[str] = set(session.scalars(select(BlobRecord.id)))
+    known.update(session.scalars(select(UploadSegment.blob_id)))
+    known.update(session.scalars(select(Upload.blob_id).where(Upload.blob_id.is_not(None))))
+    session.rollback()
+    moved: list[str] = []
+    for blob_id in candidates:
+        if blob_id in known:
+            continue
+        try:
+            if backend.modified(blob_id) > cutoff:
+                continue
+            backend.quarantine(blob_id)
+        except BlobNotFound:  # deleted or moved meanwhile (another worker's sweep)
+            continue
+        log.warning("orphaned blob %s (no database row) moved to quarantine", blob_id)
+        moved.append(blob_id)
+    return moved
+
+
 # --- keys ---------------------------------------------------------------------------------
 
 
 def reseal_all(session: Session, keys: KeyProvider, *, actor: str | None = None) -> int:
-    """Re-seal every data key and digest to the active vault key, in the caller's
-    transaction, with a "key_rotated" event; returns how many rows changed.
+    """Re-seal every data key, sealed digest and sealed pHash (media_phashes) to the active
+    vault key, in the caller's transaction, with a "key_rotated" event; returns how many
+    rows changed.
 
     Sets the ledger head's required key first (under the append lock), so blobs being
     ingested concurrently re-seal themselves before they commit.
@@ -319,14 +364,29 @@ def reseal_all(session: Session, keys: KeyProvider, *, actor: str | None = None)
         record.digest_key_id, record.sealed_digest = reseal(
             keys, record.digest_key_id, record.sealed_digest, _digest_context(record.id))
         changed += 1
+    # Sealed perceptual hashes (incidents/media): the same vault key, the same transaction.
+    for row in session.scalars(select(MediaPhash).where(MediaPhash.key_id != active)):
+        row.key_id, row.sealed = reseal(keys, row.key_id, row.sealed, phash_context(row.item_id))
+        changed += 1
     session.flush()
     return changed
 
 
+def phash_context(item_pk: int) -> str:
+    """HPKE binding of a sealed pHash to its evidence item (as incidents.media.process
+    seals it; kept here too because media imports this module)."""
+    return f"media-phash/{item_pk}"
+
+
 def keys_in_use(session: Session) -> set[str]:
-    """Vault key ids some blob row still needs."""
+    """Vault key ids some row still needs: blobs, sealed pHashes, uploads in progress."""
     used = set(session.scalars(select(BlobRecord.key_id).distinct()))
-    return used | set(session.scalars(select(BlobRecord.digest_key_id).distinct()))
+    used |= set(session.scalars(select(BlobRecord.digest_key_id).distinct()))
+    used |= set(session.scalars(select(MediaPhash.key_id).distinct()))
+    used |= set(session.scalars(select(UploadSegment.key_id).distinct()))
+    for column in (Upload.key_id, Upload.digest_key_id):
+        used |= {k for k in session.scalars(select(column).distinct()) if k is not None}
+    return used
 
 
 # --- verification ------------------------------------------------------------------------

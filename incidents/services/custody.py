@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from incidents.db import begin_write
 from incidents.errors import N_, CheckpointRefused, Conflict, InvalidInput, NotFound
@@ -121,16 +121,31 @@ def _check_field(value: str, name: str, max_length: int) -> None:
 
 # --- appends -----------------------------------------------------------------------------
 #
-# The append path is SQLAlchemy Core on the session's connection: per unit of work one
-# locked read of the head row (`SELECT … FOR UPDATE`; SQLite: the `BEGIN IMMEDIATE` write
-# lock taken by `begin_write`), then per call one INSERT of the event(s) (executemany for
-# `append_many`) and one UPDATE of the head. No ORM flush, no refresh. The head's
-# (size, hash) is remembered for the rest of the (innermost) transaction, so later appends
-# in the same unit of work skip the read; a savepoint or a new transaction reads it again.
+# The append path is SQLAlchemy Core on the session's connection, with no ORM flush or
+# refresh. Per unit of work: one locked read of the head row (`SELECT … FOR UPDATE`;
+# SQLite: the write lock taken by `begin_write`'s `BEGIN IMMEDIATE`), then the new events
+# are kept in `session.info` and written together, one executemany INSERT and one UPDATE
+# of the head, just before anything else can observe the transaction: its commit (also
+# a savepoint's release), the start of a savepoint, an ORM flush, an ORM statement, or a
+# reader in this module. A rollback discards them with everything else. The head row stays
+# locked from the first append to the end of the transaction, so appends are serialised as
+# before, and the chain each transaction writes continues the committed head.
+
+
+@dataclass
+class _Pending:
+    """The locked head of the current transaction and the events not yet written."""
+
+    transaction: SessionTransaction | None
+    connection: Connection
+    size: int
+    hash: bytes
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
 
 _EVENTS = CustodyEvent.__table__
 _HEAD = LedgerHead.__table__
-_HEAD_STATE = "incidents.custody.head"  # session.info: (transaction, size, hash)
+_PENDING = "incidents.custody.pending"  # session.info key
 _SELECT_HEAD = (select(_HEAD.c.size, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)
                 .with_for_update())
 _INSERT_EVENT = _EVENTS.insert()
@@ -153,12 +168,64 @@ def _current_transaction(session: Session) -> SessionTransaction | None:
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def _lock_head(session: Session, connection: Connection) -> tuple[int, bytes]:
-    """The ledger head's (size, hash), locked for this transaction; created on first use."""
+def write_pending(session: Session) -> None:
+    """Write the events appended in this transaction and not written yet (idempotent).
+
+    Called by the session hooks below; call it yourself only before reading the ledger
+    through `session.connection()` directly in the transaction that appended.
+    """
+    pending: _Pending | None = session.info.get(_PENDING)
+    if pending is None or not pending.rows:
+        return
+    rows, pending.rows = pending.rows, []
+    try:
+        pending.connection.execute(_INSERT_EVENT, rows)
+        pending.connection.execute(_UPDATE_HEAD, {"new_size": pending.size,
+                                                  "new_hash": pending.hash})
+    except BaseException:
+        session.info.pop(_PENDING, None)  # the transaction is failing; never reuse the head
+        raise
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_execute(state: ORMExecuteState) -> None:
+    write_pending(state.session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _after_transaction_create(session: Session, transaction: SessionTransaction) -> None:
+    # Before the SAVEPOINT is emitted (lazily, after this hook): the outer transaction's
+    # events must not be undone by rolling back the savepoint.
+    if transaction.nested:
+        write_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    pending: _Pending | None = session.info.get(_PENDING)
+    if pending is not None and (pending.transaction is transaction
+                                or transaction.parent is None):
+        session.info.pop(_PENDING, None)
+
+
+def _lock_head(session: Session) -> _Pending:
+    """The ledger head, locked for this transaction (created on first use)."""
+    connection = session.connection()
     transaction = _current_transaction(session)
-    cached = session.info.get(_HEAD_STATE)
-    if cached is not None and cached[0] is transaction:
-        return cached[1], cached[2]
+    pending: _Pending | None = session.info.get(_PENDING)
+    if pending is not None and pending.transaction is transaction:
+        return pending
+    write_pending(session)
     row = connection.execute(_SELECT_HEAD).first()
     if row is None:
         if connection.scalar(select(func.count()).select_from(_EVENTS)):
@@ -168,7 +235,10 @@ def _lock_head(session: Session, connection: Connection) -> tuple[int, bytes]:
         insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         connection.execute(insert(_HEAD).values(**values).on_conflict_do_nothing())
         row = connection.execute(_SELECT_HEAD).one()
-    return row[0], row[1]
+    pending = _Pending(transaction=transaction, connection=connection, size=row[0],
+                       hash=row[1])
+    session.info[_PENDING] = pending
+    return pending
 
 
 def _prepare(actor: str | None, action: str, subject: str, commitment: str | None,
@@ -186,31 +256,31 @@ def _prepare(actor: str | None, action: str, subject: str, commitment: str | Non
 
 def append_many(session: Session, events: Sequence[NewEvent], *,
                 now: datetime | None = None) -> list[CustodyEvent]:
-    """Add several events to the caller's transaction, in order, with one INSERT
-    (executemany) and one head UPDATE; they commit (or roll back) with it.
+    """Add several events, in order, to the caller's transaction; they commit (or roll
+    back) with it, written by one executemany INSERT and one head UPDATE.
 
-    Every event is checked before anything is written: one invalid event adds none.
-    Call `incidents.db.begin_write(session)` at the start of the unit of work. The
-    returned CustodyEvent objects are detached copies of the rows (not in the session).
+    Every event is checked before any is added: one invalid event adds none. Call
+    `incidents.db.begin_write(session)` at the start of the unit of work. The returned
+    CustodyEvent objects are detached copies of the rows (not in the session).
     """
     prepared = [(e, _prepare(e.actor, e.action, e.subject, e.commitment, e.details))
                 for e in events]
     if not prepared:
         return []
     time = format_time(now or datetime.now(UTC))
-    connection = session.connection()
-    seq, prev = _lock_head(session, connection)
+    pending = _lock_head(session)
+    seq, prev = pending.size, pending.hash
     rows: list[dict[str, Any]] = []
+    sha256 = hashlib.sha256
     for e, details_json in prepared:
-        digest = hashlib.sha256(canonical_event(seq, time, e.actor, e.action, e.subject,
-                                                e.commitment, details_json) + prev).digest()
+        digest = sha256(canonical_event(seq, time, e.actor, e.action, e.subject,
+                                        e.commitment, details_json) + prev).digest()
         rows.append({"seq": seq, "time": time, "actor": e.actor, "action": e.action,
                      "subject": e.subject, "commitment": e.commitment,
                      "details": details_json, "prev_hash": prev, "hash": digest})
         seq, prev = seq + 1, digest
-    connection.execute(_INSERT_EVENT, rows)
-    connection.execute(_UPDATE_HEAD, {"new_size": seq, "new_hash": prev})
-    session.info[_HEAD_STATE] = (_current_transaction(session), seq, prev)
+    pending.rows.extend(rows)
+    pending.size, pending.hash = seq, prev
     session.info["custody_appended"] = True
     return [CustodyEvent(seq=r["seq"], time=r["time"], actor=r["actor"], action=r["action"],
                          subject=r["subject"], commitment=r["commitment"],
@@ -234,12 +304,13 @@ def append(
     Call `incidents.db.begin_write(session)` at the start of the unit of work. The
     returned CustodyEvent is a detached copy of the row (not in the session).
     """
-    (event,) = append_many(session, [NewEvent(actor, action, subject, commitment, details)],
-                           now=now)
-    return event
+    (event_,) = append_many(session, [NewEvent(actor, action, subject, commitment, details)],
+                            now=now)
+    return event_
 
 
 def head(session: Session) -> LedgerHead | None:
+    write_pending(session)
     return session.get(LedgerHead, HEAD_ID, populate_existing=True)
 
 
@@ -417,6 +488,7 @@ def consistency_proof(session: Session, old_size: int, new_size: int) -> list[by
 
 Progress = Callable[[str, int, int], None]
 """progress(phase, done, total): called now and then while verifying."""
+PROGRESS_EVERY = 50_000
 
 
 @dataclass(frozen=True)
@@ -452,16 +524,37 @@ def _no_progress(_phase: str, _done: int, _total: int) -> None:
     return None
 
 
+_SCAN_COLUMNS = (CustodyEvent.seq, CustodyEvent.time, CustodyEvent.actor, CustodyEvent.action,
+                 CustodyEvent.subject, CustodyEvent.commitment, CustodyEvent.details_json,
+                 CustodyEvent.prev_hash, CustodyEvent.hash)
+
+
 def iter_event_rows(session: Session, batch: int = 20_000) -> Iterator[Sequence[Any]]:
-    """Every event's stored columns in sequence order, streamed."""
-    columns = (CustodyEvent.seq, CustodyEvent.time, CustodyEvent.actor, CustodyEvent.action,
-               CustodyEvent.subject, CustodyEvent.commitment, CustodyEvent.details_json,
-               CustodyEvent.prev_hash, CustodyEvent.hash)
-    query = select(*columns).order_by(CustodyEvent.seq)
+    """Every event's stored columns in sequence order, streamed as plain tuples.
+
+    (seq, time, actor, action, subject, commitment, details, prev_hash, hash), read in the
+    session's transaction through the driver's cursor, not SQLAlchemy rows: a server-side
+    (named) cursor fetching `batch` rows at a time in PostgreSQL, SQLite's own cursor
+    (which steps through the result without loading it) otherwise. Memory stays flat.
+    """
+    write_pending(session)
     connection = session.connection()
-    result = connection.execution_options(yield_per=batch).execute(query)
-    for partition in result.partitions():
-        yield from partition
+    sql = str(select(*_SCAN_COLUMNS).order_by(CustodyEvent.seq)
+              .compile(dialect=connection.dialect))
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    if connection.dialect.name == "postgresql":
+        with dbapi_connection.cursor(name="custody_verify_scan") as cursor:
+            cursor.itersize = batch
+            cursor.execute(sql)
+            yield from cursor
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.arraysize = batch
+        cursor.execute(sql)
+        yield from cursor
+    finally:
+        cursor.close()
 
 
 @dataclass
@@ -474,48 +567,65 @@ class _Chain:
     last_hash: bytes = GENESIS_HASH
 
 
+def _first_fault(row: Sequence[Any], expected: int, prev: bytes) -> tuple[int, str] | None:
+    """What is wrong with `row` as event number `expected` after hash `prev` (or None)."""
+    seq, time, actor, action, subject, commit, details, prev_hash, stored = row
+    if seq != expected:
+        what = "missing (deleted?)" if seq > expected else "out of order"
+        return expected, (f"event {expected} is {what}: the next row has sequence number "
+                          f"{seq}")
+    if prev_hash != prev:
+        return seq, ("previous-hash link broken (an event before it was removed, reordered "
+                     "or altered)")
+    canonical = canonical_event(seq, time, actor, action, subject, commit, details)
+    if event_hash(canonical, prev) != stored:
+        return seq, "hash mismatch: the event's fields were altered after it was recorded"
+    return None
+
+
 def _scan_events(session: Session, report: VerifyReport, sizes: set[int],
                  progress: Progress) -> _Chain:
+    """One pass over the rows: the hash chain, and the RFC 6962 leaves of a compact range
+    (roots kept at the checkpoint sizes in `sizes`). Three SHA-256 per event: the chain
+    hash, the leaf hash and (amortised) one node hash."""
     total = session.scalar(select(func.count()).select_from(CustodyEvent)) or 0
     chain = _Chain()
     tree = CompactRange()
+    add_leaf = tree.append
     if 0 in sizes:
         chain.roots[0] = tree.root()
+    marks = sorted({s for s in sizes if s > 0} | set(range(PROGRESS_EVERY, total + 1,
+                                                           PROGRESS_EVERY)))
+    marks.reverse()
+    mark = marks.pop() if marks else -1
     prev = GENESIS_HASH
     expected = 0
     sha256 = hashlib.sha256
     prefix = EVENT_FORMAT + "\n"
-    blob_stored = ("stored", "blob:")
+    commitments = chain.commitments
     broken = False
     for row in iter_event_rows(session):
         seq, time, actor, action, subject, commit, details, prev_hash, stored = row
-        if not broken:
-            canonical = (f"{prefix}{seq}\n{time}\n{actor or ''}\n{action}\n{subject}\n"
-                         f"{commit or ''}\n{details}").encode()
-            if seq != expected:
-                what = "missing (deleted?)" if seq > expected else "out of order"
-                report.add("event", f"event {expected}", f"event {expected} is {what}: the "
-                           f"next row has sequence number {seq}")
+        if not broken and (
+                seq != expected or prev_hash != prev
+                or sha256(f"{prefix}{seq}\n{time}\n{actor or ''}\n{action}\n{subject}\n"
+                          f"{commit or ''}\n{details}".encode() + prev).digest() != stored):
+            fault = _first_fault(row, expected, prev)
+            if fault is not None:  # always, unless the text encoding above disagrees
+                report.first_bad_event, message = fault
+                report.add("event", f"event {fault[0]}", message)
                 broken = True
-            elif prev_hash != prev:
-                report.add("event", f"event {seq}", "previous-hash link broken (an event "
-                           "before it was removed, reordered or altered)")
-                broken = True
-            elif sha256(canonical + prev).digest() != stored:
-                report.add("event", f"event {seq}", "hash mismatch: the event's fields were "
-                           "altered after it was recorded")
-                broken = True
-            if broken:
-                report.first_bad_event = expected if seq != expected else seq
         prev = stored
-        tree.append(sha256(b"\x00" + stored).digest())
+        add_leaf(sha256(b"\x00" + stored).digest())
         expected += 1
-        if expected in sizes:
-            chain.roots[expected] = tree.root()
-        if action == blob_stored[0] and subject.startswith(blob_stored[1]) and commit:
-            chain.commitments.setdefault(subject[5:], commit)
-        if not expected % 50_000:
-            progress("events", expected, total)
+        if commit is not None and action == "stored" and subject.startswith("blob:"):
+            commitments.setdefault(subject[5:], commit)
+        if expected == mark:
+            if expected in sizes:
+                chain.roots[expected] = tree.root()
+            if not expected % PROGRESS_EVERY:
+                progress("events", expected, total)
+            mark = marks.pop() if marks else -1
     progress("events", expected, total)
     chain.size = expected
     chain.last_hash = prev

@@ -61,5 +61,18 @@ class BlobBackend(Protocol):
         ...
 
     def names(self) -> Iterator[str]:
-        """The names of all committed blobs."""
+        """The names of all committed blobs (never those in quarantine)."""
+        ...
+
+    def modified(self, name: str) -> float:
+        """When a committed blob was written (POSIX time); raise BlobNotFound."""
+        ...
+
+    def quarantine(self, name: str) -> None:
+        """Move a committed blob to ``quarantine/<name>`` in the same store (never deleted);
+        raise BlobNotFound if it is not there (any more)."""
+        ...
+
+    def quarantined(self) -> Iterator[str]:
+        """The names of the blobs in quarantine."""
         ...

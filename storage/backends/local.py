@@ -15,6 +15,7 @@ from storage.backends.base import BLOB_NAME_RE, BlobSource, check_name
 from storage.errors import BackendError, BlobExists, BlobNotFound, InvalidBlobName, StorageFull
 
 TMP_PREFIX = ".tmp-"
+QUARANTINE_DIR = "quarantine"  # orphaned blobs moved aside (never in names())
 
 
 def _backend_error(e: OSError, what: str) -> BackendError:
@@ -119,6 +120,42 @@ class LocalBackend:
                         os.unlink(entry.path)
                         removed.append(f"{shard.name}/{entry.name}")
         return removed
+
+    def modified(self, name: str) -> float:
+        try:
+            return self._path(name).stat().st_mtime
+        except FileNotFoundError as e:
+            raise BlobNotFound(f"blob {name} not found") from e
+
+    def quarantine(self, name: str) -> None:
+        """Move the blob to ``root/quarantine/<name>`` (link, then unlink; fsynced)."""
+        path = self._path(name)
+        folder = self.root / QUARANTINE_DIR
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, exist_ok=True)
+            if self._fsync:
+                _fsync_dir(self.root)
+        try:
+            os.link(path, folder / name)
+        except FileNotFoundError as e:
+            raise BlobNotFound(f"blob {name} not found") from e
+        except FileExistsError as e:
+            raise BlobExists(f"blob {name} is already in quarantine") from e
+        except OSError as e:
+            raise _backend_error(e, f"quarantining blob {name}") from e
+        if self._fsync:
+            _fsync_dir(folder)
+        path.unlink()
+        if self._fsync:
+            _fsync_dir(path.parent)
+
+    def quarantined(self) -> Iterator[str]:
+        folder = self.root / QUARANTINE_DIR
+        if not folder.is_dir():
+            return
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if BLOB_NAME_RE.fullmatch(entry.name):
+                yield entry.name
 
     def names(self) -> Iterator[str]:
         for shard in self._shards():

@@ -24,6 +24,7 @@ from storage.errors import BackendError, BlobExists, BlobNotFound
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+QUARANTINE_PREFIX = "quarantine/"  # orphaned blobs moved aside (never in names())
 
 
 def _code(e: ClientError) -> str:
@@ -121,6 +122,40 @@ class S3Backend:
                     )
                     removed.append(upload["Key"])
         return removed
+
+    def modified(self, name: str) -> float:
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=self._key(name))
+        except ClientError as e:
+            if _code(e) in _NOT_FOUND:
+                raise BlobNotFound(f"blob {name} not found") from e
+            raise BackendError(f"checking blob {name} failed ({_code(e)})") from e
+        when: datetime = head["LastModified"]
+        return when.replace(tzinfo=when.tzinfo or UTC).timestamp()
+
+    def quarantine(self, name: str) -> None:
+        """Copy to ``<prefix>quarantine/<name>``, then delete the original."""
+        key = self._key(name)
+        target = f"{self.prefix}{QUARANTINE_PREFIX}{name}"
+        try:
+            self._s3.copy_object(Bucket=self.bucket, Key=target,
+                                 CopySource={"Bucket": self.bucket, "Key": key})
+            self._s3.delete_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            if _code(e) in _NOT_FOUND:
+                raise BlobNotFound(f"blob {name} not found") from e
+            raise BackendError(f"quarantining blob {name} failed ({_code(e)})") from e
+        except BotoCoreError as e:
+            raise BackendError(f"quarantining blob {name} failed") from e
+
+    def quarantined(self) -> Iterator[str]:
+        prefix = self.prefix + QUARANTINE_PREFIX
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(prefix) :]
+                if BLOB_NAME_RE.fullmatch(name):
+                    yield name
 
     def names(self) -> Iterator[str]:
         paginator = self._s3.get_paginator("list_objects_v2")

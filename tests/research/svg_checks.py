@@ -27,7 +27,8 @@ def assert_self_contained(root: ET.Element) -> None:
             assert "href" not in local(name)
             assert not local(name).startswith("on")
             assert local(name) != "style"
-            assert "url(" not in value and "http" not in value.replace(
+            assert "url(" not in value
+            assert "http" not in value.replace(
                 "http://www.w3.org/2000/svg", "")
 
 
@@ -35,6 +36,8 @@ def assert_accessible(root: ET.Element) -> None:
     """role="img", and aria-labelledby naming the <title> and <desc> children."""
     assert root.get("role") == "img"
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
-    assert title is not None and title.text
-    assert desc is not None and desc.text
+    assert title is not None
+    assert title.text
+    assert desc is not None
+    assert desc.text
     assert root.get("aria-labelledby", "").split() == [title.get("id"), desc.get("id")]

@@ -95,3 +95,10 @@ def test_the_table_beside_the_map_hides_small_counts() -> None:
     assert [(r.place_id, r.cell.text) for r in rows] == [
         ("almaty", "4"), ("zhambyl", "<3"), ("zhanaozen", "<3")]
     assert rows[0].name == "Алматы"
+
+
+def test_every_gazetteer_place_projects_inside_the_outline_bounding_box() -> None:
+    frame = load_outline().frame
+    for place in load_gazetteer().places:
+        assert frame.lon_min <= place.lon <= frame.lon_max, place.id
+        assert frame.lat_min <= place.lat <= frame.lat_max, place.id

@@ -36,7 +36,8 @@ def test_with_totals_a_lone_hidden_cell_takes_another_cell_with_it() -> None:
     # Row total 9 and 5 and 3 shown would give the 1 back: the smallest other goes too.
     table = suppress_table([[5, 1, 3]], totals=True)
     assert [c.text for c in table.rows[0]] == ["5", "<3", "<3"]
-    assert table.row_totals is not None and table.row_totals[0].text == "9"
+    assert table.row_totals is not None
+    assert table.row_totals[0].text == "9"
 
 
 def test_with_totals_a_lone_hidden_cell_among_zeros_hides_the_total() -> None:
@@ -47,7 +48,8 @@ def test_with_totals_a_lone_hidden_cell_among_zeros_hides_the_total() -> None:
 
 def test_no_hidden_cell_can_be_recomputed_from_a_line_and_its_total() -> None:
     table = suppress_table([[1, 4, 6], [3, 2, 8], [9, 9, 1]], totals=True)
-    assert table.row_totals is not None and table.column_totals is not None
+    assert table.row_totals is not None
+    assert table.column_totals is not None
     lines = [(list(row), total) for row, total in zip(table.rows, table.row_totals,
                                                        strict=True)]
     lines += [([row[j] for row in table.rows], table.column_totals[j]) for j in range(3)]

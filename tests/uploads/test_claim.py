@@ -88,3 +88,20 @@ def test_an_unfinished_upload_cannot_be_claimed(client, auth, witness, store):
         claim_finished_upload(get_session(), store, witness, _public_id(path),
                               subject="submission:x")
     assert caught.value.field == "uploads"
+
+
+def test_a_submission_through_the_api_takes_a_finished_upload_and_its_receipt_has_the_hash(
+        app, client, auth, witness):
+    from tests.submissions.helpers import api_get, gen_metadata, post_submission
+
+    app.extensions["media_queue"] = lambda _items: None  # processing is tested elsewhere
+    data = os.urandom(50_000)
+    upload_id = _finished(client, auth, data, filename="кадр.jpg", filetype="image/jpeg")
+    token = auth["Authorization"].removeprefix("Bearer ")
+    response = post_submission(client, token, gen_metadata(uploads=[upload_id]))
+    assert response.status_code == 201, response.get_json()
+    submission = response.get_json()["id"]
+    receipt = api_get(client, f"/api/v1/submissions/{submission}/receipt", token).get_json()
+    assert hashlib.sha256(data).hexdigest() in str(receipt)
+    again = post_submission(client, token, gen_metadata(uploads=[upload_id]))
+    assert again.status_code == 404  # claimed once; now it is nobody's upload

@@ -251,3 +251,14 @@ def test_cookie_session_requests_need_the_csrf_token(client, witness):
     login(client, witness)
     response = client.post("/api/v1/uploads/", headers={**TUS, "Upload-Length": "10"})
     assert response.status_code == 400
+
+
+def test_creating_an_upload_also_sweeps_expired_ones(client, auth, instance_path):
+    path = create(client, auth, 10)
+    patch(client, auth, path, 0, b"12345")
+    session = get_session()
+    session.scalars(select(Upload)).one().expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    create(client, auth, 10)
+    assert len(session.scalars(select(Upload)).all()) == 1
+    assert blob_files(instance_path) == set()

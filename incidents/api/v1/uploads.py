@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from email.utils import format_datetime
-from typing import Any
 
 from flask import current_app, request, url_for
 from flask_login import current_user
@@ -19,6 +18,7 @@ from incidents.api.v1.base import blueprint
 from incidents.db import get_session
 from incidents.errors import N_, DomainError, InvalidInput
 from incidents.evidence import get_blobstore
+from incidents.request_body import RequestBody
 from incidents.services import uploads
 from incidents.settings import Settings
 from storage.blobstore import BlobStore
@@ -27,7 +27,6 @@ TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION}
 OFFSET_TYPE = "application/offset+octet-stream"
 ENDPOINTS = frozenset({"api_v1.uploads_options", "api_v1.create_upload", "api_v1.upload_head",
                        "api_v1.upload_patch", "api_v1.upload_delete"})
-READ_SIZE = 1024 * 1024
 
 
 class UnsupportedMediaType(DomainError):
@@ -42,53 +41,6 @@ class TusVersionRequired(DomainError):
 
     status = 412
     code = "precondition_failed"
-
-
-class RequestBody:
-    """The raw WSGI input limited to Content-Length; a short read means the client left.
-
-    Reads go straight into the blob writer's buffers (no per-read copies). Reaching the
-    end early, a socket error or a broken chunked encoding all end the body and set
-    ``disconnected``: what arrived until then is kept (tus: the offset reports it).
-    """
-
-    def __init__(self, environ: dict[str, Any], content_length: int | None) -> None:
-        self._stream = environ["wsgi.input"]
-        self._left = content_length
-        # Without Content-Length only a server that terminates the input (chunked) is safe.
-        self._open = content_length is not None or bool(environ.get("wsgi.input_terminated"))
-        self.disconnected = False
-
-    def readinto(self, buffer: memoryview) -> int:
-        if not self._open or self._left == 0:
-            return 0
-        view = buffer if self._left is None else buffer[: min(len(buffer), self._left)]
-        try:
-            if hasattr(self._stream, "readinto"):
-                n = self._stream.readinto(view)
-            else:
-                data = self._stream.read(len(view))
-                n = len(data)
-                view[:n] = data
-        except (OSError, ValueError, EOFError) as e:  # gunicorn raises its own OSError kinds
-            return self._gone(e)
-        except Exception as e:  # gunicorn's NoMoreData, ChunkMissingTerminator...
-            if type(e).__module__.startswith("gunicorn"):
-                return self._gone(e)
-            raise
-        if not n:
-            if self._left is not None:
-                return self._gone(None)
-            self._open = False
-            return 0
-        if self._left is not None:
-            self._left -= n
-        return n
-
-    def _gone(self, _error: Exception | None) -> int:
-        self.disconnected = True
-        self._open = False
-        return 0
 
 
 def _settings() -> Settings:
@@ -182,10 +134,11 @@ def create_upload() -> Response:
         if request.mimetype != OFFSET_TYPE:
             raise UnsupportedMediaType(N_("Send the bytes as %(type)s."), type=OFFSET_TYPE)
         try:
-            progress = uploads.append(
-                session, _store(), current_user.user, _policy(), progress.upload_id,
-                offset=0, body=RequestBody(request.environ, _content_length()),
-                content_length=_content_length(), checksum=_checksum())
+            with RequestBody(request.environ, _content_length()) as body:
+                progress = uploads.append(
+                    session, _store(), current_user.user, _policy(), progress.upload_id,
+                    offset=0, body=body, content_length=_content_length(),
+                    checksum=_checksum())
         except DomainError as error:
             if error.status == 413:
                 raise
@@ -211,10 +164,10 @@ def upload_patch(upload_id: str) -> Response:
         raise UnsupportedMediaType(N_("Send the bytes as %(type)s."), type=OFFSET_TYPE)
     offset = _int_header("Upload-Offset")
     assert offset is not None
-    progress = uploads.append(
-        get_session(), _store(), current_user.user, _policy(), upload_id,
-        offset=offset, body=RequestBody(request.environ, _content_length()),
-        content_length=_content_length(), checksum=_checksum())
+    with RequestBody(request.environ, _content_length()) as body:
+        progress = uploads.append(
+            get_session(), _store(), current_user.user, _policy(), upload_id,
+            offset=offset, body=body, content_length=_content_length(), checksum=_checksum())
     return Response(status=204, headers=_progress_headers(progress))
 
 
