@@ -58,6 +58,7 @@ class Settings:
     languages: tuple[str, ...] = ("en", "ru", "kk")
     default_language: str = "en"
     display_timezone: str = "Asia/Almaty"
+    research_min_cell_count: int = 3  # aggregate cells below this are shown as "<N"
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4

@@ -9,8 +9,16 @@ from incidents.models.accounts import (
     User,
     UserSession,
 )
+from incidents.models.cases import Case, CaseIncident, CaseItem, CaseKind, CaseMember
 from incidents.models.custody import Checkpoint, CustodyEvent, LedgerHead
 from incidents.models.evidence import BlobRecord, BlobStatus
+from incidents.models.incidents import (
+    Incident,
+    IncidentItem,
+    IncidentSubmission,
+    IncidentTerm,
+    TermKind,
+)
 from incidents.models.media import (
     DerivativeKind,
     MediaDerivative,
@@ -19,6 +27,13 @@ from incidents.models.media import (
     MediaPhash,
     MediaProcessing,
     ProcessingStatus,
+)
+from incidents.models.review import (
+    Assessment,
+    InfoRequest,
+    ReviewAssignment,
+    ReviewerNote,
+    SourceReliability,
 )
 from incidents.models.submissions import (
     EvidenceItem,
@@ -31,14 +46,25 @@ from incidents.models.uploads import Upload, UploadSegment, UploadState
 
 __all__ = [
     "ApiToken",
+    "Assessment",
     "AuditEvent",
     "BlobRecord",
     "BlobStatus",
+    "Case",
+    "CaseIncident",
+    "CaseItem",
+    "CaseKind",
+    "CaseMember",
     "Checkpoint",
     "CustodyEvent",
     "DerivativeKind",
     "EvidenceItem",
     "EvidenceKind",
+    "Incident",
+    "IncidentItem",
+    "IncidentSubmission",
+    "IncidentTerm",
+    "InfoRequest",
     "Invitation",
     "LedgerHead",
     "MediaDerivative",
@@ -48,9 +74,13 @@ __all__ = [
     "MediaProcessing",
     "ProcessingStatus",
     "RecoveryCode",
+    "ReviewAssignment",
+    "ReviewerNote",
     "Role",
+    "SourceReliability",
     "Submission",
     "SubmissionStatus",
+    "TermKind",
     "TimePrecision",
     "Upload",
     "UploadSegment",

@@ -529,7 +529,7 @@ _SCAN_COLUMNS = (CustodyEvent.seq, CustodyEvent.time, CustodyEvent.actor, Custod
                  CustodyEvent.prev_hash, CustodyEvent.hash)
 
 
-def iter_event_rows(session: Session, batch: int = 20_000) -> Iterator[Sequence[Any]]:
+def iter_event_rows(session: Session, batch: int = 2_000) -> Iterator[Sequence[Any]]:
     """Every event's stored columns in sequence order, streamed as plain tuples.
 
     (seq, time, actor, action, subject, commitment, details, prev_hash, hash), read in the
@@ -543,7 +543,8 @@ def iter_event_rows(session: Session, batch: int = 20_000) -> Iterator[Sequence[
               .compile(dialect=connection.dialect))
     dbapi_connection: Any = connection.connection.dbapi_connection
     if connection.dialect.name == "postgresql":
-        with dbapi_connection.cursor(name="custody_verify_scan") as cursor:
+        # Binary results: bytea arrives as raw bytes, not hex text to decode (~30% faster).
+        with dbapi_connection.cursor(name="custody_verify_scan", binary=True) as cursor:
             cursor.itersize = batch
             cursor.execute(sql)
             yield from cursor

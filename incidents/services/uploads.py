@@ -24,7 +24,6 @@ import hmac
 import logging
 import secrets
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -167,9 +166,17 @@ def _progress(upload: Upload) -> Progress:
                     upload.state is UploadState.FINISHED)
 
 
-def get_progress(session: Session, user: User, upload_id: str) -> Progress:
-    """HEAD: how many bytes of the caller's upload are stored."""
-    return _progress(_owned(session, user, upload_id, utcnow()))
+def get_progress(session: Session, store: BlobStore, user: User, upload_id: str) -> Progress:
+    """HEAD: how many bytes of the caller's upload are stored.
+
+    An upload whose every byte arrived but that was not finished (the process finishing it
+    died) is finished now, so that an offset equal to the length always means "done".
+    """
+    upload = _owned(session, user, upload_id, utcnow())
+    if upload.complete and upload.state is UploadState.RECEIVING:
+        _finish(session, store, upload.id, single=None)
+        upload = _owned(session, user, upload_id, utcnow())
+    return _progress(upload)
 
 
 # --- creation ----------------------------------------------------------------------------
@@ -269,10 +276,11 @@ def append(
         _delete_blobs(store, [stored.blob_id])
         raise Conflict(N_("The upload offset does not match; ask for the current one."),
                        field="Upload-Offset")
-    if single is None:
-        session.add(UploadSegment(upload_id=pk, offset=start, size=stored.size,
-                                  blob_id=stored.blob_id, key_id=stored.key_id,
-                                  sealed_key=stored.sealed_key))
+    # Recorded even when it is the whole file: if this process dies before finishing,
+    # the segments are what a later HEAD finishes the upload from.
+    session.add(UploadSegment(upload_id=pk, offset=start, size=stored.size,
+                              blob_id=stored.blob_id, key_id=stored.key_id,
+                              sealed_key=stored.sealed_key))
     session.commit()
     if end == length:
         _finish(session, store, pk, single=single)
@@ -308,7 +316,10 @@ def _finish(session: Session, store: BlobStore, pk: int, *, single: StoredBlob |
     segments = [(s.blob_id, s.key_id, s.sealed_key, s.size) for s in upload.segments]
     length = upload.length
     session.commit()
-    final = single if single is not None else _join(store, segments, length)
+    # The whole file in one segment whose digest this process still holds: that segment is
+    # the final blob, nothing is copied. Otherwise join the segments.
+    adopted = single is not None and [blob_id for blob_id, *_ in segments] == [single.blob_id]
+    final = single if single is not None and adopted else _join(store, segments, length)
     try:
         # Read back what is on disk before anything refers to it. The keyless check (the
         # stored bytes' SHA-256) finds a short or damaged write at a third of the cost of
@@ -318,7 +329,8 @@ def _finish(session: Session, store: BlobStore, pk: int, *, single: StoredBlob |
         digest_key_id, sealed_digest = blobs.seal_digest(store.keys, final.blob_id,
                                                          final.sha256, salt)
     except StorageError as e:
-        _delete_blobs(store, [final.blob_id])
+        if not adopted:
+            _delete_blobs(store, [final.blob_id])
         raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
     finished = session.execute(
         update(Upload)
@@ -331,12 +343,13 @@ def _finish(session: Session, store: BlobStore, pk: int, *, single: StoredBlob |
     if finished.rowcount != 1:  # type: ignore[attr-defined]
         # Someone else finished it (or it was terminated) meanwhile: ours is surplus.
         session.rollback()
-        _delete_blobs(store, [final.blob_id])
+        if not adopted:
+            _delete_blobs(store, [final.blob_id])
         return
     session.execute(delete(UploadSegment).where(UploadSegment.upload_id == pk))
     session.commit()
     # Only after the commit: until then the segments are what the upload consists of.
-    _delete_blobs(store, [blob_id for blob_id, *_ in segments])
+    _delete_blobs(store, [blob_id for blob_id, *_ in segments if blob_id != final.blob_id])
 
 
 @dataclass(frozen=True)
@@ -465,7 +478,3 @@ def _delete_blobs(store: BlobStore, names: list[str]) -> None:
 def _human(size: int) -> str:
     return f"{size / 1024**3:.3g} GiB" if size >= 1024**3 else f"{size / 1024**2:.3g} MiB"
 
-
-def segment_names(session: Session) -> Iterator[str]:
-    """Every blob id that belongs to an upload in progress (for orphan scans)."""
-    yield from session.scalars(select(UploadSegment.blob_id))

@@ -22,6 +22,7 @@
     resume: form.getAttribute("data-text-resume") || "Resume",
     done: form.getAttribute("data-text-done") || "Uploaded",
     failed: form.getAttribute("data-text-failed") || "Upload failed; trying again",
+    tooLarge: form.getAttribute("data-text-too-large") || "This file is too large",
     waiting: form.getAttribute("data-text-waiting") || "Waiting for the files to finish"
   };
   var RETRY_DELAYS = [1000, 3000, 10000, 30000, 60000];
@@ -73,6 +74,7 @@
     this.offset = 0;
     this.paused = false;
     this.finished = false;
+    this.refused = false;
     this.attempt = 0;
     this.current = null;
     var item = document.createElement("li");
@@ -177,20 +179,31 @@
     }).catch(function (error) {
       job.current = null;
       if (job.paused) { return; }
+      if (/ 413$/.test(String(error.message))) { // refused for good: no point retrying
+        job.status.textContent = " " + text.tooLarge;
+        job.button.disabled = true;
+        job.refused = true; // settled: the report goes without it
+        forget(job.file);
+        maybeSubmit();
+        return;
+      }
       var delay = RETRY_DELAYS[Math.min(job.attempt, RETRY_DELAYS.length - 1)];
       job.attempt += 1;
       job.status.textContent = " " + text.failed;
-      if (String(error.message).indexOf("413") >= 0) { return; }
       window.setTimeout(function () { job.run(); }, delay);
     });
   };
 
   function uploadIds() {
-    return jobs.map(function (job) { return job.url.replace(/\/+$/, "").split("/").pop(); });
+    return jobs.filter(function (job) { return job.finished; }).map(function (job) {
+      return job.url.replace(/\/+$/, "").split("/").pop();
+    });
   }
 
   function maybeSubmit() {
-    if (!submitting || jobs.some(function (job) { return !job.finished; })) { return; }
+    if (!submitting || jobs.some(function (job) { return !job.finished && !job.refused; })) {
+      return;
+    }
     uploadIds().forEach(function (id) {
       var hidden = document.createElement("input");
       hidden.type = "hidden";

@@ -83,7 +83,8 @@ def verifier_key(key_name: str, public_key: Ed25519PublicKey) -> str:
 
 def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
     """Parse a verifier key string into (key name, public key), checking its key ID."""
-    parts = vkey.split("+")
+    # Key names may not contain "+" (C2SP signed-note), but standard base64 may.
+    parts = vkey.split("+", 2)
     if len(parts) != 3:
         raise NoteError("verifier key must be <name>+<hex id>+<base64 key>")
     name, id_hex, encoded = parts

@@ -196,3 +196,17 @@ def test_openssl_verifies_with_a_pem_public_key(tmp_path: Path, key: Ed25519Priv
         cwd=tmp_path, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_verifier_key_whose_base64_contains_plus_signs_parses() -> None:
+    # Standard base64 uses "+", so about half of all keys have one in their encoding.
+    for _ in range(200):
+        key = Ed25519PrivateKey.generate()
+        vkey = note.verifier_key("example.org/log", key.public_key())
+        if vkey.count("+") > 2:
+            break
+    else:
+        pytest.fail("no key with '+' in its base64 form in 200 tries")
+    name, parsed = note.parse_verifier_key(vkey)
+    assert name == "example.org/log"
+    assert parsed.public_bytes_raw() == key.public_key().public_bytes_raw()

@@ -13,6 +13,8 @@ from incidents.errors import InvalidInput, NotFound
 from incidents.models import BlobRecord, CustodyEvent, Upload
 from incidents.services import blobs, custody
 from incidents.services.uploads import claim_finished_upload
+from tests.helpers import gen_user
+from tests.submissions.helpers import api_get, gen_metadata, post_submission
 from tests.uploads.conftest import create, patch
 
 
@@ -73,8 +75,6 @@ def test_a_rolled_back_claim_leaves_the_upload_claimable(client, auth, witness, 
 
 
 def test_someone_elses_upload_cannot_be_claimed(client, auth, store):
-    from tests.helpers import gen_user
-
     upload_id = _finished(client, auth, b"evidence")
     intruder = gen_user(pseudonym="intruder")
     with pytest.raises(NotFound):
@@ -92,8 +92,6 @@ def test_an_unfinished_upload_cannot_be_claimed(client, auth, witness, store):
 
 def test_a_submission_through_the_api_takes_a_finished_upload_and_its_receipt_has_the_hash(
         app, client, auth, witness):
-    from tests.submissions.helpers import api_get, gen_metadata, post_submission
-
     app.extensions["media_queue"] = lambda _items: None  # processing is tested elsewhere
     data = os.urandom(50_000)
     upload_id = _finished(client, auth, data, filename="кадр.jpg", filetype="image/jpeg")

@@ -13,6 +13,9 @@ from sqlalchemy import select
 from incidents.db import get_session
 from incidents.models import Upload, UploadSegment
 from incidents.models.types import utcnow
+from incidents.services import uploads
+from storage.blobstore import BlobRef
+from tests.helpers import gen_token, gen_user, login
 from tests.uploads.conftest import TUS, blob_files, create, fresh_g, metadata, patch
 
 
@@ -81,9 +84,7 @@ def test_a_file_sent_in_three_patches_is_stored_whole_and_only_encrypted(
             assert data[1000:1064] not in file.read_bytes()
 
 
-def _ref(upload: Upload):  # noqa: ANN202
-    from storage.blobstore import BlobRef
-
+def _ref(upload: Upload) -> BlobRef:
     return BlobRef(blob_id=upload.blob_id, key_id=upload.key_id, sealed_key=upload.sealed_key)
 
 
@@ -106,8 +107,6 @@ def test_a_declared_length_over_the_limit_is_refused_with_413_and_nothing_kept(
         app_with, settings):
     app = app_with(max_upload_bytes=1000)
     client = app.test_client()
-    from tests.helpers import gen_token, gen_user
-
     headers = {"Authorization": f"Bearer {gen_token(gen_user())}", **TUS}
     response = client.post("/api/v1/uploads/", headers={**headers, "Upload-Length": "1001"})
     assert response.status_code == 413
@@ -189,8 +188,6 @@ def test_a_zero_byte_upload_is_finished_at_creation(client, auth):
 
 
 def test_an_expired_upload_is_gone_and_swept_with_its_bytes(client, auth, store, instance_path):
-    from incidents.services import uploads
-
     path = create(client, auth, 10)
     patch(client, auth, path, 0, b"12345")
     session = get_session()
@@ -246,8 +243,6 @@ def test_a_huge_metadata_header_is_a_400(client, auth):
 
 
 def test_cookie_session_requests_need_the_csrf_token(client, witness):
-    from tests.helpers import login
-
     login(client, witness)
     response = client.post("/api/v1/uploads/", headers={**TUS, "Upload-Length": "10"})
     assert response.status_code == 400
@@ -262,3 +257,19 @@ def test_creating_an_upload_also_sweeps_expired_ones(client, auth, instance_path
     create(client, auth, 10)
     assert len(session.scalars(select(Upload)).all()) == 1
     assert blob_files(instance_path) == set()
+
+
+def test_an_upload_whose_finishing_process_died_is_finished_by_the_next_head(
+        client, auth, store, monkeypatch):
+    data = _body(70_000)
+    path = create(client, auth, len(data))
+    with monkeypatch.context() as m:
+        m.setattr(uploads, "_finish", lambda *_a, **_k: None)  # the process dies here
+        assert patch(client, auth, path, 0, data).status_code == 204
+    assert get_session().scalars(select(Upload)).one().state.value == "receiving"
+    response = client.head(path, headers=auth)
+    assert response.headers["Upload-Offset"] == str(len(data))
+    upload = get_session().scalars(select(Upload)).one()
+    assert upload.state.value == "finished"
+    with store.open(_ref(upload)) as reader:
+        assert reader.read() == data

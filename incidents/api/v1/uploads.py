@@ -143,7 +143,8 @@ def create_upload() -> Response:
             if error.status == 413:
                 raise
             # The upload exists; the client may resume it at the offset HEAD reports.
-            progress = uploads.get_progress(session, current_user.user, progress.upload_id)
+            progress = uploads.get_progress(session, _store(), current_user.user,
+                                            progress.upload_id)
     headers = {"Location": location, **_progress_headers(progress)}
     return Response(status=201, headers=headers)
 
@@ -151,7 +152,7 @@ def create_upload() -> Response:
 @blueprint.route("/uploads/<upload_id>", methods=["HEAD"])
 def upload_head(upload_id: str) -> Response:
     _require_tus()
-    progress = uploads.get_progress(get_session(), current_user.user, upload_id)
+    progress = uploads.get_progress(get_session(), _store(), current_user.user, upload_id)
     headers = {"Upload-Length": str(progress.length), "Cache-Control": "no-store",
                **_progress_headers(progress)}
     return Response(status=200, headers=headers)

@@ -1,0 +1,193 @@
+"""Researchers' pages: the timeline (filters, chart, list), one incident, the map, exports.
+
+Each view parses the filters, calls one function of `incidents.services.research` and
+renders. Everything shown comes from `PublicIncident`s or from counts over them, so nothing a
+researcher may not see can reach these pages. Times are shown in the display zone (Asia/Almaty)
+with UTC beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import format_date, get_locale, gettext
+from werkzeug.wrappers import Response
+
+from incidents.db import get_db, get_session
+from incidents.models.types import utcnow
+from incidents.research.chart import chart_table, render_chart
+from incidents.research.exports import CONTENT_TYPES, export_filename
+from incidents.research.filters import PER_PAGE_CHOICES, SORTS, Filters, parse_filters
+from incidents.research.map import map_table, render_map
+from incidents.research.public import PublicIncident, Verification
+from incidents.services import research
+from incidents.services.gazetteer import load_gazetteer
+from incidents.services.taxonomy import load_taxonomy
+from incidents.views.common import settings
+
+blueprint = Blueprint("research", __name__, url_prefix="/research")
+
+
+def filters_from_request() -> Filters:
+    """The query string as validated filters; a bad value is a 400 naming its parameter."""
+    return parse_filters(request.args, taxonomy=load_taxonomy(), gazetteer=load_gazetteer(),
+                         zone=settings().display_timezone)
+
+
+def _language() -> str:
+    return str(get_locale())
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings().display_timezone)
+
+
+def local_time(value: datetime | None) -> str:
+    """`2022-01-05 14:00` in the display zone (the template adds UTC beside it)."""
+    if value is None:
+        return ""
+    return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def utc_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _labels(language: str) -> dict[str, str]:
+    taxonomy = load_taxonomy()
+    found = {c.id: c.label(language) for c in taxonomy.categories}
+    found.update({t.id: t.label(language) for c in taxonomy.categories for t in c.tags})
+    return found
+
+
+def verification_names() -> dict[str, str]:
+    return {Verification.REPORTED.value: gettext("reported"),
+            Verification.CORROBORATED.value: gettext("corroborated"),
+            Verification.VERIFIED.value: gettext("verified")}
+
+
+def precision_names() -> dict[str, str]:
+    return {"exact": gettext("exact point"), "town": gettext("town or city"),
+            "region": gettext("region only"), "none": gettext("not shown")}
+
+
+def sort_names() -> dict[str, str]:
+    return {"start": gettext("Earliest first"), "-start": gettext("Latest first"),
+            "published": gettext("Published earliest first"),
+            "-published": gettext("Published latest first"),
+            "-killed": gettext("Most killed first"), "-injured": gettext("Most injured first"),
+            "-detained": gettext("Most detained first")}
+
+
+def _page_url(endpoint: str, filters: Filters, **extra: Any) -> str:
+    """A link with the same filters (repeated parameters kept in order)."""
+    items = filters.query_items(page=extra.pop("page", None))
+    base = url_for(endpoint, **extra)
+    if not items:
+        return base
+    return base + "?" + "&".join(f"{k}={_quote(v)}" for k, v in items)
+
+
+def _quote(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.~" else
+                   "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in value)
+
+
+def _common(filters: Filters) -> dict[str, Any]:
+    language = _language()
+    taxonomy = load_taxonomy()
+    gazetteer = load_gazetteer()
+    return {
+        "filters": filters, "language": language, "labels": _labels(language),
+        "taxonomy": taxonomy,
+        "regions": sorted((p for p in gazetteer.places if p.kind == "region"),
+                          key=lambda p: p.name(language)),
+        "towns": sorted((p for p in gazetteer.places if p.kind != "region"),
+                        key=lambda p: p.name(language)),
+        "verification_names": verification_names(), "precision_names": precision_names(),
+        "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
+        "local_time": local_time, "utc_time": utc_time,
+        "zone_name": settings().display_timezone,
+        "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
+                         for kind in CONTENT_TYPES},
+        "threshold": settings().research_min_cell_count,
+    }
+
+
+def _day_label(day: date) -> str:
+    return format_date(day, "d MMM")
+
+
+@blueprint.get("/")
+def timeline() -> str:
+    filters = filters_from_request()
+    result = research.timeline(get_session(), filters, gazetteer=load_gazetteer())
+    context = _common(filters)
+    threshold = context["threshold"]
+    chart_svg = table = None
+    if result.daily is not None:
+        chart_svg = render_chart(
+            result.daily, title=gettext("Published incidents per day and category"),
+            description=gettext("Stacked bars, one per day in %(zone)s time; the table "
+                                "below gives the same numbers.", zone=context["zone_name"]),
+            labels=context["labels"], day_label=_day_label, threshold=threshold)
+        table = chart_table(result.daily, threshold)
+    pages = max(1, -(-result.total // filters.per_page))
+    return render_template(
+        "research/timeline.html", result=result, chart_svg=chart_svg, chart_table=table,
+        pages=pages,
+        prev_url=_page_url("research.timeline", filters, page=filters.page - 1)
+        if filters.page > 1 else None,
+        next_url=_page_url("research.timeline", filters, page=filters.page + 1)
+        if filters.page < pages else None,
+        map_url=_page_url("research.map_page", filters.with_page(1)),
+        **context)
+
+
+@blueprint.get("/incidents/<public_id>")
+def incident(public_id: str) -> str:
+    found: PublicIncident = research.get_incident(get_session(), public_id,
+                                                  gazetteer=load_gazetteer())
+    return render_template("research/incident.html", incident=found,
+                           **_common(Filters()))
+
+
+@blueprint.get("/map")
+def map_page() -> str:
+    filters = filters_from_request()
+    data = research.map_data(get_session(), filters, gazetteer=load_gazetteer())
+    context = _common(filters)
+    language, threshold = context["language"], context["threshold"]
+    svg = render_map(
+        data, title=gettext("Published incidents by town and region"),
+        description=gettext("Circles grow with the number of incidents; dashed circles are "
+                            "incidents known only by region. The table below gives the same "
+                            "numbers."), language=language, threshold=threshold)
+    return render_template(
+        "research/map.html", map_svg=svg, rows=map_table(data, language, threshold),
+        unplaced=data.unplaced, timeline_url=_page_url("research.timeline", filters),
+        **context)
+
+
+def export_response(filters: Filters, kind: str) -> Response:
+    """Stream the filtered set as `kind`: rows leave as they are read, memory stays flat."""
+    chunks: Iterator[str] = research.export(get_db(), filters, kind, gazetteer=load_gazetteer(),
+                                            zone=settings().display_timezone)
+    response = Response((c.encode("utf-8") for c in chunks), mimetype=None,
+                        content_type=CONTENT_TYPES[kind])
+    name = export_filename(kind, utcnow())
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/timeline.<any(csv, json, geojson):kind>")
+def export(kind: str) -> Response:
+    return export_response(filters_from_request(), kind)
