@@ -21,6 +21,7 @@ PUBLIC = "public"  # anyone, signed in or not
 ALL_ROLES = frozenset(Role)
 STAFF = frozenset({Role.REVIEWER, Role.ADMIN})
 ADMIN = frozenset({Role.ADMIN})
+READERS = frozenset({Role.RESEARCHER, Role.REVIEWER, Role.ADMIN})  # published incidents
 
 # endpoint -> PUBLIC, or the roles that may use it.
 PERMISSIONS: dict[str, str | frozenset[Role]] = {
@@ -70,6 +71,37 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "api_v1.get_submission": ALL_ROLES,
     "api_v1.add_submission_files": ALL_ROLES,
     "api_v1.submission_receipt": ALL_ROLES,
+    # Researchers: published incidents only (incidents.services.research); staff too.
+    "research.timeline": READERS,
+    "research.incident": READERS,
+    "research.map_page": READERS,
+    "research.export": READERS,
+    "api_v1.list_incidents": READERS,
+    "api_v1.timeline_export": READERS,
+    # Review, incidents, cases, originals, bundles: staff only; case membership in services.
+    **{endpoint: STAFF for endpoint in (
+        "review.queue", "review.submission", "review.status", "review.assign", "review.note",
+        "review.request_info", "review.assess", "review.preview", "review.original",
+        "review.integrity", "review.export_items",
+        "incidents.index", "incidents.new", "incidents.create", "incidents.show",
+        "incidents.edit", "incidents.update", "incidents.link", "incidents.publish",
+        "incidents.merge", "incidents.split", "incidents.export",
+        "cases.index", "cases.create", "cases.show", "cases.add_incidents", "cases.add_items",
+        "cases.export",
+        "api_v1.review_queue", "api_v1.review_submission", "api_v1.review_status",
+        "api_v1.review_assign", "api_v1.review_note", "api_v1.review_request",
+        "api_v1.review_assess", "api_v1.evidence_original", "api_v1.evidence_integrity",
+        "api_v1.review_incidents", "api_v1.review_create_incident", "api_v1.review_incident",
+        "api_v1.review_update_incident", "api_v1.review_publish_incident",
+        "api_v1.review_merge_incidents", "api_v1.review_split_incident",
+        "api_v1.list_cases", "api_v1.create_case", "api_v1.get_case",
+        "api_v1.case_incidents", "api_v1.case_items",
+        "api_v1.create_bundle",
+    )},
+    **{endpoint: ADMIN for endpoint in (
+        "cases.add_member", "cases.remove_member", "api_v1.case_members")},
+    # The witness answers a reviewer's request for more information on their own report.
+    "submit.answer_request": ALL_ROLES,
 }
 
 # What staff without a second factor, or anyone holding a one-time passphrase, may reach.

@@ -9,7 +9,9 @@ from typing import Any
 import click
 from flask import Flask, current_app
 
+from incidents.cli_bundles import bundle_group
 from incidents.cli_custody import custody_group, keys_group
+from incidents.cli_demo import demo_command
 from incidents.cli_jobs import worker_command
 from incidents.cli_uploads import uploads_group
 from incidents.db import get_db
@@ -121,6 +123,6 @@ def token_create_command(username: str, name: str) -> None:
 
 def init_app(app: Flask) -> None:
     for command in (init_command, create_admin_command, first_run_admin_command,
-                    invite_command, token_group, uploads_group, custody_group,
-                    keys_group, worker_command):
+                    invite_command, token_group, uploads_group, custody_group, bundle_group,
+                    keys_group, worker_command, demo_command):
         app.cli.add_command(command)

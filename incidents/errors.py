@@ -80,6 +80,20 @@ class ChecksumMismatch(DomainError):
     code = "checksum_mismatch"
 
 
+class UnsupportedMediaType(DomainError):
+    """A body was sent with a content type this endpoint does not take (tus PATCH)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class TusVersionRequired(DomainError):
+    """The client did not say it speaks tus 1.0.0 (the Tus-Resumable header)."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 class LedgerUnavailable(ServiceUnavailable):
     """The custody ledger could not be written, so nothing was stored or served (fail closed)."""
 

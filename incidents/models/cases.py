@@ -43,7 +43,9 @@ class Case(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    members: Mapped[list[User]] = relationship(secondary="case_members", order_by="User.id")
+    members: Mapped[list[User]] = relationship(
+        secondary="case_members", primaryjoin="Case.id == CaseMember.case_id",
+        secondaryjoin="User.id == CaseMember.user_id", order_by="User.id", viewonly=True)
     incidents: Mapped[list[Incident]] = relationship(secondary="case_incidents",
                                                      order_by="Incident.id")
     items: Mapped[list[EvidenceItem]] = relationship(secondary="case_items",

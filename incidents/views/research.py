@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
@@ -36,6 +36,13 @@ def filters_from_request() -> Filters:
     """The query string as validated filters; a bad value is a 400 naming its parameter."""
     return parse_filters(request.args, taxonomy=load_taxonomy(), gazetteer=load_gazetteer(),
                          zone=settings().display_timezone)
+
+
+def aggregate_cache() -> research.AggregateCache:
+    """The application's cache of chart and map counts (made on first use)."""
+    cache: research.AggregateCache = current_app.extensions.setdefault(
+        "research_cache", research.AggregateCache())
+    return cache
 
 
 def _language() -> str:
@@ -64,6 +71,10 @@ def _labels(language: str) -> dict[str, str]:
     found = {c.id: c.label(language) for c in taxonomy.categories}
     found.update({t.id: t.label(language) for c in taxonomy.categories for t in c.tags})
     return found
+
+
+def _map_labels(ids: tuple[str, ...], labels: dict[str, str]) -> str:
+    return ", ".join(labels.get(i, i) for i in ids)
 
 
 def verification_names() -> dict[str, str]:
@@ -112,7 +123,7 @@ def _common(filters: Filters) -> dict[str, Any]:
                         key=lambda p: p.name(language)),
         "verification_names": verification_names(), "precision_names": precision_names(),
         "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
-        "local_time": local_time, "utc_time": utc_time,
+        "local_time": local_time, "utc_time": utc_time, "map_labels": _map_labels,
         "zone_name": settings().display_timezone,
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
                          for kind in CONTENT_TYPES},
@@ -127,7 +138,8 @@ def _day_label(day: date) -> str:
 @blueprint.get("/")
 def timeline() -> str:
     filters = filters_from_request()
-    result = research.timeline(get_session(), filters, gazetteer=load_gazetteer())
+    result = research.timeline(get_session(), filters, gazetteer=load_gazetteer(),
+                               cache=aggregate_cache())
     context = _common(filters)
     threshold = context["threshold"]
     chart_svg = table = None
@@ -161,7 +173,8 @@ def incident(public_id: str) -> str:
 @blueprint.get("/map")
 def map_page() -> str:
     filters = filters_from_request()
-    data = research.map_data(get_session(), filters, gazetteer=load_gazetteer())
+    data = research.map_data(get_session(), filters, gazetteer=load_gazetteer(),
+                             cache=aggregate_cache())
     context = _common(filters)
     language, threshold = context["language"], context["threshold"]
     svg = render_map(

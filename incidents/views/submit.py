@@ -24,7 +24,7 @@ from incidents.errors import DomainError
 from incidents.extensions import csrf
 from incidents.models.types import utcnow
 from incidents.multipart import StreamedForm
-from incidents.services import receipts, submission_input, submissions
+from incidents.services import receipts, review, submission_input, submissions
 from incidents.services.gazetteer import PREFER_NOT_TO_SAY, load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from incidents.views.common import settings
@@ -81,6 +81,8 @@ def metadata_from_form(fields: Mapping[str, list[str]]) -> dict[str, Any]:
         "forces": (fields.get("forces") or [""])[0],
         "consent": {k: one(f"consent_{k}") == "yes" if one(f"consent_{k}") in ("yes", "no")
                     else None for k in submission_input.CONSENT_KEYS},
+        # Finished tus uploads, added by static/js/upload.js as hidden fields.
+        "uploads": fields.get("uploads", []),
     }
 
 
@@ -138,13 +140,26 @@ def mine() -> str:
 
 @blueprint.get("/submissions/<public_id>")
 def show(public_id: str) -> str:
-    submission = submissions.get(get_session(), current_user.user, public_id)
+    session, user = get_session(), current_user.user
+    submission = submissions.get(session, user, public_id)
     language = str(get_locale())
+    # Reviewers' requests for more information and the witness's answers (never notes).
+    requests = [(r, review.read_own_answer(session, _store(), user, r))
+                for r in review.requests_for_witness(session, user, submission)]
     return render_template(
         "submit/show.html", submission=submission, is_new=request.args.get("new") == "1",
+        info_requests=requests,
         place=load_gazetteer().get(submission.place_id), language=language,
         category_labels=[load_taxonomy().label(c, language) for c in submission.categories],
         tag_labels=[load_taxonomy().label(t, language) for t in submission.tags])
+
+
+@blueprint.post("/submissions/<public_id>/requests/<request_id>/answer")
+def answer_request(public_id: str, request_id: str) -> Response:
+    """The witness answers a request for more information with text (files: add files)."""
+    review.answer_info(get_session(), _store(), current_user.user, request_id,
+                       request.form.get("answer"), max_bytes=settings().max_form_field_bytes)
+    return redirect(url_for("submit.show", public_id=public_id))
 
 
 @blueprint.post("/submissions/<public_id>/files")

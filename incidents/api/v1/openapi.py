@@ -263,6 +263,150 @@ PATHS["/api/v1/submissions/{public_id}/receipt"] = {
     },
 }
 
+# Researchers: published incidents (docs/data-dictionary.md explains every field).
+_RESEARCH_FILTERS = [
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+    for name, schema, text in (
+        ("from", {"type": "string", "format": "date"}, "first local (Asia/Almaty) day"),
+        ("to", {"type": "string", "format": "date"}, "last local day, included"),
+        ("region", STRING, "gazetteer region ids, repeated or comma-separated"),
+        ("town", STRING, "gazetteer town ids, repeated or comma-separated"),
+        ("category", STRING, "category ids (any of)"),
+        ("tag", STRING, "sub-tag ids (any of)"),
+        ("verification", STRING, "reported, corroborated, verified (any of)"),
+        ("has_photo", {"type": "string", "enum": ["yes", "no", "any"]}, ""),
+        ("has_video", {"type": "string", "enum": ["yes", "no", "any"]}, ""),
+        ("q", {"type": "string", "maxLength": 100}, "words in the title or public excerpt"),
+        ("sort", {"type": "string", "enum": ["start", "-start", "published", "-published",
+                                             "-killed", "-injured", "-detained"]}, ""),
+    )
+]
+_PAGING = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "enum": [25, 50, 100]}},
+]
+_PUBLIC_INCIDENT = {"type": "object", "description": "The columns of docs/data-dictionary.md"}
+PATHS["/api/v1/incidents"] = {
+    "get": {
+        "summary": "Published incidents, filtered and paged (researchers and staff)",
+        "parameters": [*_RESEARCH_FILTERS, *_PAGING],
+        "responses": {
+            "200": _json({"type": "object", "properties": {
+                "total": {"type": "integer"}, "page": {"type": "integer"},
+                "per_page": {"type": "integer"},
+                "incidents": {"type": "array", "items": _PUBLIC_INCIDENT}}}, "Incidents"),
+            **_errors(400, 401, 403),
+        },
+    },
+}
+for _kind, _type in (("csv", "text/csv"), ("json", "application/json"),
+                     ("geojson", "application/geo+json")):
+    PATHS[f"/api/v1/timeline.{_kind}"] = {
+        "get": {
+            "summary": f"Every published incident matching the filters, streamed as {_kind}",
+            "parameters": list(_RESEARCH_FILTERS),
+            "responses": {
+                "200": {"description": "Streamed download (docs/data-dictionary.md)",
+                        "content": {_type: {"schema": {"type": "string"}}}},
+                **_errors(400, 401, 403),
+            },
+        },
+    }
+
+# --- review, incidents, cases, evidence, bundles (staff only) ---------------------------
+_ID = {"name": "public_id", "in": "path", "required": True, "schema": STRING}
+_OBJ = {"type": "object"}
+_IDS = {"type": "array", "items": STRING}
+_STAFF_ERRORS = (400, 401, 403, 404)
+
+
+def _op(summary: str, code: str = "200", body: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None,
+        content: dict[str, Any] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary, "parameters": params if params is not None else [_ID],
+        "responses": {code: content or _json(_OBJ, "OK"), **_errors(*_STAFF_ERRORS)}}
+    if body is not None:
+        op["requestBody"] = _body(body, [])
+    return op
+
+
+_QUEUE_PARAMS = [{"name": n, "in": "query", "required": False, "schema": STRING}
+                 for n in ("status", "from", "to", "place", "category", "has_media",
+                           "near_duplicate", "mine")]
+_INCIDENT_FIELDS = {n: STRING for n in (
+    "title", "description", "summary", "start_utc", "end_utc", "time_precision", "place",
+    "location_precision", "verification")} | {
+    "categories": _IDS, "tags": _IDS, "injured": {"type": "integer"},
+    "detained": {"type": "integer"}, "killed": {"type": "integer"}}
+_ZIP = {"description": "The bundle: a BagIt bag in a ZIP, streamed",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}
+PATHS.update({
+    "/api/v1/review/queue": {"get": _op("Submissions for review, filtered (status: new, "
+                                        "in_review, needs_info, accepted, rejected)",
+                                        params=_QUEUE_PARAMS)},
+    "/api/v1/review/submissions/{public_id}": {"get": _op("A submission as reviewers see it")},
+    "/api/v1/review/submissions/{public_id}/status": {
+        "post": _op("Change the status (a custody event)", body={"status": STRING})},
+    "/api/v1/review/submissions/{public_id}/assign": {
+        "post": _op("Assign to a reviewer (pseudonym; empty: yourself)",
+                    body={"reviewer": STRING})},
+    "/api/v1/review/submissions/{public_id}/notes": {
+        "post": _op("Add a reviewer note (never shown to the witness)", "201",
+                    body={"body": STRING, "item": STRING})},
+    "/api/v1/review/submissions/{public_id}/requests": {
+        "post": _op("Ask the witness for more information", "201",
+                    body={"question": STRING})},
+    "/api/v1/review/items/{public_id}/assessments": {
+        "post": _op("Assess an item: source reliability A-F, information credibility 1-6",
+                    "201", body={"reliability": STRING, "credibility": {"type": "integer"},
+                                 "reason": STRING})},
+    "/api/v1/evidence/{public_id}/original": {
+        "get": _op("The original bytes, as an attachment (a custody event names you first)",
+                   content={"description": "The original",
+                            "content": {"application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}}}})},
+    "/api/v1/evidence/{public_id}/integrity": {
+        "post": _op("Decrypt, re-hash and compare (custody event integrity_checked)")},
+    "/api/v1/review/incidents": {
+        "get": _op("Incidents (reviewers' view, published or not)", params=[]),
+        "post": _op("Create an incident from submissions and items", "201",
+                    body=_INCIDENT_FIELDS | {"submissions": _IDS, "items": _IDS}, params=[]),
+    },
+    "/api/v1/review/incidents/{public_id}": {
+        "get": _op("One incident (reviewers' view)"),
+        "put": _op("Replace the incident's fields", body=_INCIDENT_FIELDS),
+    },
+    "/api/v1/review/incidents/{public_id}/publish": {
+        "post": _op("Publish to researchers (or withdraw with published=false); a custody "
+                    "event", body={"published": {"type": "boolean"}})},
+    "/api/v1/review/incidents/{public_id}/merge": {
+        "post": _op("Merge other incidents into this one", body={"sources": _IDS})},
+    "/api/v1/review/incidents/{public_id}/split": {
+        "post": _op("Move submissions into a new incident", "201",
+                    body={"submissions": _IDS, "title": STRING})},
+    "/api/v1/cases": {
+        "get": _op("Your cases (admins: all, names and members only)", params=[]),
+        "post": _op("Create a case (you become its first member)", "201", params=[],
+                    body={"name": STRING, "description": STRING, "kind": {
+                        "type": "string", "enum": ["prosecution", "un_communication",
+                                                   "sanctions_dossier", "other"]}}),
+    },
+    "/api/v1/cases/{public_id}": {"get": _op("A case (members only: 403 otherwise)")},
+    "/api/v1/cases/{public_id}/members": {
+        "post": _op("Admins: add or remove members by pseudonym",
+                    body={"add": _IDS, "remove": _IDS})},
+    "/api/v1/cases/{public_id}/incidents": {
+        "post": _op("Add incidents to a case (members only)", body={"incidents": _IDS})},
+    "/api/v1/cases/{public_id}/items": {
+        "post": _op("Add evidence items to a case (members only)", body={"items": _IDS})},
+    "/api/v1/bundles": {
+        "post": _op("Export an evidence bundle for items, an incident or a case (members "
+                    "only); streamed. Items without consent to legal use are withheld.",
+                    params=[], content=_ZIP,
+                    body={"evidence_ids": _IDS, "incident_id": STRING, "case_id": STRING})},
+})
+
 
 def document() -> dict[str, Any]:
     return {

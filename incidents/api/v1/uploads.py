@@ -10,42 +10,28 @@ from __future__ import annotations
 from datetime import timedelta
 from email.utils import format_datetime
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
 from incidents.db import get_session
-from incidents.errors import N_, DomainError, InvalidInput
+from incidents.errors import (
+    N_,
+    DomainError,
+    InvalidInput,
+    TusVersionRequired,
+    UnsupportedMediaType,
+)
 from incidents.evidence import get_blobstore
 from incidents.request_body import RequestBody
 from incidents.services import uploads
-from incidents.settings import Settings
+from incidents.views.common import settings
 from storage.blobstore import BlobStore
 
-TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION}
 OFFSET_TYPE = "application/offset+octet-stream"
 ENDPOINTS = frozenset({"api_v1.uploads_options", "api_v1.create_upload", "api_v1.upload_head",
                        "api_v1.upload_patch", "api_v1.upload_delete"})
-
-
-class UnsupportedMediaType(DomainError):
-    """A PATCH body must be sent as application/offset+octet-stream (tus core)."""
-
-    status = 415
-    code = "unsupported_media_type"
-
-
-class TusVersionRequired(DomainError):
-    """The client did not say it speaks tus 1.0.0 (Tus-Resumable)."""
-
-    status = 412
-    code = "precondition_failed"
-
-
-def _settings() -> Settings:
-    value: Settings = current_app.extensions["settings"]
-    return value
 
 
 def _store() -> BlobStore:
@@ -53,7 +39,7 @@ def _store() -> BlobStore:
 
 
 def _policy() -> uploads.UploadPolicy:
-    s = _settings()
+    s = settings()
     return uploads.UploadPolicy(max_bytes=s.max_upload_bytes,
                                 lifetime=timedelta(hours=s.upload_expiry_hours))
 
@@ -112,7 +98,7 @@ def uploads_options() -> Response:
     return Response(status=204, headers={
         "Tus-Version": uploads.TUS_VERSION,
         "Tus-Extension": ",".join(uploads.TUS_EXTENSIONS),
-        "Tus-Max-Size": str(_settings().max_upload_bytes),
+        "Tus-Max-Size": str(settings().max_upload_bytes),
         "Tus-Checksum-Algorithm": ",".join(uploads.CHECKSUM_ALGORITHMS),
     })
 

@@ -1,0 +1,77 @@
+"""Cases over the API: members only (admins manage membership)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+from flask_login import current_user
+
+from incidents.api.v1.base import blueprint, json_body
+from incidents.db import get_session
+from incidents.models import Case
+from incidents.services import cases
+from incidents.services.submissions import iso
+
+
+def case_json(case: Case, *, contents: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": case.public_id, "name": case.name, "kind": case.kind.value,
+                            "created_at": iso(case.created_at),
+                            "members": [m.pseudonym for m in case.members]}
+    if contents:
+        body.update(description=case.description,
+                    incidents=[i.public_id for i in case.incidents],
+                    items=[i.public_id for i in case.items])
+    return body
+
+
+def _ids(data: dict[str, Any], name: str) -> list[str]:
+    value = data.get(name) or []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+@blueprint.get("/cases")
+def list_cases() -> Response:
+    rows = cases.list_for(get_session(), current_user.user)
+    return jsonify({"cases": [case_json(c, contents=False) for c in rows]})
+
+
+@blueprint.post("/cases")
+def create_case() -> tuple[Response, int]:
+    data = json_body({"name", "kind", "description"})
+    case = cases.create(get_session(), current_user.user, data.get("name", ""),
+                        str(data.get("kind", "")), data.get("description", ""))
+    return jsonify(case_json(case)), 201
+
+
+@blueprint.get("/cases/<public_id>")
+def get_case(public_id: str) -> Response:
+    return jsonify(case_json(cases.get(get_session(), current_user.user, public_id)))
+
+
+@blueprint.post("/cases/<public_id>/members")
+def case_members(public_id: str) -> Response:
+    """Admins: {"add": [pseudonyms], "remove": [pseudonyms]}."""
+    data = json_body({"add", "remove"})
+    session, user = get_session(), current_user.user
+    case = cases.get_for_membership(session, user, public_id)
+    for name in _ids(data, "add"):
+        case = cases.add_member(session, user, public_id, name)
+    for name in _ids(data, "remove"):
+        case = cases.remove_member(session, user, public_id, name)
+    return jsonify(case_json(case, contents=False))
+
+
+@blueprint.post("/cases/<public_id>/incidents")
+def case_incidents(public_id: str) -> Response:
+    data = json_body({"incidents"})
+    case = cases.add_incidents(get_session(), current_user.user, public_id,
+                               _ids(data, "incidents"))
+    return jsonify(case_json(case))
+
+
+@blueprint.post("/cases/<public_id>/items")
+def case_items(public_id: str) -> Response:
+    data = json_body({"items"})
+    case = cases.add_items(get_session(), current_user.user, public_id, _ids(data, "items"))
+    return jsonify(case_json(case))

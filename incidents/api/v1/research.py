@@ -1,0 +1,40 @@
+"""Researchers over the API: published incidents (paged, filtered) and the timeline exports.
+
+The same filters as the research pages (`incidents.research.filters`); a bad value is a 400
+naming its parameter. Everything comes from `PublicIncident`s: nothing a researcher may not
+see can be in these answers.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Response, jsonify
+
+from incidents.api.v1.base import blueprint
+from incidents.db import get_session
+from incidents.research.exports import record
+from incidents.services import research
+from incidents.services.gazetteer import load_gazetteer
+from incidents.views.common import settings
+from incidents.views.research import aggregate_cache, export_response, filters_from_request
+
+
+@blueprint.get("/incidents")
+def list_incidents() -> Response:
+    filters = filters_from_request()
+    zone = ZoneInfo(settings().display_timezone)
+    gazetteer = load_gazetteer()
+    total = aggregate_cache().get(
+        ("count", research.aggregate_key(filters)), research.data_version(get_session()),
+        lambda: research.count(get_session(), filters, gazetteer=gazetteer))
+    rows = research.page(get_session(), filters, gazetteer=gazetteer)
+    return jsonify({"total": total, "page": filters.page, "per_page": filters.per_page,
+                    "incidents": [record(i, zone) for i in rows]})
+
+
+@blueprint.get("/timeline.csv", defaults={"kind": "csv"})
+@blueprint.get("/timeline.json", defaults={"kind": "json"})
+@blueprint.get("/timeline.geojson", defaults={"kind": "geojson"})
+def timeline_export(kind: str) -> Response:
+    return export_response(filters_from_request(), kind)

@@ -1,0 +1,198 @@
+"""Cases: named collections of incidents and evidence for one proceeding, with members.
+
+Only members see a case's contents and export from it (a non-member reviewer gets 403, not
+404: reviewers know cases exist, from the list of names an admin shares). Admins manage
+membership and see every case's name and members, but not its contents unless they are
+members themselves. Adding incidents or items checks membership for every item added.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from incidents.authz import STAFF
+from incidents.db import begin_write
+from incidents.errors import N_, Forbidden, InvalidInput, NotFound
+from incidents.models import (
+    Case,
+    CaseIncident,
+    CaseItem,
+    CaseKind,
+    CaseMember,
+    EvidenceItem,
+    Incident,
+    Role,
+    User,
+)
+from incidents.models.cases import NAME_MAX
+from incidents.services import custody
+
+DESCRIPTION_MAX = 10_000
+
+
+def new_case_id() -> str:
+    return "CASE-" + secrets.token_hex(6)
+
+
+def is_member(session: Session, case: Case, user: User) -> bool:
+    return bool(session.scalar(select(exists().where(CaseMember.case_id == case.id,
+                                                     CaseMember.user_id == user.id))))
+
+
+def _find(session: Session, public_id: str) -> Case:
+    if not isinstance(public_id, str) or len(public_id) > 32:
+        raise NotFound()
+    case = session.scalar(select(Case).where(Case.public_id == public_id))
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def get(session: Session, user: User, public_id: str) -> Case:
+    """A case its member may open (contents, export); anyone else: 403."""
+    if user.role not in STAFF:
+        raise Forbidden()
+    case = _find(session, public_id)
+    if not is_member(session, case, user):
+        raise Forbidden()
+    return case
+
+
+def get_for_membership(session: Session, user: User, public_id: str) -> Case:
+    """A case for managing its members: admins, or its members (read only)."""
+    if user.role is Role.ADMIN:
+        return _find(session, public_id)
+    return get(session, user, public_id)
+
+
+def list_for(session: Session, user: User) -> list[Case]:
+    """The cases `user` is a member of; admins see every case (to manage membership)."""
+    if user.role not in STAFF:
+        raise Forbidden()
+    query = select(Case).order_by(Case.created_at.desc(), Case.id.desc())
+    if user.role is not Role.ADMIN:
+        query = query.where(exists().where(CaseMember.case_id == Case.id,
+                                           CaseMember.user_id == user.id))
+    return list(session.scalars(query))
+
+
+def create(session: Session, user: User, name: str, kind: str, description: str = "") -> Case:
+    """A new case; its creator is its first member."""
+    if user.role not in STAFF:
+        raise Forbidden()
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > NAME_MAX or "\x00" in name:
+        raise InvalidInput(N_("Give the case a name (at most 200 characters)."), field="name")
+    try:
+        case_kind = CaseKind(kind)
+    except ValueError as e:
+        raise InvalidInput(N_("The field %(name)s is not valid."), field="kind",
+                           name="kind") from e
+    description = description.strip() if isinstance(description, str) else ""
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput(N_("The field %(name)s is too long or has a NUL byte."),
+                           field="description", name="description")
+    begin_write(session)
+    case = Case(public_id=new_case_id(), name=name, kind=case_kind, description=description,
+                created_by_id=user.id)
+    session.add(case)
+    session.flush()
+    session.add(CaseMember(case_id=case.id, user_id=user.id, added_by_id=user.id))
+    custody.append(session, actor=user.public_id, action="case_created", subject=case.subject,
+                   details={"kind": case_kind.value})
+    session.commit()
+    return case
+
+
+def _user(session: Session, pseudonym: str) -> User:
+    found = session.scalar(select(User).where(User.pseudonym == pseudonym)) if isinstance(
+        pseudonym, str) else None
+    if found is None or found.role not in STAFF:
+        raise InvalidInput(N_("No reviewer has this name."), field="member")
+    return found
+
+
+def add_member(session: Session, admin: User, public_id: str, pseudonym: str) -> Case:
+    if admin.role is not Role.ADMIN:
+        raise Forbidden()
+    case = _find(session, public_id)
+    member = _user(session, pseudonym)
+    begin_write(session)
+    if session.get(CaseMember, (case.id, member.id)) is None:
+        session.add(CaseMember(case_id=case.id, user_id=member.id, added_by_id=admin.id))
+        custody.append(session, actor=admin.public_id, action="case_member_added",
+                       subject=case.subject, details={"member": member.public_id})
+    session.commit()
+    return case
+
+
+def remove_member(session: Session, admin: User, public_id: str, pseudonym: str) -> Case:
+    if admin.role is not Role.ADMIN:
+        raise Forbidden()
+    case = _find(session, public_id)
+    member = _user(session, pseudonym)
+    begin_write(session)
+    row = session.get(CaseMember, (case.id, member.id))
+    if row is not None:
+        session.delete(row)
+        custody.append(session, actor=admin.public_id, action="case_member_removed",
+                       subject=case.subject, details={"member": member.public_id})
+    session.commit()
+    session.expire(case)
+    return case
+
+
+def add_incidents(session: Session, user: User, public_id: str, incident_ids: Sequence[str]
+                  ) -> Case:
+    begin_write(session)
+    added: list[str] = []
+    for incident_id in dict.fromkeys(incident_ids):
+        case = get(session, user, public_id)  # membership checked for every one added
+        incident = session.scalar(select(Incident).where(Incident.public_id == incident_id))
+        if incident is None:
+            raise InvalidInput(N_("No incident has the id %(id)s."), field="incidents",
+                               id=str(incident_id)[:40])
+        if session.get(CaseIncident, (case.id, incident.id)) is None:
+            session.add(CaseIncident(case_id=case.id, incident_id=incident.id))
+            added.append(incident.public_id)
+    case = get(session, user, public_id)
+    if added:
+        custody.append(session, actor=user.public_id, action="case_linked",
+                       subject=case.subject, details={"incidents": added})
+    session.commit()
+    session.expire(case)
+    return case
+
+
+def add_items(session: Session, user: User, public_id: str, item_ids: Sequence[str]) -> Case:
+    begin_write(session)
+    added: list[str] = []
+    for item_id in dict.fromkeys(item_ids):
+        case = get(session, user, public_id)  # membership checked for every one added
+        item = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == item_id))
+        if item is None:
+            raise InvalidInput(N_("No evidence item has the id %(id)s."), field="items",
+                               id=str(item_id)[:40])
+        if session.get(CaseItem, (case.id, item.id)) is None:
+            session.add(CaseItem(case_id=case.id, item_id=item.id))
+            added.append(item.public_id)
+    case = get(session, user, public_id)
+    if added:
+        custody.append(session, actor=user.public_id, action="case_linked",
+                       subject=case.subject, details={"items": added})
+    session.commit()
+    session.expire(case)
+    return case
+
+
+def items_of(case: Case) -> list[EvidenceItem]:
+    """Every evidence item of a case: its own and those of its incidents, once each."""
+    found = {i.id: i for i in case.items}
+    for incident in case.incidents:
+        for item in incident.items:
+            found.setdefault(item.id, item)
+    return [found[k] for k in sorted(found)]
