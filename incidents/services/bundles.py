@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +34,9 @@ from incidents.errors import N_, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     BlobRecord,
     BlobStatus,
+    Case,
     EvidenceItem,
+    Incident,
     MediaFlagRecord,
     MediaProcessing,
     User,
@@ -91,7 +93,7 @@ def plan(session: Session, user: User | None, *, evidence_ids: Sequence[str] | N
         raise Forbidden()
     if case_id is not None:
         if user is None:
-            case = session.scalar(select(cases.Case).where(cases.Case.public_id == case_id))
+            case = session.scalar(select(Case).where(Case.public_id == case_id))
             if case is None:
                 raise NotFound()
         else:
@@ -99,8 +101,7 @@ def plan(session: Session, user: User | None, *, evidence_ids: Sequence[str] | N
         rows, subject = cases.items_of(case), case.subject
     elif incident_id is not None:
         incident = (incidents.load(session, user, incident_id) if user is not None else
-                    session.scalar(select(incidents.Incident).where(
-                        incidents.Incident.public_id == incident_id)))
+                    session.scalar(select(Incident).where(Incident.public_id == incident_id)))
         if incident is None:
             raise NotFound()
         rows, subject = list(incident.items), incident.subject
@@ -193,8 +194,9 @@ def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Sett
         sha256, salt = blobs.unseal_digest(store.keys, record)
 
         def opener(record: BlobRecord = record) -> BinaryIO:
-            return blobs.open_for_reading(session, store, record, actor=actor,
-                                          action="downloaded")
+            # A BlobReader is a readable, closable binary stream (what the builder reads).
+            return cast(BinaryIO, blobs.open_for_reading(session, store, record, actor=actor,
+                                                         action="downloaded"))
 
         items.append(BundleItem(
             item_id=item.public_id, filename=review.download_name(session, item),

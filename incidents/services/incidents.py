@@ -531,13 +531,13 @@ def _condition(condition: Condition) -> ColumnElement[bool]:
         value = [Verification(v) for v in value]
     match op:
         case "ge":
-            return column >= value  # type: ignore[no-any-return]
+            return column >= value
         case "lt":
-            return column < value  # type: ignore[no-any-return]
+            return column < value
         case "in":
-            return column.in_(list(value))  # type: ignore[no-any-return]
+            return column.in_(list(value))
         case "eq":
-            return column == value  # type: ignore[no-any-return]
+            return column == value
     raise ValueError(f"unknown operator {op}")
 
 

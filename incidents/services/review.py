@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from math import asin, cos, radians, sin, sqrt
-from typing import Any, BinaryIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
@@ -51,7 +51,7 @@ from incidents.models.review import CREDIBILITY_VALUES
 from incidents.models.types import utcnow
 from incidents.services import blobs, custody
 from incidents.services.submissions import new_public_id
-from storage.blobstore import BlobStore
+from storage.blobstore import BlobReader, BlobStore
 from storage.crypto.keys import KeyProvider
 from storage.errors import BlobNotFound, KeyStoreError, StorageError
 
@@ -430,7 +430,7 @@ def read_own_answer(session: Session, store: BlobStore, user: User, request: Inf
 # --- reading evidence ---------------------------------------------------------------------
 
 
-def _read_all(reader: BinaryIO, limit: int) -> bytes:
+def _read_all(reader: BlobReader, limit: int) -> bytes:
     with reader:
         data = reader.read(limit + 1)
     if len(data) > limit:
@@ -600,7 +600,7 @@ def submission_public_id(session: Session, submission_pk: int) -> str:
 
 
 def open_preview(session: Session, store: BlobStore, user: User, item_public_id: str,
-                 kind: str) -> tuple[BinaryIO, str]:
+                 kind: str) -> tuple[BlobReader, str]:
     """A derivative (preview, thumbnail, poster, video preview), decrypted; "viewed" event."""
     item = load_item(session, user, item_public_id)
     try:
@@ -629,7 +629,7 @@ def download_name(session: Session, item: EvidenceItem) -> str:
 
 @dataclass(frozen=True)
 class Original:
-    reader: BinaryIO
+    reader: BlobReader
     filename: str
     size: int
 
@@ -688,7 +688,7 @@ def reviewers(session: Session) -> list[User]:
         [Role.REVIEWER, Role.ADMIN])).order_by(User.pseudonym)))
 
 
-def chunks(reader: BinaryIO, size: int = 256 * 1024) -> Iterator[bytes]:
+def chunks(reader: BlobReader, size: int = 256 * 1024) -> Iterator[bytes]:
     """Read a blob reader to the end in chunks, closing it afterwards."""
     with reader:
         while chunk := reader.read(size):

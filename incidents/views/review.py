@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -19,9 +21,10 @@ from incidents.views.common import settings
 blueprint = Blueprint("review", __name__, url_prefix="/review")
 
 
-def evidence_response(original: review.Original | None, body: object, mimetype: str) -> Response:
+def evidence_response(original: review.Original | None, body: Iterator[bytes],
+                      mimetype: str) -> Response:
     """Evidence bytes: never cached, never sniffed, never run (CSP sandbox)."""
-    response = Response(stream_with_context(body), mimetype=mimetype)  # type: ignore[arg-type]
+    response = Response(stream_with_context(body), mimetype=mimetype)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = SANDBOX_POLICY

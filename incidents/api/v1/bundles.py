@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint, json_body
 from incidents.db import get_session

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import jsonify
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
 from incidents.db import get_session
