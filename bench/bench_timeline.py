@@ -160,11 +160,11 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int
         [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
          str(workers), "--threads", str(threads), "--timeout", "300",
          "--access-logfile", "/dev/null", "wsgi:app"], env=env, cwd=ROOT)
-    for _ in range(100):
+    for _ in range(300):
         try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/", timeout=10)
             return server
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     server.terminate()
     raise SystemExit("gunicorn did not start")

@@ -3,7 +3,9 @@
 Without `REDIS_URL` a small thread pool in the web process runs jobs, started on first use.
 With it, jobs go to an RQ queue and `flask --app wsgi worker` runs them, on this machine or
 others. A job is a name from `JOBS` plus JSON-able arguments (ids, never content); it runs
-with its own database session and the application's blob store.
+with its own database session and the application's blob store. Job functions, RQ and the
+Redis client are named by "module:attribute" and imported only when used, so a web process
+that merely queues jobs does not load the media libraries or RQ.
 
 `init_app` registers the runner as `app.extensions["jobs"]` and the submission services'
 after-commit hook as `app.extensions["media_queue"]`.
@@ -11,23 +13,24 @@ after-commit hook as `app.extensions["media_queue"]`.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
-from redis import Redis
-from rq import Queue
-from rq.job import Job
 from sqlalchemy.orm import Session
 
 from incidents.db import Database
-from incidents.media.process import process_item
 from incidents.settings import Settings
 from storage.blobstore import BlobStore
+
+if TYPE_CHECKING:  # annotations only: rq is imported at run time only when REDIS_URL is set
+    from rq import Queue
+    from rq.job import Job
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,38 @@ IN_PROCESS_WORKERS = 2
 JOB_TIMEOUT_SECONDS = 3600
 
 JobFunction = Callable[[Session, BlobStore, Any], Any]
-JOBS: dict[str, JobFunction] = {"process_item": process_item}
+# Job name -> "module:function", imported when a job first runs (as RQ names its jobs). The
+# web process queues jobs but, with REDIS_URL, never runs them: it must not carry the media
+# stack (Pillow, PyAV, imagehash/numpy/scipy, pillow_heif: ~33 MiB per process) for that.
+JOBS: dict[str, str] = {"process_item": "incidents.media.process:process_item"}
+# The queue and its client, likewise imported only when REDIS_URL is set.
+RQ_QUEUE = "rq:Queue"
+RQ_WORKERS = {"fork": "rq:Worker", "simple": "rq:SimpleWorker"}
+REDIS_CLIENT = "redis:Redis"
+
+
+def resolve(target: str) -> Any:
+    """The object a "module:attribute" name refers to, importing its module if need be."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def job_function(name: str) -> JobFunction:
+    """The function registered as job `name` (KeyError if there is none)."""
+    function: JobFunction = resolve(JOBS[name])
+    return function
+
+
+def rq_queue(redis_url: str, **options: Any) -> Queue:
+    """The RQ queue on `redis_url`."""
+    connection = resolve(REDIS_CLIENT).from_url(redis_url)
+    queue: Queue = resolve(RQ_QUEUE)(QUEUE_NAME, connection=connection, **options)
+    return queue
+
+
+def rq_worker_class(*, simple: bool) -> Any:
+    """RQ's worker class: a forked work horse per job, or jobs run in the worker itself."""
+    return resolve(RQ_WORKERS["simple" if simple else "fork"])
 
 
 class Jobs:
@@ -57,8 +91,7 @@ class Jobs:
         return bool(self.settings.redis_url)
 
     def queue(self) -> Queue:
-        return Queue(QUEUE_NAME, connection=Redis.from_url(self.settings.redis_url),
-                     default_timeout=JOB_TIMEOUT_SECONDS)
+        return rq_queue(self.settings.redis_url, default_timeout=JOB_TIMEOUT_SECONDS)
 
     def enqueue(self, name: str, *args: Any) -> Future[Any] | Job:
         """Queue job `name`; returns a Future (in-process) or an RQ Job."""
@@ -82,7 +115,7 @@ class Jobs:
             self.database.engine.dispose(close=False)
             self._pid = os.getpid()
         with self.database.new_session() as session:
-            return JOBS[name](session, self._store(), *args)
+            return job_function(name)(session, self._store(), *args)
 
     def _run_logged(self, name: str, *args: Any) -> Any:
         try:
@@ -115,8 +148,8 @@ def enqueue(target: Flask | Jobs | Settings, name: str, *args: Any) -> Future[An
             raise ValueError("in-process jobs need the application; pass the Flask app")
         if name not in JOBS:
             raise KeyError(f"unknown job {name!r}")
-        queue = Queue(QUEUE_NAME, connection=Redis.from_url(target.redis_url))
-        return queue.enqueue(run_job, name, *args, job_timeout=JOB_TIMEOUT_SECONDS)
+        return rq_queue(target.redis_url).enqueue(run_job, name, *args,
+                                                  job_timeout=JOB_TIMEOUT_SECONDS)
     jobs = target if isinstance(target, Jobs) else target.extensions["jobs"]
     return jobs.enqueue(name, *args)
 

@@ -45,14 +45,16 @@ class RequestBody:
         if self._raw is not None and self._left:
             self._raw.abandon()
 
-    def readinto(self, buffer: memoryview) -> int:
+    def readinto(self, buffer: bytearray | memoryview) -> int:
         if not self._open or self._left == 0:
             return 0
         if not self._started:  # attach only now: an unread body stays gunicorn's to drain
             self._started = True
             if self._left:
                 self._raw = _GunicornSocket.attach(self._environ, self._left)
-        view = buffer if self._left is None else buffer[: min(len(buffer), self._left)]
+        view = memoryview(buffer)  # slicing a view never copies
+        if self._left is not None and self._left < len(view):
+            view = view[: self._left]
         try:
             n = self._raw.readinto(view) if self._raw is not None else self._read(view)
         except (OSError, ValueError, EOFError) as e:  # resets, timeouts, closed files

@@ -177,10 +177,32 @@ def ingest(
         raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
     try:
         begin_write(session)
-        session.info.setdefault(_PENDING, []).append((store, stored.blob_id))
+        adopt(session, store, stored.blob_id)
     except BaseException:
         _delete_quietly(store, stored.blob_id, "abandoned")
         raise
+    return record_stored(session, store, stored, actor=actor, subject=subject)
+
+
+def adopt(session: Session, store: BlobStore, blob_id: str) -> None:
+    """Tie a blob already written to `store` (e.g. by a streaming form parser) to the
+    session's transaction: it is deleted unless the transaction commits.
+
+    Call inside the write transaction (after `begin_write`), as soon as the blob exists.
+    """
+    session.info.setdefault(_PENDING, []).append((store, blob_id))
+
+
+def record_stored(session: Session, store: BlobStore, stored: StoredBlob, *,
+                  actor: str | None, subject: str) -> Ingested:
+    """Add the row and "stored" event of a blob already written (`BlobWriter.commit`) to
+    the caller's transaction, as `ingest` does after its own write.
+
+    The blob must have been `adopt`ed first, so a rollback deletes it. Its bytes on disk are
+    checked against the writer's ciphertext SHA-256 first (see `_check_written`). Raises
+    LedgerUnavailable or ServiceUnavailable; the caller rolls back.
+    """
+    custody._check_field(subject, "subject", 128)
     try:
         return _record(session, store, stored, actor=actor, subject=subject)
     except SQLAlchemyError as e:
@@ -190,9 +212,26 @@ def ingest(
         raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
 
 
+def _check_written(store: BlobStore, stored: StoredBlob) -> None:
+    """Read the blob back and compare its ciphertext SHA-256 with the writer's, keylessly.
+
+    Why not the full `store.verify` (unseal the key, decrypt, re-hash plaintext and
+    ciphertext: a second full pass with the key): the writer hashed the plaintext and the
+    ciphertext from the very buffers it encrypted and handed to the backend, so the only
+    thing left to doubt is the storage: a short or lost write, a backend that returns other
+    bytes than it was given. If the stored bytes hash to the writer's ciphertext SHA-256,
+    they are exactly what was written, and decrypting them would give exactly the plaintext
+    that was hashed; a decrypting pass adds nothing but cost (AES-GCM plus a second
+    SHA-256). One keyless pass is what we keep, because a row and a custody event must
+    never refer to bytes the store does not hold. The full check with the key, of every
+    blob, is `flask custody verify --blobs`.
+    """
+    store.verify_ciphertext(stored)
+
+
 def _record(session: Session, store: BlobStore, stored: StoredBlob, *, actor: str | None,
             subject: str) -> Ingested:
-    store.verify(stored)  # read back what is on disk before anything refers to it
+    _check_written(store, stored)  # before anything refers to it
     salt = secrets.token_bytes(custody.SALT_LEN)
     commitment = custody.commitment(stored.sha256, salt)
     event_ = custody.append(session, actor=actor, action="stored",

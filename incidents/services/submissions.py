@@ -141,20 +141,12 @@ def add_files(
     return items
 
 
-# INTEGRATION POINT (custody engineer): `blobs` has `ingest` (pull-style) but nothing yet
-# for a blob that a push-style writer (the streaming form parser) already stored. These two
-# helpers do what `blobs.ingest` does after `store.put`, through its internals; replace them
-# with public `blobs` functions (e.g. `record_stored`) once they exist.
 def _adopt(session: Session, store: BlobStore, files: Sequence[NewFile]) -> None:
     """Tie blobs already streamed into the store to this transaction: deleted unless it
     commits. Call after `begin_write`."""
-    pending = session.info.setdefault(blobs._PENDING, [])
-    pending += [(store, f.stored.blob_id) for f in files if f.stored is not None]
-
-
-def _record_streamed(session: Session, store: BlobStore, stored: StoredBlob, *,
-                     actor: str, subject: str) -> blobs.Ingested:
-    return blobs._record(session, store, stored, actor=actor, subject=subject)
+    for new in files:
+        if new.stored is not None:
+            blobs.adopt(session, store, new.stored.blob_id)
 
 
 def _attach(session: Session, store: BlobStore, user: User, submission: Submission,
@@ -163,8 +155,8 @@ def _attach(session: Session, store: BlobStore, user: User, submission: Submissi
     items = []
     for new in files:
         if new.stored is not None:
-            record = _record_streamed(session, store, new.stored, actor=user.public_id,
-                                      subject=subject).record
+            record = blobs.record_stored(session, store, new.stored, actor=user.public_id,
+                                         subject=subject).record
             name, kind = new.declared_name, new.declared_type
         else:
             assert new.upload_id is not None

@@ -11,6 +11,7 @@ from wtforms.validators import ValidationError
 
 from incidents.login import bearer_token
 from incidents.multipart import FileSink, FormLimits, StreamedForm, read_form
+from incidents.request_body import RequestBody
 from incidents.settings import Settings
 from storage.blobstore import BlobStore, StoredBlob
 
@@ -65,12 +66,17 @@ def read_evidence_form(
     def discard(stored: StoredBlob) -> None:
         store.delete(stored.blob_id)
 
-    return read_form(
-        request.stream,  # type: ignore[arg-type]  # a LimitedStream: has readinto
-        content_type=request.headers.get("Content-Type"),
-        content_length=request.content_length,
-        limits=form_limits(settings),
-        open_sink=open_sink,
-        discard=discard,
-        on_fields_ready=ready,
-    )
+    # Not `request.stream`: under gunicorn its `wsgi.input` copies every byte through
+    # BytesIO buffers; RequestBody reads the socket straight into the parser's buffer
+    # (docs/performance.md, "Uploads"). A body left half-read (an error, a 413) closes
+    # the connection after the answer instead of being drained.
+    with RequestBody(request.environ, request.content_length) as body:
+        return read_form(
+            body,
+            content_type=request.headers.get("Content-Type"),
+            content_length=request.content_length,
+            limits=form_limits(settings),
+            open_sink=open_sink,
+            discard=discard,
+            on_fields_ready=ready,
+        )

@@ -159,8 +159,9 @@ def test_a_witness_lists_only_their_own_submissions(client: FlaskClient,
 @pytest.mark.parametrize("suffix", ["", "/receipt"])
 def test_another_witnesss_submission_looks_like_nothing_at_all(
         client: FlaskClient, witness_token: str, suffix: str) -> None:
-    theirs = post_submission(client, gen_token(gen_user(Role.CONTRIBUTOR)),
-                             gen_metadata()).get_json()["id"]
+    posted = post_submission(client, gen_token(gen_user(Role.CONTRIBUTOR)), gen_metadata())
+    assert posted.status_code == 201, posted.get_json()
+    theirs = posted.get_json()["id"]
     response = api_get(client, f"/api/v1/submissions/{theirs}{suffix}", witness_token)
     missing = api_get(client, f"/api/v1/submissions/{'0' * 32}{suffix}", witness_token)
     assert response.status_code == missing.status_code == 404
