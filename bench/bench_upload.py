@@ -280,8 +280,10 @@ def report(r: dict[str, Any], kinds: list[str]) -> str:
             lines.append(f"{kind} failed: {r.get(f'{kind}_error')}")
             continue
         speeds = [mib / s for s in r[f"{kind}_s"]]
-        ok = "ok" if max(ratios) >= TARGETS[kind] else "BELOW"
-        lines.append(f"{kind:5} {max(speeds):7.1f} MiB/s = {max(ratios):.2f}x best (rounds "
+        # Best against best: a round where openssl itself was slowed would flatter a ratio.
+        best = max(speeds) / max(ossl)
+        ok = "ok" if best >= TARGETS[kind] else "BELOW"
+        lines.append(f"{kind:5} {max(speeds):7.1f} MiB/s = {best:.2f}x best/best (per round "
                      f"{min(ratios):.2f}-{max(ratios):.2f}x; target {TARGETS[kind]}x {ok})"
                      + f"; peak RSS so far {r[f'{kind}_rss_mib']:.1f} MiB"
                      + (f"  error in a round: {r[f'{kind}_error']}" if f"{kind}_error" in r

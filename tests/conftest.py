@@ -23,6 +23,9 @@ from incidents.settings import Settings
 from storage.crypto.keys import init_key_directory
 from tests.helpers import CHEAP_ARGON2
 
+# Fixtures shared across folders (a local RFC 3161 timestamp authority).
+pytest_plugins = ["tests.fixtures.tsa"]
+
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 

@@ -28,6 +28,7 @@ from incidents.models.media import (
     MediaProcessing,
     ProcessingStatus,
 )
+from incidents.models.research import RESEARCH_INDEXES
 from incidents.models.review import (
     Assessment,
     InfoRequest,
@@ -73,6 +74,7 @@ __all__ = [
     "MediaPhash",
     "MediaProcessing",
     "ProcessingStatus",
+    "RESEARCH_INDEXES",
     "RecoveryCode",
     "ReviewAssignment",
     "ReviewerNote",

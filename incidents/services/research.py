@@ -7,7 +7,7 @@ A filter never looks at what researchers may not see: the place filters compare 
 `locate` would show it (never a hidden town), and a search matches the summary only where it
 is public (every witness consented to publication).
 
-Rows become `PublicIncident`s here (`to_public_row`), through `locate` and `public_summary`,
+Rows become `PublicIncident`s here (`RowMapper`), through `locate` and `public_summary`,
 so pages, API and exports are built from nothing else. Aggregates for the chart and the map
 are counted in SQL and cached briefly per process (`AggregateCache`), keyed by the filters and
 by the newest change to incidents, so the timeline stays fast with 100,000 incidents.
@@ -15,6 +15,9 @@ by the newest change to incidents, so the timeline stays fast with 100,000 incid
 
 from __future__ import annotations
 
+import csv
+import io
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +28,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Select,
+    String,
     and_,
     exists,
     false,
@@ -34,6 +39,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -42,7 +48,15 @@ from incidents.db import Database
 from incidents.errors import NotFound
 from incidents.models import Incident, IncidentSubmission, IncidentTerm, Submission, TermKind
 from incidents.research.chart import MAX_DAYS, DailyCounts
-from incidents.research.exports import EXPORTS
+from incidents.research.exports import (
+    BATCH,
+    COLUMNS,
+    EXPORTS,
+    LIST_SEPARATOR,
+    local_text,
+    neutralise,
+    utc_text,
+)
 from incidents.research.filters import LIKE_ESCAPE, Condition, Filters
 from incidents.research.map import MapData, MapPoint
 from incidents.research.public import (
@@ -60,7 +74,8 @@ I = Incident.__table__  # noqa: E741 - the table, as in SQL
 T = IncidentTerm.__table__
 LINKS = IncidentSubmission.__table__
 SUBMISSIONS = Submission.__table__
-STREAM_BATCH = 1000  # rows per fetch from a server-side cursor
+STREAM_BATCH = 2000  # rows per fetch from a server-side cursor
+QUEUE_BATCHES = 3  # fetched batches waiting to be written, at most
 CACHE_SECONDS = 30.0  # an aggregate is recounted at least this often (see AggregateCache)
 CACHE_ENTRIES = 256
 TERM_SEPARATOR = "\x1f"  # never in a taxonomy id
@@ -143,21 +158,42 @@ def where(filters: Filters, gazetteer: Gazetteer) -> ColumnElement[bool]:
                 *(condition_sql(c, gazetteer) for c in filters.conditions()))
 
 
+# Never NULL in a published row: sorted without a NULLS clause, so that PostgreSQL reads the
+# order straight from an index, forwards or backwards (ix_incidents_start_utc_public_id).
+NOT_NULL_SORTS = frozenset({"start_utc", "published_at", "id"})
+
+
 def ordering(filters: Filters) -> list[Any]:
     order = []
     for field, descending in filters.order_by():
         column = SORT_COLUMNS[field]  # a KeyError here is a bug: fields are allow-listed
-        order.append(column.desc().nulls_last() if descending else column.asc().nulls_last())
+        if field in NOT_NULL_SORTS:
+            order.append(column.desc() if descending else column.asc())
+        else:
+            order.append(column.desc().nulls_last() if descending else column.asc().nulls_last())
     return order
 
 
 def public_columns(dialect: str) -> list[Any]:
-    """The only columns researchers' rows are made from, in `to_public_row` order."""
+    """The only columns researchers' rows are made from, in `RowMapper` order.
+
+    Enums are read as their text values and, on PostgreSQL (which always answers with aware
+    times), times as plain timestamps: `RowMapper` converts both, and skipping the column
+    types' own conversions is a third of the cost of reading 100,000 rows for an export.
+    """
+    def time(column: Any) -> Any:
+        if dialect == "postgresql":
+            return type_coerce(column, DateTime(timezone=True)).label(column.name)
+        return column
+
+    def text(column: Any) -> Any:
+        return type_coerce(column, String()).label(column.name)
+
     return [I.c.public_id, I.c.title, I.c.summary, consented().label("consented"),
-            I.c.start_utc, I.c.end_utc, I.c.time_precision, I.c.place_id,
-            I.c.location_precision, _terms(TermKind.CATEGORY, dialect).label("categories"),
+            time(I.c.start_utc), time(I.c.end_utc), text(I.c.time_precision), I.c.place_id,
+            text(I.c.location_precision), _terms(TermKind.CATEGORY, dialect).label("categories"),
             _terms(TermKind.TAG, dialect).label("tags"), I.c.injured, I.c.detained, I.c.killed,
-            I.c.verification, I.c.has_photo, I.c.has_video, I.c.published_at]
+            text(I.c.verification), I.c.has_photo, I.c.has_video, time(I.c.published_at)]
 
 
 def rows_query(filters: Filters, gazetteer: Gazetteer, dialect: str) -> Select[Any]:
@@ -178,6 +214,7 @@ class RowMapper:
         order += [t.id for c in taxonomy.categories for t in c.tags]
         self._rank = {term: i for i, term in enumerate(order)}
         self._terms: dict[str | None, tuple[str, ...]] = {None: ()}
+        self._cells: dict[tuple[str | None, str], list[str]] = {}
 
     def place(self, place_id: str | None, precision: Any) -> PublicPlace:
         key = (place_id, str(precision))
@@ -197,6 +234,36 @@ class RowMapper:
             self._terms[joined] = found
         return found
 
+    def _place_cells(self, place_id: str | None, precision: Any) -> list[str]:
+        key = (place_id, f"cells:{precision}")
+        found = self._cells.get(key)
+        if found is None:
+            place = self.place(place_id, precision)
+            found = [place.precision.value, _text(place.place_id), _text(place.region_id),
+                     _text(place.name_en), _text(place.name_ru), _text(place.name_kk),
+                     _number(place.lat), _number(place.lon)]
+            self._cells[key] = found
+        return found
+
+    def csv_cells(self, row: Sequence[Any], zone: ZoneInfo) -> list[str]:
+        """The CSV cells of a row: what `exports.csv_row(self(row), zone)` gives."""
+        (public_id, title, summary, ok, start, end, precision, place_id, location, categories,
+         tags, injured, detained, killed, verification, has_photo, has_video, published) = row
+        published = published or start
+        shown = public_summary(summary, witnesses_consented=bool(ok))
+        return [
+            neutralise(public_id), neutralise(title), _text(shown),
+            utc_text(start) or "", local_text(start, zone) or "",
+            utc_text(end) or "", local_text(end, zone) or "", neutralise(str(precision)),
+            *self._place_cells(place_id, location),
+            _text(LIST_SEPARATOR.join(self.terms(categories))),
+            _text(LIST_SEPARATOR.join(self.terms(tags))),
+            _number(injured), _number(detained), _number(killed),
+            Verification(verification).value, "true" if has_photo else "false",
+            "true" if has_video else "false",
+            utc_text(published) or "", local_text(published, zone) or "",
+        ]
+
     def __call__(self, row: Row[Any] | Sequence[Any]) -> PublicIncident:
         (public_id, title, summary, ok, start, end, precision, place_id, location, categories,
          tags, injured, detained, killed, verification, has_photo, has_video, published) = row
@@ -209,6 +276,14 @@ class RowMapper:
             verification=Verification(verification), has_photo=bool(has_photo),
             has_video=bool(has_video), published_at=published or start,
         )
+
+
+def _text(value: str | None) -> str:
+    return "" if value is None else neutralise(value)
+
+
+def _number(value: int | float | None) -> str:
+    return "" if value is None else str(value)
 
 
 def _mapper(gazetteer: Gazetteer | None) -> RowMapper:
@@ -285,23 +360,95 @@ def map_data(session: Session, filters: Filters, *, gazetteer: Gazetteer | None 
 def export(database: Database, filters: Filters, kind: str, *,
            gazetteer: Gazetteer | None = None, zone: str = "Asia/Almaty") -> Iterator[str]:
     """Every matching incident as `kind` (csv, json, geojson), streamed from its own session."""
+    if kind == "csv":
+        return csv_export(database, filters, gazetteer=gazetteer, zone=zone)
     render = EXPORTS[kind]  # KeyError: a bug, kinds come from a fixed route
     return render(stream(database, filters, gazetteer=gazetteer), zone)
 
 
-def stream(database: Database, filters: Filters, *,
-           gazetteer: Gazetteer | None = None) -> Iterator[PublicIncident]:
-    """Every matching incident in sort order, read through a server-side cursor in batches.
+def csv_export(database: Database, filters: Filters, *, gazetteer: Gazetteer | None = None,
+               zone: str = "Asia/Almaty") -> Iterator[str]:
+    """The CSV export, byte for byte `exports.csv_chunks` over `stream(...)`, made faster.
 
-    Opens its own session (a streamed response outlives the request's), and closes it when
-    the iteration ends or is abandoned.
+    The biggest export is the CSV of everything, so its rows go from database rows to cells
+    directly (`RowMapper.csv_cells`), without a `PublicIncident` in between; a test holds the
+    output equal to the reference, and the cells come from the same allow-listed columns
+    through the same `locate` and `public_summary`.
     """
     mapper = _mapper(gazetteer)
-    with database.new_session() as session:
-        query = rows_query(filters.with_page(1), mapper.gazetteer, _dialect(session))
-        result = session.execute(query.execution_options(yield_per=STREAM_BATCH))
-        for row in result:
-            yield mapper(row)
+    tz = ZoneInfo(zone)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    rows = 0
+    for row in _rows(database, filters, mapper.gazetteer):
+        writer.writerow(mapper.csv_cells(row, tz))
+        rows += 1
+        if rows >= BATCH:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            rows = 0
+    if rows:
+        yield buffer.getvalue()
+
+
+def stream(database: Database, filters: Filters, *,
+           gazetteer: Gazetteer | None = None) -> Iterator[PublicIncident]:
+    """Every matching incident in sort order (see `_rows`), as `PublicIncident`s."""
+    mapper = _mapper(gazetteer)
+    for row in _rows(database, filters, mapper.gazetteer):
+        yield mapper(row)
+
+
+def _rows(database: Database, filters: Filters, gazetteer: Gazetteer) -> Iterator[tuple[Any, ...]]:
+    """Every matching row in sort order, read through a server-side cursor in batches.
+
+    A reader thread fetches batches (its own session: a streamed response outlives the
+    request's) into a queue of QUEUE_BATCHES while the caller turns rows into output, so the
+    database's work and ours overlap on two cores; memory stays at a few batches. Abandoning
+    the iteration (a client gone) stops the reader and closes its session.
+    """
+    batches: queue.Queue[list[Any] | BaseException | None] = queue.Queue(QUEUE_BATCHES)
+    stop = threading.Event()
+
+    def put(item: list[Any] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            with database.new_session() as session:
+                query = rows_query(filters.with_page(1), gazetteer, _dialect(session))
+                result = session.execute(query.execution_options(yield_per=STREAM_BATCH))
+                for partition in result.partitions():
+                    if not put([tuple(row) for row in partition]):
+                        return
+            put(None)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            put(error)
+
+    reader = threading.Thread(target=read, name="research-export", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
 
 
 # --- aggregates -------------------------------------------------------------------------------
@@ -399,13 +546,15 @@ def count_by_place(session: Session, filters: Filters, *,
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
-    """Changes when incidents change: their number and the newest edit or publication.
+    """Changes when incidents change: the newest edit (publishing, withdrawing and merging
+    are edits) and the newest publication; two index probes (migration 0007).
 
     (An edit that touches only an incident's terms does not change `updated_at`; the cache's
     time limit bounds how long such a change can go unseen in the aggregates.)
     """
-    row = session.execute(select(func.count(), func.max(I.c.updated_at),
-                                 func.max(I.c.published_at))).one()
+    row = session.execute(select(
+        select(func.max(I.c.updated_at)).scalar_subquery(),
+        select(func.max(I.c.published_at)).scalar_subquery())).one()
     return tuple(row)
 
 

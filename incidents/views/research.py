@@ -24,6 +24,7 @@ from incidents.research.exports import CONTENT_TYPES, export_filename
 from incidents.research.filters import PER_PAGE_CHOICES, SORTS, Filters, parse_filters
 from incidents.research.map import map_table, render_map
 from incidents.research.public import PublicIncident, Verification
+from incidents.research.suppress import suppress
 from incidents.services import research
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
@@ -184,7 +185,8 @@ def map_page() -> str:
                             "numbers."), language=language, threshold=threshold)
     return render_template(
         "research/map.html", map_svg=svg, rows=map_table(data, language, threshold),
-        unplaced=data.unplaced, timeline_url=_page_url("research.timeline", filters),
+        unplaced=suppress(data.unplaced, threshold),
+        timeline_url=_page_url("research.timeline", filters),
         **context)
 
 

@@ -1,0 +1,74 @@
+"""`blobs.adopt` and `blobs.record_stored`: a blob a push-style writer already stored."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from incidents.db import begin_write
+from incidents.errors import ServiceUnavailable
+from incidents.models import BlobRecord, CustodyEvent
+from incidents.services import blobs, custody
+
+DATA = b"video bytes streamed from a form part " * 1000
+
+
+def _stream(store, data=DATA):
+    writer = store.writer(max_size=1 << 20)
+    for i in range(0, len(data), 4096):
+        writer.write(memoryview(data)[i:i + 4096])
+    return writer.commit()
+
+
+def _record(session, store, stored, *, then=None):
+    with blobs.unit_of_work(session):
+        begin_write(session)
+        blobs.adopt(session, store, stored.blob_id)
+        ingested = blobs.record_stored(session, store, stored, actor="w" * 32,
+                                       subject="submission:1")
+        if then is not None:
+            then()
+    return ingested
+
+
+def _fail():
+    raise RuntimeError("the rest of the request failed")
+
+
+def _count(session, model):
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_streamed_blob_is_recorded_with_a_row_and_a_stored_event(session, store):
+    stored = _stream(store)
+    ingested = _record(session, store, stored)
+    assert ingested.sha256 == hashlib.sha256(DATA).hexdigest()
+    (event,) = custody.events_for(session, f"blob:{stored.blob_id}")
+    assert event.commitment == custody.commitment(ingested.sha256, ingested.salt)
+    assert session.get(BlobRecord, stored.blob_id).size == len(DATA)
+    assert store.exists(stored.blob_id)
+
+
+def test_an_adopted_blob_is_deleted_when_the_transaction_rolls_back(session, store):
+    stored = _stream(store)
+    with pytest.raises(RuntimeError):
+        _record(session, store, stored, then=_fail)
+    assert not store.exists(stored.blob_id)
+    assert _count(session, BlobRecord) == 0
+
+
+def test_bytes_changed_on_disk_after_the_write_are_never_recorded(session, store):
+    stored = _stream(store)
+    path = store.backend.root / stored.blob_id[:2] / stored.blob_id
+    raw = bytearray(path.read_bytes())
+    raw[-40] ^= 1
+    os.chmod(path, 0o600)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ServiceUnavailable):
+        _record(session, store, stored)
+    assert _count(session, BlobRecord) == 0
+    assert _count(session, CustodyEvent) == 0
+    assert not store.exists(stored.blob_id)
