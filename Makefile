@@ -54,6 +54,6 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev translations browser lint
+test: $(VENV)/.installed-dev translations browser lint typecheck
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)

@@ -156,6 +156,6 @@ def init_app(app: Flask) -> None:
             target = "account.passphrase" if current_user.must_change_password else (
                 "auth.totp_setup")
             return redirect(url_for(target))
-        if current_user.role not in access:  # type: ignore[operator]
+        if current_user.role not in access:
             raise Forbidden()
         return None

@@ -39,7 +39,7 @@ from incidents.media.sniff import (
     has_markup,
     sniff,
 )
-from incidents.media.source import SeekableBlob
+from incidents.media.source import SeekableBlob, as_binary
 from incidents.models import (
     BlobRecord,
     DerivativeKind,
@@ -195,7 +195,7 @@ def _analyse_image(source: SeekableBlob, analysis: Analysis, size: int) -> None:
     analysis.metadata["exif_tags"] = exif.tags
     source.seek(0)
     try:
-        outcome = image_derivatives(source)
+        outcome = image_derivatives(as_binary(source))
     except MediaFlagged as e:
         analysis.flag(MediaFlag(e.flag), e.reason)
         return
@@ -210,7 +210,8 @@ def _analyse_av(source: SeekableBlob, analysis: Analysis) -> None:
     source.seek(0)
     analysis.methods.append(AV_METHOD)
     try:
-        result = video.analyse(source, want_video=analysis.sniffed.kind is MediaKind.VIDEO)
+        wants_video = analysis.sniffed.kind is MediaKind.VIDEO
+        result = video.analyse(as_binary(source), want_video=wants_video)
     except MediaFlagged as e:
         analysis.flag(MediaFlag(e.flag), e.reason)
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import IO, Protocol, cast
 
 
 class ChunkReader(Protocol):
@@ -146,3 +146,8 @@ def _read_exactly(reader: ChunkReader, n: int) -> bytes:
         parts.append(piece)
         want -= len(piece)
     return b"".join(parts)
+
+
+def as_binary(blob: SeekableBlob) -> IO[bytes]:
+    """The blob as the binary file Pillow and PyAV expect (typeshed types RawIOBase apart)."""
+    return cast(IO[bytes], blob)

@@ -135,6 +135,7 @@ def _encode_preview(clip: list[Image.Image]) -> Derivative:
         container.metadata.clear()
         stream = container.add_stream(codec, rate=PREVIEW_FPS,
                                       options={"flags": "+bitexact"})
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, PREVIEW_FPS)
         if codec == "libx264":

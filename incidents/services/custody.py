@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, event, func, select, update
+from sqlalchemy import Connection, Table, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -143,8 +143,8 @@ class _Pending:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-_EVENTS = CustodyEvent.__table__
-_HEAD = LedgerHead.__table__
+_EVENTS: Table = CustodyEvent.__table__  # type: ignore[assignment]
+_HEAD: Table = LedgerHead.__table__  # type: ignore[assignment]
 _PENDING = "incidents.custody.pending"  # session.info key
 _SELECT_HEAD = (select(_HEAD.c.size, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)
                 .with_for_update())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, jsonify
+from flask import jsonify
+from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
 from incidents.db import get_session
