@@ -35,6 +35,9 @@ translations: $(VENV)/.installed
 translations-update: $(VENV)/.installed
 	BIN=$(BIN) bash scripts/update-translations.sh
 
+# Plain HTTP on 127.0.0.1: cookies cannot carry the Secure flag here. Behind TLS in
+# production leave INCIDENTS_SECURE_COOKIES unset (Secure is the default).
+run: export INCIDENTS_SECURE_COOKIES ?= false
 run: venv translations
 	$(FLASK) init
 	@$(FLASK) first-run-admin
