@@ -21,30 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import MiB, parse_size, vm_kib, write_random  # noqa: E402
 from storage.backends.local import LocalBackend  # noqa: E402
-from storage.blobstore import DEFAULT_CHUNK_SIZE, BlobStore, StoredBlob  # noqa: E402
+from storage.blob_writer import StoredBlob  # noqa: E402
+from storage.blobstore import DEFAULT_CHUNK_SIZE, BlobStore  # noqa: E402
 from storage.crypto import hashing  # noqa: E402
-from storage.crypto.keys import init_key_directory, load_key_ring  # noqa: E402
+from storage.crypto.key_directory import init_key_directory, load_key_ring  # noqa: E402
 
-MiB = 1024 * 1024
 CHUNK_TABLE = [64 * 1024, 256 * 1024, 1 * MiB, 4 * MiB]
-
-
-def parse_size(text: str) -> int:
-    units = {"K": 1024, "M": MiB, "G": 1024 * MiB}
-    text = text.strip().upper().removesuffix("IB").removesuffix("B")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def make_source(path: Path, size: int) -> None:
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(left, 16 * MiB)
-            f.write(os.urandom(n))
-            left -= n
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
@@ -78,13 +62,6 @@ def read_all(store: BlobStore, blob: StoredBlob) -> int:
         while n := r.readinto(buf):
             total += n
     return total
-
-
-def vm_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(field)
 
 
 def rss_child(work: Path, src: Path, op: str) -> None:
@@ -138,7 +115,7 @@ def main() -> None:
 
 def run(work: Path, size: int, repeat: int, *, table: bool) -> None:
     src = work / "source.bin"
-    make_source(src, size)
+    write_random(src, size)
     init_key_directory(work / "keys")
     mib = size / MiB
     print(

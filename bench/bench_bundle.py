@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import MiB, parse_size, vm_kib, write_random  # noqa: E402
 from incidents.bundles.builder import (  # noqa: E402
     BundleCustody,
     BundleItem,
@@ -35,24 +36,7 @@ from incidents.bundles.builder import (  # noqa: E402
 )
 from storage.backends.local import LocalBackend  # noqa: E402
 from storage.blobstore import BlobRef, BlobStore  # noqa: E402
-from storage.crypto.keys import init_key_directory, load_key_ring  # noqa: E402
-
-MiB = 1024 * 1024
-
-
-def parse_size(text: str) -> int:
-    units = {"K": 1024, "M": MiB, "G": 1024 * MiB}
-    text = text.strip().upper().removesuffix("IB").removesuffix("B")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def vm_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(field)
+from storage.crypto.key_directory import init_key_directory, load_key_ring  # noqa: E402
 
 
 def prepare(work: Path, size: int, files: int) -> list[Path]:
@@ -65,11 +49,7 @@ def prepare(work: Path, size: int, files: int) -> list[Path]:
     for n in range(files):
         path = plain / f"ev-{n:04d}.mp4"
         left = size // files + (size % files if n == files - 1 else 0)
-        with path.open("wb") as f:
-            while left:
-                chunk = os.urandom(min(left, 16 * MiB))
-                f.write(chunk)
-                left -= len(chunk)
+        write_random(path, left)
         with path.open("rb", buffering=0) as f:
             stored = store.put(f)
         records.append({"item": path.stem, "file": path.name, "blob": stored.blob_id,

@@ -12,7 +12,7 @@ synchronous_commit=on), measured three ways:
 - `custody.append_many` of 100 events per transaction (one executemany INSERT).
 
 For verify, N events are generated with the real encoding and bulk-inserted, a checkpoint
-is signed, then `custody.verify` runs (chain + RFC 6962 leaves and nodes + checkpoint roots
+is signed, then `ledger_verify.verify` runs (chain + RFC 6962 leaves and nodes + checkpoint roots
 + head + state file). The baseline is what issue 3 names: hashing the same canonical bytes
 with hashlib in a tight loop, one SHA-256 per event over bytes already in memory; the
 chained variant SHA-256(canonical ‖ prev) is printed too.
@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 
 from incidents.db import Base, begin_write, make_engine
 from incidents.models import CustodyEvent, LedgerHead
-from incidents.services import custody
+from incidents.services import checkpoints, custody, ledger_verify
 from incidents.settings import Settings
-from storage.crypto.keys import init_key_directory, load_key_ring
+from storage.crypto.key_directory import init_key_directory, load_key_ring
 
 ACTOR = "a" * 32
 SUBJECT = "blob:" + "0" * 32
@@ -130,9 +130,9 @@ def verify_vs_hashlib(url: str, n: int) -> tuple[float, float, float]:
     ring = load_key_ring(instance / "keys")
     settings = Settings.load(instance_path=instance, environ={}, database_url=url)
     with Session(engine) as session:
-        custody.checkpoint(session, ring, settings)
+        checkpoints.checkpoint(session, ring, settings)
         start = time.perf_counter()
-        report = custody.verify(session, ring, settings)
+        report = ledger_verify.verify(session, ring, settings)
         took = time.perf_counter() - start
     assert report.ok, report.problems
     assert report.events == n

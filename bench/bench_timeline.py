@@ -44,7 +44,7 @@ from incidents.services import research  # noqa: E402
 from incidents.services.gazetteer import load_gazetteer  # noqa: E402
 from incidents.services.instance import migrate  # noqa: E402
 from incidents.services.taxonomy import load_taxonomy  # noqa: E402
-from storage.crypto.keys import init_key_directory  # noqa: E402
+from storage.crypto.key_directory import init_key_directory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2022, 1, 1, 18, 0, tzinfo=UTC)  # 2 January 2022, 00:00 in Almaty

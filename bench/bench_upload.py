@@ -38,27 +38,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MiB = 1024 * 1024
+from bench.common import MiB, parse_size, write_random  # noqa: E402
+
 READ = MiB
 TARGETS = {"tus": 0.25, "tus1": 0.25, "form": 0.2}
 RSS_TARGET_MIB = 64
-
-
-def parse_size(text: str) -> int:
-    units = {"K": 1024, "M": MiB, "G": 1024 * MiB}
-    text = text.strip().upper().removesuffix("IB").removesuffix("B")
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
-
-
-def make_file(path: Path, size: int) -> None:
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(left, 16 * MiB)
-            f.write(os.urandom(n))
-            left -= n
 
 
 def free_port() -> int:
@@ -235,7 +219,7 @@ def run_size(base: Path, size: int, args: argparse.Namespace) -> dict[str, Any]:
     shutil.rmtree(instance, ignore_errors=True)
     token = setup_instance(instance)
     data = base / f"file-{size}.bin"
-    make_file(data, size)
+    write_random(data, size)
     results: dict[str, Any] = {"size_mib": size / MiB, "openssl_s": []}
     for kind in args.kinds:
         results[f"{kind}_s"], results[f"{kind}_ratio"] = [], []

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 import click
 from flask import Flask, current_app
 
 from incidents.cli_bundles import bundle_group
-from incidents.cli_custody import custody_group, keys_group
+from incidents.cli_custody import custody_group, domain_errors, keys_group
 from incidents.cli_demo import demo_command
 from incidents.cli_jobs import worker_command
 from incidents.cli_uploads import uploads_group
 from incidents.db import get_db
-from incidents.errors import DomainError
 from incidents.models import Role
 from incidents.services import accounts, instance, invitations, tokens
 from incidents.services.passwords import PasswordHasher
@@ -33,20 +28,6 @@ def _policy() -> accounts.AccountPolicy:
         hasher=PasswordHasher(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism),
         passphrase_min_length=s.passphrase_min_length,
     )
-
-
-def domain_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a domain error into a one-line message and exit status 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DomainError as error:
-            message = error.message % error.params if error.params else error.message
-            raise click.ClickException(message or type(error).__name__) from error
-
-    return wrapper
 
 
 @click.command("init")

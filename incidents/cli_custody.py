@@ -15,14 +15,14 @@ from incidents.db import begin_write, get_db
 from incidents.errors import DomainError
 from incidents.evidence import get_blobstore, get_keys
 from incidents.models import BlobRecord
-from incidents.services import blobs, custody
+from incidents.services import blobs, checkpoints, custody, ledger_verify
 from incidents.settings import Settings
 from storage.crypto.note import verifier_key
 from storage.errors import StorageError
 
 
 def domain_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A domain error becomes a one-line message and exit status 1 (as in incidents.cli)."""
+    """A domain error becomes a one-line message and exit status 1 (every CLI module uses it)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -78,7 +78,7 @@ def verify_command(with_blobs: bool, progress: bool) -> None:
     with get_db().new_session() as session:
         check = partial(blobs.verify_blobs, session, store) if store is not None else None
         try:
-            report = custody.verify(session, keys, settings, blobs=check, progress=bars)
+            report = ledger_verify.verify(session, keys, settings, blobs=check, progress=bars)
         finally:
             bars.close()
     if with_blobs:
@@ -101,7 +101,7 @@ def verify_command(with_blobs: bool, progress: bool) -> None:
     raise SystemExit(1)
 
 
-def _record_check(report: custody.VerifyReport) -> None:
+def _record_check(report: ledger_verify.VerifyReport) -> None:
     """An "integrity_checked" custody event; a read-only copy just skips it."""
     try:
         with get_db().new_session() as s:
@@ -119,7 +119,7 @@ def _record_check(report: custody.VerifyReport) -> None:
 def checkpoint_command() -> None:
     """Sign a checkpoint over every event now in the ledger and print the signed note."""
     with get_db().new_session() as session:
-        row = custody.checkpoint(session, get_keys(), _settings())
+        row = checkpoints.checkpoint(session, get_keys(), _settings())
     click.echo(row.note, nl=False)
 
 
@@ -165,7 +165,7 @@ def rotate_command() -> None:
         except StorageError as e:
             raise click.ClickException(f"rotation failed: {e}") from e
         try:
-            custody.maybe_checkpoint(session, keys, settings)
+            checkpoints.maybe_checkpoint(session, keys, settings)
         except DomainError as e:
             click.echo(f"note: no checkpoint signed ({type(e).__name__})", err=True)
     click.echo(f"active vault key: {result.new_key_id}")

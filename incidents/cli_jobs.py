@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from rq import SimpleWorker, Worker
 
-from incidents.jobs import Jobs
+from incidents.jobs import Jobs, rq_worker_class
 
 
 @click.command("worker")
@@ -21,7 +20,7 @@ def worker_command(burst: bool, simple: bool) -> None:
     queue = jobs.queue()
     # The default forks a work horse per job, so a decoder crash on a hostile file takes
     # down only that job, never the worker.
-    worker_class = SimpleWorker if simple else Worker
+    worker_class = rq_worker_class(simple=simple)
     worker = worker_class([queue], connection=queue.connection)
     worker.work(burst=burst, with_scheduler=False)
 

@@ -20,12 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from incidents.db import get_db
 from incidents.errors import N_, ServiceUnavailable
-from incidents.services import blobs, custody
+from incidents.services import blobs, checkpoints
 from incidents.settings import Settings
 from storage.backends import make_backend
 from storage.backends.base import BlobBackend
 from storage.blobstore import BlobStore
-from storage.crypto.keys import MANIFEST, VaultKeyRing, load_key_ring
+from storage.crypto.key_directory import MANIFEST, load_key_ring
+from storage.crypto.keys import VaultKeyRing
 from storage.errors import KeyStoreError, KeyUnavailable, StorageError
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def init_app(app: Flask, settings: Settings) -> None:
             return
         try:
             with database.new_session() as session:
-                custody.maybe_checkpoint(session, keys, settings)
+                checkpoints.maybe_checkpoint(session, keys, settings)
         except Exception as e:  # the events are committed; signing can be retried later
             log.error("automatic checkpoint failed: %s", type(e).__name__)
 

@@ -20,7 +20,7 @@ from incidents import create_app
 from incidents.db import Base, get_db
 from incidents.services.instance import migrate
 from incidents.settings import Settings
-from storage.crypto.keys import init_key_directory
+from storage.crypto.key_directory import init_key_directory
 from tests.helpers import CHEAP_ARGON2
 
 # Fixtures shared across folders (a local RFC 3161 timestamp authority).

@@ -7,7 +7,7 @@ reused without a database.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,31 +15,16 @@ from sqlalchemy.orm import Session
 from incidents.bundles.builder import BundleCustody
 from incidents.errors import N_, Conflict
 from incidents.models import CustodyEvent
-from incidents.services import custody
+from incidents.services import checkpoints, custody
 from incidents.settings import Settings
 from storage.crypto.merkle import MerkleTree, leaf_hash
 from storage.crypto.note import verifier_key
 
 
-class BundleKeys(custody.CustodyKeys, Protocol):
+class BundleKeys(checkpoints.CustodyKeys, Protocol):
     """The application's key holder: signs checkpoints and hands out the public key."""
 
     def signing_public_key_pem(self) -> bytes: ...
-
-
-def event_json(event: CustodyEvent) -> dict[str, Any]:
-    """An event as the bundle (and the witness receipt) writes it: the hashed fields."""
-    return {
-        "seq": event.seq,
-        "time": event.time,
-        "actor": event.actor,
-        "action": event.action,
-        "subject": event.subject,
-        "commitment": event.commitment,
-        "details": event.details_json,  # the canonical text the hash covers
-        "prev_hash": event.prev_hash.hex(),
-        "hash": event.hash.hex(),
-    }
 
 
 def custody_for(session: Session, keys: BundleKeys, settings: Settings,
@@ -50,9 +35,9 @@ def custody_for(session: Session, keys: BundleKeys, settings: Settings,
     """
     events = {e.seq: e for subject in sorted(set(subjects))
               for e in custody.events_for(session, subject)}
-    latest = custody.latest_checkpoint(session)
+    latest = checkpoints.latest_checkpoint(session)
     if latest is None or (events and latest.size <= max(events)):
-        latest = custody.checkpoint(session, keys, settings)
+        latest = checkpoints.checkpoint(session, keys, settings)
     query = (select(CustodyEvent.hash).where(CustodyEvent.seq < latest.size)
              .order_by(CustodyEvent.seq))
     tree = MerkleTree(leaf_hash(h) for h in session.scalars(query))
@@ -63,7 +48,7 @@ def custody_for(session: Session, keys: BundleKeys, settings: Settings,
               for e in ordered}
     origin = settings.custody_origin
     return BundleCustody(
-        events=[event_json(e) for e in ordered],
+        events=[custody.event_json(e) for e in ordered],
         proofs=proofs,
         checkpoint_note=latest.note,
         public_key_pem=keys.signing_public_key_pem(),

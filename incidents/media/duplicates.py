@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.media import phash as phashes
+from incidents.media.items import find_item
 from incidents.media.phash import DEFAULT_NEAR_DISTANCE
-from incidents.media.process import find_item, phash_context
 from incidents.models import EvidenceItem, MediaPhash
+from incidents.services.blobs import phash_context
 from storage.crypto.keys import KeyProvider
 from storage.errors import KeyStoreError
 

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import imagehash
-from PIL import Image
-
 PHASH_BITS = 64
 # Distances up to this many bits out of 64 mean "the same picture, re-encoded, resized or
 # lightly edited"; unrelated photos of one scene are typically 20 or more bits apart.
 DEFAULT_NEAR_DISTANCE = 8
-
-
-def phash(image: Image.Image) -> int:
-    """The 64-bit perceptual hash of an (already upright) image, as an unsigned integer."""
-    return int(str(imagehash.phash(image, hash_size=8)), 16)
 
 
 def hamming(a: int, b: int) -> int:

@@ -20,7 +20,7 @@ import PIL
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from incidents.media.phash import phash
+from incidents.media.phash_image import phash
 from incidents.media.results import Derivative, MediaFlagged
 
 # HEIC/HEIF photos from phones: libheif decodes them, with the container's rotation applied.

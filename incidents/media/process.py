@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.db import begin_write
-from incidents.errors import NotFound
 from incidents.media import phash as phashes
 from incidents.media import video
 from incidents.media.exif import extract_exif
 from incidents.media.integrity import jpeg_damage
+from incidents.media.items import find_item
 from incidents.media.previews import PILLOW, image_derivatives
 from incidents.media.results import Derivative, MediaFlagged
 from incidents.media.sniff import (
@@ -81,18 +81,6 @@ class Analysis:
 
     def flag(self, flag: MediaFlag, reason: str) -> None:
         self.flags.setdefault(flag, reason[:120])
-
-
-def find_item(session: Session, item_id: int | str) -> EvidenceItem:
-    """An item by database id (int) or public id (str, as queued after a submission)."""
-    if isinstance(item_id, int):
-        item = session.get(EvidenceItem, item_id)
-    else:
-        item = session.scalars(select(EvidenceItem).where(EvidenceItem.public_id == item_id)
-                               ).first()
-    if item is None:
-        raise NotFound()
-    return item
 
 
 def process_item(session: Session, store: BlobStore, item_id: int | str) -> MediaProcessing:

@@ -17,7 +17,7 @@ import av.error
 from PIL import Image
 
 from incidents.media.av_meta import describe, open_container
-from incidents.media.phash import phash
+from incidents.media.phash_image import phash
 from incidents.media.previews import check_pixels, still_derivatives
 from incidents.media.results import Derivative, MediaFlagged
 

@@ -35,9 +35,9 @@ from incidents.errors import (
 from incidents.models import BlobRecord, BlobStatus, MediaPhash, Role, User
 from incidents.models.types import utcnow
 from incidents.models.uploads import Upload, UploadSegment
-from incidents.services import custody
+from incidents.services import custody, ledger_verify
 from storage.blobstore import BlobReader, BlobRef, BlobStore, StoredBlob
-from storage.crypto import keys as key_directory
+from storage.crypto import key_directory
 from storage.crypto.keys import KeyProvider, reseal
 from storage.errors import (
     BlobNotFound,
@@ -431,8 +431,8 @@ def keys_in_use(session: Session) -> set[str]:
 # --- verification ------------------------------------------------------------------------
 
 
-def verify_blobs(session: Session, store: BlobStore, report: custody.VerifyReport,
-                 commitments: dict[str, str], progress: custody.Progress) -> None:
+def verify_blobs(session: Session, store: BlobStore, report: ledger_verify.VerifyReport,
+                 commitments: dict[str, str], progress: ledger_verify.Progress) -> None:
     """Decrypt and re-hash every active blob; check it against its row and its event."""
     records = list(session.scalars(
         select(BlobRecord).where(BlobRecord.status == BlobStatus.ACTIVE)

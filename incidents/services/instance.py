@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 
 from incidents.settings import PROJECT_ROOT, Settings
-from storage.crypto.keys import MANIFEST, init_key_directory
+from storage.crypto.key_directory import MANIFEST, init_key_directory
 
 
 def write_private(path: Path, text: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from incidents.models import BlobRecord, CustodyEvent, Submission, User
-from incidents.services import blobs, custody, submissions
+from incidents.services import blobs, checkpoints, custody, submissions
 from incidents.settings import Settings
 from storage.blobstore import BlobStore
 
@@ -41,29 +41,18 @@ HOW_TO_CHECK = [
 ]
 
 
-def _event_json(event: CustodyEvent, proof: custody.InclusionProof) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "time": event.time,
-        "actor": event.actor,
-        "action": event.action,
-        "subject": event.subject,
-        "commitment": event.commitment,
-        "details": event.details_json,  # the canonical text the hash covers
-        "prev_hash": event.prev_hash.hex(),
-        "hash": event.hash.hex(),
-        "inclusion_proof": [h.hex() for h in proof.hashes],
-    }
+def _event_json(event: CustodyEvent, proof: checkpoints.InclusionProof) -> dict[str, Any]:
+    return {**custody.event_json(event), "inclusion_proof": [h.hex() for h in proof.hashes]}
 
 
-def build(session: Session, store: BlobStore, keys: custody.CustodyKeys, settings: Settings,
+def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, settings: Settings,
           user: User, public_id: str) -> dict[str, Any]:
     """The receipt of one submission (owner or staff), signing a checkpoint if needed."""
     submission = submissions.get(session, user, public_id)
     events = _events(session, submission)
-    latest = custody.latest_checkpoint(session)
+    latest = checkpoints.latest_checkpoint(session)
     if events and (latest is None or latest.size <= max(e.seq for e in events)):
-        latest = custody.checkpoint(session, keys, settings)
+        latest = checkpoints.checkpoint(session, keys, settings)
     items = []
     for item in submission.items:
         record = session.get(BlobRecord, item.blob_id)
@@ -79,7 +68,7 @@ def build(session: Session, store: BlobStore, keys: custody.CustodyKeys, setting
             "commitment": custody.commitment(sha256, salt),
             "received_at": submissions.iso(item.received_at),
         })
-    proofs = {e.seq: custody.inclusion_proof(session, e.seq, latest) for e in events}
+    proofs = {e.seq: checkpoints.inclusion_proof(session, e.seq, latest) for e in events}
     assert latest is not None or not events
     session.rollback()  # reads only; end the snapshot
     return {

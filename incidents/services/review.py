@@ -51,7 +51,8 @@ from incidents.models.review import CREDIBILITY_VALUES
 from incidents.models.types import utcnow
 from incidents.services import blobs, custody
 from incidents.services.submissions import new_public_id
-from storage.blobstore import BlobReader, BlobStore
+from storage.blob_reader import BlobReader
+from storage.blobstore import BlobStore
 from storage.crypto.keys import KeyProvider
 from storage.errors import BlobNotFound, KeyStoreError, StorageError
 

@@ -44,7 +44,8 @@ from incidents.models import BlobRecord, BlobStatus, Upload, UploadSegment, Uplo
 from incidents.models.types import utcnow
 from incidents.models.uploads import FILENAME_MAX, FILETYPE_MAX
 from incidents.services import blobs, custody
-from storage.blobstore import BlobStore, StoredBlob
+from storage.blob_writer import StoredBlob
+from storage.blobstore import BlobStore
 from storage.crypto.keys import reseal
 from storage.errors import BlobTooLarge, StorageError, StorageFull
 

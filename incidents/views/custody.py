@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from incidents.db import get_session
 from incidents.evidence import get_keys
-from incidents.services import custody
+from incidents.services import checkpoints
 
 blueprint = Blueprint("custody", __name__, url_prefix="/custody")
 
@@ -21,5 +21,5 @@ def public_key() -> Response:
 
 @blueprint.get("/checkpoint")
 def checkpoint() -> Response:
-    note = custody.public_checkpoint(get_session()).note
+    note = checkpoints.public_checkpoint(get_session()).note
     return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})

@@ -13,7 +13,8 @@ from incidents.login import bearer_token
 from incidents.multipart import FileSink, FormLimits, StreamedForm, read_form
 from incidents.request_body import RequestBody
 from incidents.settings import Settings
-from storage.blobstore import BlobStore, StoredBlob
+from storage.blob_writer import StoredBlob
+from storage.blobstore import BlobStore
 
 # Room for the text fields and part headers of a form besides its files.
 FORM_OVERHEAD_BYTES = 4 * 1024 * 1024

@@ -5,7 +5,7 @@ import os
 import sqlalchemy as sa
 
 from incidents.models import Role
-from incidents.services import custody
+from incidents.services import checkpoints
 from tests.custody.conftest import add_events, ingest_bytes
 from tests.helpers import gen_token, gen_user
 
@@ -64,7 +64,7 @@ def test_keys_rotate_reseals_and_keys_status_shows_the_new_key(app, runner):
 def test_the_public_key_and_checkpoint_are_public(app, client):
     add_events(app.extensions["database"].session(), 2)
     assert client.get("/custody/checkpoint").status_code == 404
-    custody.checkpoint(app.extensions["database"].session(), app.extensions["keys"],
+    checkpoints.checkpoint(app.extensions["database"].session(), app.extensions["keys"],
                        app.extensions["settings"])
     key = client.get("/custody/public-key")
     assert key.status_code == 200
@@ -77,7 +77,7 @@ def test_the_public_key_and_checkpoint_are_public(app, client):
 def test_inclusion_proofs_are_for_signed_in_users(app, client):
     session = app.extensions["database"].session()
     add_events(session, 3)
-    custody.checkpoint(session, app.extensions["keys"], app.extensions["settings"])
+    checkpoints.checkpoint(session, app.extensions["keys"], app.extensions["settings"])
     token = gen_token(gen_user(Role.CONTRIBUTOR))
     headers = {"Authorization": f"Bearer {token}"}
     response = client.get("/api/v1/custody/proof/1", headers=headers)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from incidents.db import begin_write
 from incidents.errors import InvalidInput
 from incidents.models import CustodyEvent, LedgerHead
-from incidents.services import custody
+from incidents.services import custody, ledger_verify
 from tests.custody.conftest import add_events
 
 
@@ -35,7 +35,7 @@ def test_a_rolled_back_unit_of_work_leaves_no_event_and_the_chain_continues(
     assert _count(session) == 2
     (event,) = add_events(session, 1)
     assert event.seq == 2
-    assert custody.verify(session, keys, settings).ok
+    assert ledger_verify.verify(session, keys, settings).ok
 
 
 def test_append_many_writes_its_events_in_order_as_one_chain(session, keys, settings):
@@ -51,7 +51,7 @@ def test_append_many_writes_its_events_in_order_as_one_chain(session, keys, sett
     assert [(e.seq, e.hash, e.prev_hash) for e in stored] == [
         (e.seq, e.hash, e.prev_hash) for e in events]
     assert session.get(LedgerHead, 1).size == 51
-    assert custody.verify(session, keys, settings).ok
+    assert ledger_verify.verify(session, keys, settings).ok
 
 
 def test_append_many_with_one_invalid_event_adds_none(session):
@@ -75,7 +75,7 @@ def test_a_rolled_back_savepoint_drops_only_its_own_events(session, keys, settin
     session.commit()
     subjects = session.scalars(sa.select(CustodyEvent.subject).order_by(CustodyEvent.seq))
     assert list(subjects) == ["outer:1", "outer:2"]
-    assert custody.verify(session, keys, settings).ok
+    assert ledger_verify.verify(session, keys, settings).ok
 
 
 def test_a_released_savepoint_keeps_its_events_in_the_chain(session, keys, settings):
@@ -87,4 +87,4 @@ def test_a_released_savepoint_keeps_its_events_in_the_chain(session, keys, setti
     session.commit()
     subjects = session.scalars(sa.select(CustodyEvent.subject).order_by(CustodyEvent.seq))
     assert list(subjects) == ["outer:1", "inner:1", "outer:2"]
-    assert custody.verify(session, keys, settings).ok
+    assert ledger_verify.verify(session, keys, settings).ok

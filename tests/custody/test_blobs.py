@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from incidents.db import get_db, make_engine
 from incidents.errors import Forbidden, LedgerUnavailable
 from incidents.models import BlobRecord, BlobStatus, CustodyEvent, Role
-from incidents.services import blobs, custody
+from incidents.services import blobs, custody, ledger_verify
 from tests.conftest import POSTGRES_URL
 from tests.custody.conftest import ingest_bytes
 from tests.helpers import gen_user
@@ -126,7 +126,7 @@ def test_only_admins_remove_evidence_and_the_removal_is_recorded(app, session, s
 def _verify_blobs(session, keys, settings, store):
     def check(report, commitments, progress):
         blobs.verify_blobs(session, store, report, commitments, progress)
-    return custody.verify(session, keys, settings, blobs=check)
+    return ledger_verify.verify(session, keys, settings, blobs=check)
 
 
 def test_verify_blobs_passes_on_untouched_evidence(session, keys, settings, store):

@@ -9,7 +9,7 @@ from flask import Flask
 from incidents.db import get_session
 from incidents.evidence import get_keys
 from incidents.models.custody import Checkpoint
-from incidents.services import custody
+from incidents.services import checkpoints, custody
 from tests.fixtures.tsa import LocalTSA, openssl_verify
 
 
@@ -19,7 +19,7 @@ def _checkpoint_with(app: Flask, tsa_url: str) -> Checkpoint:
     custody.append(session, actor=None, action="test", subject="timestamp", commitment=None,
                    details={})
     session.commit()
-    return custody.checkpoint(session, get_keys(), settings)
+    return checkpoints.checkpoint(session, get_keys(), settings)
 
 
 def test_a_checkpoint_carries_a_timestamp_token_that_openssl_verifies(

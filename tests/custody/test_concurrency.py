@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from incidents import create_app
 from incidents.models import BlobRecord, CustodyEvent
-from incidents.services import custody
+from incidents.services import ledger_verify
 from tests.conftest import POSTGRES_URL
 from tests.custody import workers
 
@@ -33,7 +33,7 @@ def _run_concurrent_appends(url: str) -> None:
 
 
 def _assert_one_linear_chain(session, keys, settings) -> None:
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert report.ok, report.problems
     assert report.events == PROCESSES * APPENDS_EACH
     seqs = list(session.scalars(sa.select(CustodyEvent.seq).order_by(CustodyEvent.seq)))

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from incidents.db import get_db
 from incidents.errors import CheckpointRefused, InvalidInput
 from incidents.models import Checkpoint, CustodyEvent, LedgerHead
-from incidents.services import custody
+from incidents.services import checkpoints, custody, ledger_verify
 from storage.crypto.merkle import leaf_hash, root, verify_consistency, verify_inclusion
 from storage.crypto.note import sign_checkpoint
 from tests.custody.conftest import add_events
@@ -33,7 +33,7 @@ def test_appends_form_one_gapless_chain_that_verifies(session, keys, settings):
     assert [e.seq for e in events] == [0, 1, 2, 3, 4]
     assert events[0].prev_hash == bytes(32)
     assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert report.ok, report.problems
     assert report.events == 5
 
@@ -55,7 +55,7 @@ def test_details_with_floats_are_refused(session):
 def test_details_edited_in_sql_are_named_by_verify(session, keys, settings):
     add_events(session, 6)
     _sql(session, "UPDATE custody_events SET details = :d WHERE seq = 3", d='{"n":99}')
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert not report.ok
     assert report.first_bad_event == 3
     assert "altered" in str(report.problems[0])
@@ -64,7 +64,7 @@ def test_details_edited_in_sql_are_named_by_verify(session, keys, settings):
 def test_a_deleted_row_is_named_by_verify(session, keys, settings):
     add_events(session, 6)
     _sql(session, "DELETE FROM custody_events WHERE seq = 2")
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert report.first_bad_event == 2
     assert "missing" in str(report.problems[0])
 
@@ -72,7 +72,7 @@ def test_a_deleted_row_is_named_by_verify(session, keys, settings):
 def test_a_deleted_last_row_is_caught_by_the_ledger_head(session, keys, settings):
     add_events(session, 4)
     _sql(session, "DELETE FROM custody_events WHERE seq = 3")
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert "head" in _kinds(report)
 
 
@@ -81,13 +81,13 @@ def test_reordered_rows_are_named_by_verify(session, keys, settings):
     _sql(session, "UPDATE custody_events SET seq = -1 WHERE seq = 1")
     _sql(session, "UPDATE custody_events SET seq = 1 WHERE seq = 4")
     _sql(session, "UPDATE custody_events SET seq = 4 WHERE seq = -1")
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert report.first_bad_event == 1
 
 
 def test_a_rewritten_and_rehashed_history_fails_against_its_checkpoint(session, keys, settings):
     events = add_events(session, 5)
-    custody.checkpoint(session, keys, settings)
+    checkpoints.checkpoint(session, keys, settings)
     # The attacker edits event 2 and recomputes every hash after it, and the head.
     _sql(session, "UPDATE custody_events SET details = :d WHERE seq = 2", d='{"n":7}')
     prev = events[1].hash
@@ -99,7 +99,7 @@ def test_a_rewritten_and_rehashed_history_fails_against_its_checkpoint(session, 
         prev = row.hash
     session.get(LedgerHead, 1).hash = prev
     session.commit()
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert report.first_bad_event is None
     assert "checkpoint" in _kinds(report)
     assert "rewritten" in " ".join(map(str, report.problems))
@@ -107,7 +107,7 @@ def test_a_rewritten_and_rehashed_history_fails_against_its_checkpoint(session, 
 
 def test_a_checkpoint_signs_the_rfc6962_root_in_a_c2sp_note(session, keys, settings):
     events = add_events(session, 3)
-    cp = custody.checkpoint(session, keys, settings)
+    cp = checkpoints.checkpoint(session, keys, settings)
     lines = cp.note.split("\n")
     assert lines[0] == settings.custody_origin
     assert lines[1] == "3"
@@ -115,24 +115,24 @@ def test_a_checkpoint_signs_the_rfc6962_root_in_a_c2sp_note(session, keys, setti
     assert lines[4] == ""
     assert lines[5].startswith("\u2014 " + settings.custody_origin + " ")
     assert cp.root == root([e.hash for e in events])
-    assert custody.verify(session, keys, settings).ok
+    assert ledger_verify.verify(session, keys, settings).ok
 
 
 def test_a_checkpoint_signed_with_another_key_is_reported(session, keys, settings):
     add_events(session, 3)
-    cp = custody.checkpoint(session, keys, settings)
+    cp = checkpoints.checkpoint(session, keys, settings)
     forged = sign_checkpoint(settings.custody_origin, cp.size, cp.root, datetime.now(UTC),
                              Ed25519PrivateKey.generate(), settings.custody_origin)
     cp.note = forged
     session.commit()
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert [p.kind for p in report.problems] == ["checkpoint"]
     assert "signature" in report.problems[0].message
 
 
 def test_a_checkpoint_whose_tree_size_went_backwards_is_reported(session, keys, settings):
     add_events(session, 4)
-    custody.checkpoint(session, keys, settings)
+    checkpoints.checkpoint(session, keys, settings)
     hashes = [e.hash for e in session.scalars(sa.select(CustodyEvent).order_by(CustodyEvent.seq))]
     small_root = root(hashes[:2])
     later = datetime.now(UTC) + timedelta(minutes=5)
@@ -140,15 +140,15 @@ def test_a_checkpoint_whose_tree_size_went_backwards_is_reported(session, keys, 
                            settings.custody_origin)
     session.add(Checkpoint(size=2, root=small_root, note=note, signed_at=later))
     session.commit()
-    report = custody.verify(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert any("went backwards" in p.message for p in report.problems)
 
 
 def test_the_signer_refuses_a_smaller_tree_after_an_old_backup_is_restored(session, keys, settings):
     add_events(session, 3)
-    custody.checkpoint(session, keys, settings)
+    checkpoints.checkpoint(session, keys, settings)
     add_events(session, 3)
-    custody.checkpoint(session, keys, settings)
+    checkpoints.checkpoint(session, keys, settings)
     # What restoring the backup taken at size 3 does to the database: the state file
     # outside it still records size 6.
     _sql(session, "DELETE FROM custody_events WHERE seq >= 3")
@@ -158,34 +158,34 @@ def test_the_signer_refuses_a_smaller_tree_after_an_old_backup_is_restored(sessi
     head.hash = session.get(CustodyEvent, 2).hash
     session.commit()
     with pytest.raises(CheckpointRefused):
-        custody.checkpoint(session, keys, settings)
+        checkpoints.checkpoint(session, keys, settings)
     add_events(session, 1)  # the restored server carries on
     with pytest.raises(CheckpointRefused):
-        custody.checkpoint(session, keys, settings)
-    report = custody.verify(session, keys, settings)
+        checkpoints.checkpoint(session, keys, settings)
+    report = ledger_verify.verify(session, keys, settings)
     assert "state" in _kinds(report)
     assert "backup" in " ".join(map(str, report.problems))
 
 
 def test_the_signer_refuses_a_same_size_tree_with_a_different_history(session, keys, settings):
     add_events(session, 3)
-    custody.checkpoint(session, keys, settings)
+    checkpoints.checkpoint(session, keys, settings)
     _sql(session, "DELETE FROM custody_checkpoints")
     _sql(session, "UPDATE custody_events SET hash = :h WHERE seq = 1", h=b"\x01" * 32)
     with pytest.raises(CheckpointRefused):
-        custody.checkpoint(session, keys, settings)
+        checkpoints.checkpoint(session, keys, settings)
 
 
 def test_inclusion_and_consistency_proofs_verify(session, keys, settings):
     events = add_events(session, 7)
-    old = custody.checkpoint(session, keys, settings)
+    old = checkpoints.checkpoint(session, keys, settings)
     events += add_events(session, 6)
-    new = custody.checkpoint(session, keys, settings)
+    new = checkpoints.checkpoint(session, keys, settings)
     for seq in (0, 6, 12):
-        proof = custody.inclusion_proof(session, seq)
+        proof = checkpoints.inclusion_proof(session, seq)
         assert proof.tree_size == 13
         verify_inclusion(leaf_hash(events[seq].hash), seq, 13, proof.hashes, new.root)
-    verify_consistency(7, 13, old.root, new.root, custody.consistency_proof(session, 7, 13))
+    verify_consistency(7, 13, old.root, new.root, checkpoints.consistency_proof(session, 7, 13))
 
 
 def test_concurrent_checkpoints_never_sign_two_roots_for_one_size(app, session, keys, settings):
@@ -195,7 +195,7 @@ def test_concurrent_checkpoints_never_sign_two_roots_for_one_size(app, session, 
     def sign() -> None:
         with app.app_context(), get_db().new_session() as s:
             try:
-                results.append(custody.checkpoint(s, keys, settings).size)
+                results.append(checkpoints.checkpoint(s, keys, settings).size)
             except Exception as e:  # noqa: BLE001
                 errors.append(e)
 
@@ -207,19 +207,19 @@ def test_concurrent_checkpoints_never_sign_two_roots_for_one_size(app, session, 
     assert not errors
     rows = session.scalars(sa.select(Checkpoint)).all()
     assert [r.size for r in rows] == [10]
-    assert custody.verify(session, keys, settings).ok
+    assert ledger_verify.verify(session, keys, settings).ok
 
 
 def test_a_checkpoint_is_due_after_n_events(session, keys, settings):
     settings = replace(settings, checkpoint_every_events=5)
     add_events(session, 4)
-    assert custody.maybe_checkpoint(session, keys, settings) is None
+    assert checkpoints.maybe_checkpoint(session, keys, settings) is None
     add_events(session, 1)
-    assert custody.maybe_checkpoint(session, keys, settings).size == 5
+    assert checkpoints.maybe_checkpoint(session, keys, settings).size == 5
 
 
 def test_a_checkpoint_is_due_after_m_minutes(session, keys, settings):
     add_events(session, 1)
-    assert custody.maybe_checkpoint(session, keys, settings) is None
+    assert checkpoints.maybe_checkpoint(session, keys, settings) is None
     later = datetime.now(UTC) + timedelta(minutes=settings.checkpoint_every_minutes + 1)
-    assert custody.maybe_checkpoint(session, keys, settings, now=later).size == 1
+    assert checkpoints.maybe_checkpoint(session, keys, settings, now=later).size == 1

@@ -20,7 +20,8 @@ import pytest
 
 from storage.backends import BlobBackend, LocalBackend, S3Backend
 from storage.blobstore import BlobStore
-from storage.crypto.keys import Argon2Params, VaultKeyRing, init_key_directory, load_key_ring
+from storage.crypto.key_directory import Argon2Params, init_key_directory, load_key_ring
+from storage.crypto.keys import VaultKeyRing
 
 CHUNK = 64  # small, so every chunk-boundary case needs only a few bytes
 CHEAP_ARGON2 = Argon2Params(memory_cost=8, iterations=1, lanes=1)

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from storage.backends import BlobBackend, LocalBackend
-from storage.blobstore import BlobRef, BlobStore, StoredBlob
-from storage.crypto.keys import VaultKeyRing, init_key_directory, load_key_ring
+from storage.blob_writer import StoredBlob
+from storage.blobstore import BlobRef, BlobStore
+from storage.crypto.key_directory import init_key_directory, load_key_ring
+from storage.crypto.keys import VaultKeyRing
 from storage.crypto.stream import HEADER_LEN, TAG_LEN
 from storage.errors import (
     BlobIntegrityError,

@@ -23,7 +23,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from storage.backends import LocalBackend
     from storage.blobstore import BlobStore
-    from storage.crypto.keys import load_key_ring
+    from storage.crypto.key_directory import load_key_ring
     from tests.storage.conftest import make_s3_backend
 
     kind, where, keys, size = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from storage.backends import LocalBackend
 from storage.blobstore import BlobStore
-from storage.crypto.keys import init_key_directory, load_key_ring
+from storage.crypto.key_directory import init_key_directory, load_key_ring
 from tests.storage.conftest import CHEAP_ARGON2
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text("utf-8")

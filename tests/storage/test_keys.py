@@ -13,16 +13,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from storage.backends import LocalBackend
 from storage.blobstore import BlobRef, BlobStore
-from storage.crypto.keys import (
+from storage.crypto.key_directory import (
     MANIFEST,
     MASTER_KEY,
-    VaultKeyRing,
     init_key_directory,
     load_key_ring,
-    reseal,
     retire_vault_key,
     rotate_vault_key,
 )
+from storage.crypto.keys import VaultKeyRing, reseal
 from storage.errors import (
     KeyFileCorrupt,
     KeyFileMissing,

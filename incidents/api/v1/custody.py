@@ -10,14 +10,14 @@ from werkzeug.wrappers import Response
 from incidents.api.v1.base import blueprint
 from incidents.db import get_session
 from incidents.evidence import get_keys
-from incidents.services import custody
+from incidents.services import checkpoints
 from incidents.views.common import settings
 from storage.crypto.note import verifier_key
 
 
 @blueprint.get("/custody/checkpoint")
 def custody_checkpoint() -> Response:
-    cp = custody.public_checkpoint(get_session())
+    cp = checkpoints.public_checkpoint(get_session())
     origin = settings().custody_origin
     return jsonify({
         "size": cp.size,
@@ -31,7 +31,7 @@ def custody_checkpoint() -> Response:
 
 @blueprint.get("/custody/proof/<int:seq>")
 def custody_proof(seq: int) -> Response:
-    proof = custody.inclusion_proof(get_session(), seq)
+    proof = checkpoints.inclusion_proof(get_session(), seq)
     return jsonify({
         "seq": proof.seq,
         "leaf_index": proof.seq,

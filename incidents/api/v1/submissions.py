@@ -17,7 +17,8 @@ from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from incidents.views.common import settings
 from incidents.views.streaming import read_evidence_form
-from storage.blobstore import BlobStore, StoredBlob
+from storage.blob_writer import StoredBlob
+from storage.blobstore import BlobStore
 
 
 def _store() -> BlobStore:
