@@ -21,7 +21,7 @@ from incidents.db import Base, get_db
 from incidents.services.instance import migrate
 from incidents.settings import Settings
 from storage.crypto.key_directory import init_key_directory
-from tests.helpers import CHEAP_ARGON2
+from tests.helpers import CHEAP_ARGON2, BrowserLikeClient
 
 # Fixtures shared across folders (a local RFC 3161 timestamp authority).
 pytest_plugins = ["tests.fixtures.tsa"]
@@ -92,6 +92,7 @@ def settings(instance_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
+    app.test_client_class = BrowserLikeClient
     with app.app_context():
         yield app
         # Background jobs started by the test must finish before the database goes away.

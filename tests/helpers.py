@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pyotp
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 
 from incidents.db import get_session
@@ -90,3 +91,23 @@ def login(client: FlaskClient, user: User, passphrase: str = PASSPHRASE) -> None
 
 def app_settings(app: Flask) -> object:
     return app.extensions["settings"]
+
+
+def fresh_g() -> None:
+    """Forget `g`: the `app` fixture keeps one app context, so `g` outlives each request.
+
+    Flask-Login caches the current user and Flask-WTF the CSRF token in `g`; a browser
+    never shares either between requests, so tests must not either.
+    """
+    if has_app_context():
+        for name in list(g):
+            g.pop(name)
+
+
+class BrowserLikeClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`, as in production."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        fresh_g()
+        return super().open(*args, **kwargs)
+

@@ -8,9 +8,7 @@ from sqlalchemy import func, select, text
 from incidents.db import Base, get_session
 from incidents.models import ApiToken, Role, User
 from tests.helpers import PASSPHRASE, current_code, gen_invitation, gen_token, gen_user, next_code
-from tests.web.conftest import browser_like_clients, form_token, fresh_g, sign_in
-
-__all__ = ["browser_like_clients"]  # the autouse fixture, for this module too
+from tests.web.conftest import form_token, fresh_g, sign_in
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -10,9 +10,7 @@ from incidents.db import get_session
 from incidents.models import Invitation, Role, User
 from incidents.models.types import utcnow
 from tests.helpers import PASSPHRASE, gen_user
-from tests.web.conftest import browser_like_clients, register_form
-
-__all__ = ["browser_like_clients"]
+from tests.web.conftest import register_form
 
 
 def last_line(output: str) -> str:

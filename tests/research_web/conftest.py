@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from incidents.models import Role, User
 from tests.helpers import gen_user
-from tests.web.conftest import app_with, browser_like_clients, sign_in  # noqa: F401 - fixtures
+from tests.web.conftest import app_with, sign_in  # noqa: F401 - fixtures
 
 
 @pytest.fixture

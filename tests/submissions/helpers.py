@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, has_app_context
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from tests.helpers import fresh_g
 
 
 def gen_metadata(**overrides: Any) -> dict[str, Any]:
@@ -28,14 +30,6 @@ def gen_metadata(**overrides: Any) -> dict[str, Any]:
 
 
 File = tuple[bytes, str, str]
-
-
-def fresh_g() -> None:
-    """Forget `g` between requests: the `app` fixture keeps one app context (and with it the
-    signed-in user) across the test's requests, which a real server never does."""
-    if has_app_context():
-        for name in list(g):
-            g.pop(name)
 
 
 def api_get(client: FlaskClient, path: str, token: str) -> TestResponse:

@@ -7,30 +7,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, g, has_app_context
+from flask import Flask
 from flask.testing import FlaskClient
 
 from incidents import create_app
 from incidents.models import User
 from incidents.settings import Settings
 from tests.conftest import POSTGRES_URL, REDIS_URL, _flush_rate_limits, _truncate
-from tests.helpers import csrf_token, login
-
-
-class BrowserLikeClient(FlaskClient):
-    """A test client whose every request starts with an empty `g`, as in production."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        fresh_g()
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def browser_like_clients(request: pytest.FixtureRequest) -> None:
-    """The `app` fixture keeps one app context for the whole test, so `g` (where Flask-Login
-    caches the current user and Flask-WTF the CSRF token) would leak between requests."""
-    if "app" in request.fixturenames:
-        request.getfixturevalue("app").test_client_class = BrowserLikeClient
+from tests.helpers import BrowserLikeClient, csrf_token, fresh_g, login
 
 
 @pytest.fixture
@@ -56,17 +40,6 @@ def app_with(settings: Settings) -> Iterator[Callable[..., Flask]]:
         context.pop()
         if REDIS_URL:
             _flush_rate_limits(app)
-
-
-def fresh_g() -> None:
-    """Forget `g`: the `app` fixture keeps one app context, so `g` outlives each request.
-
-    Flask-WTF caches the CSRF token in `g` and the login code marks token requests there;
-    a browser never shares either between requests, so tests must not either.
-    """
-    if has_app_context():
-        for name in list(g):
-            g.pop(name)
 
 
 def form_token(client: FlaskClient, path: str = "/login") -> str:
