@@ -13,18 +13,7 @@ from storage.backends.base import BlobSource
 from storage.crypto.hashing import BackgroundHasher
 from storage.crypto.stream import HEADER_LEN, StreamDecryptor
 from storage.errors import BlobIntegrityError
-
-
-def _fill(src: BlobSource, buf: bytearray) -> int:
-    """Read until ``buf`` is full or the source ends; return the byte count."""
-    view = memoryview(buf)
-    total = 0
-    while total < len(view):
-        n = src.readinto(view[total:])
-        if not n:
-            break
-        total += n
-    return total
+from storage.files import read_full
 
 
 class BlobReader:
@@ -51,7 +40,7 @@ class BlobReader:
         self._closed = False
         try:
             header = bytearray(HEADER_LEN)
-            if _fill(src, header) != HEADER_LEN:
+            if read_full(src, header) != HEADER_LEN:
                 raise BlobIntegrityError(blob_id, "shorter than a blob header")
             self._dec = StreamDecryptor(data_key, blob_id, bytes(header))
         except BaseException:
@@ -64,7 +53,7 @@ class BlobReader:
             self._ct_hash.update(memoryview(bytes(header)))
         record = self._dec.record_size
         self._rec = [bytearray(record), bytearray(record)]
-        self._rec_len = [_fill(src, self._rec[0]), 0]
+        self._rec_len = [read_full(src, self._rec[0]), 0]
         self._rec_ticket = [0, 0]
         # Hashing reads one plaintext buffer while the next chunk is decrypted into the other.
         self._pt = [bytearray(self.chunk_size) for _ in range(2 if digests else 1)]
@@ -161,7 +150,7 @@ class BlobReader:
         nxt = self._cur ^ 1
         if self._ct_hash is not None:
             self._ct_hash.wait(self._rec_ticket[nxt])
-        self._rec_len[nxt] = _fill(self._src, self._rec[nxt])
+        self._rec_len[nxt] = read_full(self._src, self._rec[nxt])
         final = self._rec_len[nxt] == 0
         record = memoryview(self._rec[self._cur])[: self._rec_len[self._cur]]
         out = self._out ^ 1 if self._pt_hash is not None else self._out

@@ -15,11 +15,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy.orm import Session
 
 from incidents import create_app
-from incidents.db import Base, get_db
+from incidents.db import Base, get_db, get_session
+from incidents.evidence import KeyRingHolder
 from incidents.services.instance import migrate
 from incidents.settings import Settings
+from storage.blobstore import BlobStore
 from storage.crypto.key_directory import init_key_directory
 from tests.helpers import CHEAP_ARGON2, BrowserLikeClient
 
@@ -128,6 +131,23 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Session:
+    """The app's database session (what views and services get from `get_session()`)."""
+    return get_session()
+
+
+@pytest.fixture
+def keys(app: Flask) -> KeyRingHolder:
+    return app.extensions["keys"]
+
+
+@pytest.fixture
+def store(app: Flask) -> BlobStore:
+    """The app's real blob store (tests/storage/ has its own, over a bare backend)."""
+    return app.extensions["blobstore"]
 
 
 def csrf_from(html: str) -> str:

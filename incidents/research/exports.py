@@ -144,22 +144,27 @@ def csv_chunks(incidents: Iterable[PublicIncident], zone: str = DISPLAY_ZONE, *,
                bom: bool = False) -> Iterator[str]:
     """CSV with a header row; `bom` helps spreadsheets that assume a legacy code page."""
     tz = ZoneInfo(zone)
+    yield from csv_text((csv_row(incident, tz) for incident in incidents), bom=bom)
+
+
+def csv_text(rows: Iterable[list[str]], *, bom: bool = False) -> Iterator[str]:
+    """`COLUMNS` as a header row, then `rows` of cells, written BATCH rows to a chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # RFC 4180: CRLF line ends, quotes doubled
     writer.writerow(COLUMNS)
     yield ("\ufeff" if bom else "") + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
-    rows = 0
-    for incident in incidents:
-        writer.writerow(csv_row(incident, tz))
-        rows += 1
-        if rows >= BATCH:
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+        if count >= BATCH:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-            rows = 0
-    if rows:
+            count = 0
+    if count:
         yield buffer.getvalue()
 
 

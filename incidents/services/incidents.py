@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
@@ -51,6 +51,7 @@ from incidents.services.taxonomy import Taxonomy, load_taxonomy
 TEXT_MAX = 20_000
 COUNT_MAX = 1_000_000
 _PRECISION_ORDER = list(LocationPrecision)
+Linked = TypeVar("Linked", Submission, EvidenceItem)  # what an incident is made from
 
 
 def new_incident_id() -> str:
@@ -229,23 +230,23 @@ def list_all(session: Session, user: User, *, limit: int = 500) -> list[Incident
 
 
 def _submissions(session: Session, public_ids: Sequence[str]) -> list[Submission]:
-    found: list[Submission] = []
-    for public_id in dict.fromkeys(public_ids):
-        row = session.scalar(select(Submission).where(Submission.public_id == public_id))
-        if row is None:
-            raise InvalidInput(N_("No submission has the id %(id)s."), field="submissions",
-                               id=public_id[:40])
-        found.append(row)
-    return found
+    return _rows(session, Submission, public_ids, field="submissions",
+                 missing=N_("No submission has the id %(id)s."))
 
 
 def _items(session: Session, public_ids: Sequence[str]) -> list[EvidenceItem]:
-    found: list[EvidenceItem] = []
+    return _rows(session, EvidenceItem, public_ids, field="items",
+                 missing=N_("No evidence item has the id %(id)s."))
+
+
+def _rows(session: Session, model: type[Linked], public_ids: Sequence[str], *, field: str,
+          missing: str) -> list[Linked]:
+    """The rows with these public ids, each once, in order; `missing` names the first absent."""
+    found: list[Linked] = []
     for public_id in dict.fromkeys(public_ids):
-        row = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == public_id))
+        row = session.scalar(select(model).where(model.public_id == public_id))
         if row is None:
-            raise InvalidInput(N_("No evidence item has the id %(id)s."), field="items",
-                               id=public_id[:40])
+            raise InvalidInput(missing, field=field, id=public_id[:40])
         found.append(row)
     return found
 

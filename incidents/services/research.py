@@ -15,8 +15,6 @@ by the newest change to incidents, so the timeline stays fast with 100,000 incid
 
 from __future__ import annotations
 
-import csv
-import io
 import queue
 import threading
 import time
@@ -49,10 +47,9 @@ from incidents.errors import NotFound
 from incidents.models import Incident, IncidentSubmission, IncidentTerm, Submission, TermKind
 from incidents.research.chart import MAX_DAYS, DailyCounts
 from incidents.research.exports import (
-    BATCH,
-    COLUMNS,
     EXPORTS,
     LIST_SEPARATOR,
+    csv_text,
     local_text,
     neutralise,
     utc_text,
@@ -377,23 +374,8 @@ def csv_export(database: Database, filters: Filters, *, gazetteer: Gazetteer | N
     """
     mapper = _mapper(gazetteer)
     tz = ZoneInfo(zone)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    yield buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    rows = 0
-    for row in _rows(database, filters, mapper.gazetteer):
-        writer.writerow(mapper.csv_cells(row, tz))
-        rows += 1
-        if rows >= BATCH:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            rows = 0
-    if rows:
-        yield buffer.getvalue()
+    yield from csv_text(mapper.csv_cells(row, tz)
+                        for row in _rows(database, filters, mapper.gazetteer))
 
 
 def stream(database: Database, filters: Filters, *,

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from math import asin, cos, radians, sin, sqrt
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
@@ -55,6 +55,8 @@ from storage.blob_reader import BlobReader
 from storage.blobstore import BlobStore
 from storage.crypto.keys import KeyProvider
 from storage.errors import BlobNotFound, KeyStoreError, StorageError
+
+Loaded = TypeVar("Loaded", Submission, EvidenceItem)
 
 # Queue names (what reviewers see) -> the Submission status values they cover.
 QUEUE_STATES: dict[str, tuple[SubmissionStatus, ...]] = {
@@ -223,20 +225,18 @@ def queue(session: Session, keys: KeyProvider, user: User, filters: QueueFilters
 
 
 def load_submission(session: Session, user: User, public_id: str) -> Submission:
-    require_reviewer(user)
-    if not isinstance(public_id, str) or len(public_id) > 32:
-        raise NotFound()
-    found = session.scalar(select(Submission).where(Submission.public_id == public_id))
-    if found is None:
-        raise NotFound()
-    return found
+    return _load(session, user, Submission, public_id)
 
 
 def load_item(session: Session, user: User, public_id: str) -> EvidenceItem:
+    return _load(session, user, EvidenceItem, public_id)
+
+
+def _load(session: Session, user: User, model: type[Loaded], public_id: str) -> Loaded:
     require_reviewer(user)
     if not isinstance(public_id, str) or len(public_id) > 32:
         raise NotFound()
-    found = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == public_id))
+    found = session.scalar(select(model).where(model.public_id == public_id))
     if found is None:
         raise NotFound()
     return found

@@ -9,13 +9,10 @@ from werkzeug.wrappers import Response
 from incidents.db import get_session
 from incidents.models import CaseKind, Role
 from incidents.services import bundles, cases
+from incidents.views.common import form_ids
 from incidents.views.review import bundle_response
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
-
-
-def _ids(name: str) -> list[str]:
-    return [i for v in request.form.getlist(name) for i in v.replace(",", " ").split() if i]
 
 
 @blueprint.get("/")
@@ -59,13 +56,13 @@ def remove_member(public_id: str) -> Response:
 
 @blueprint.post("/<public_id>/incidents")
 def add_incidents(public_id: str) -> Response:
-    cases.add_incidents(get_session(), current_user.user, public_id, _ids("incidents"))
+    cases.add_incidents(get_session(), current_user.user, public_id, form_ids("incidents"))
     return redirect(url_for("cases.show", public_id=public_id))
 
 
 @blueprint.post("/<public_id>/items")
 def add_items(public_id: str) -> Response:
-    cases.add_items(get_session(), current_user.user, public_id, _ids("items"))
+    cases.add_items(get_session(), current_user.user, public_id, form_ids("items"))
     return redirect(url_for("cases.show", public_id=public_id))
 
 

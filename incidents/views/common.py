@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, request
 
 from incidents.services.accounts import AccountPolicy
 from incidents.services.passwords import PasswordHasher
@@ -22,6 +22,11 @@ def account_policy() -> AccountPolicy:
         hasher=PasswordHasher(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism),
         passphrase_min_length=s.passphrase_min_length,
     )
+
+
+def form_ids(name: str) -> list[str]:
+    """The ids in every `name` field of the form, split at commas and spaces."""
+    return [i for v in request.form.getlist(name) for i in v.replace(",", " ").split() if i]
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -16,6 +16,7 @@ from incidents.research.public import LocationPrecision, Verification
 from incidents.services import bundles, incidents, review
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
+from incidents.views.common import form_ids
 from incidents.views.review import bundle_response
 
 blueprint = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -26,10 +27,6 @@ def _form() -> dict[str, Any]:
     data["categories"] = request.form.getlist("categories")
     data["tags"] = request.form.getlist("tags")
     return data
-
-
-def _ids(name: str) -> list[str]:
-    return [i for v in request.form.getlist(name) for i in v.replace(",", " ").split() if i]
 
 
 def _context(**extra: Any) -> dict[str, Any]:
@@ -60,7 +57,7 @@ def create() -> Response | tuple[str, int]:
     session = get_session()
     data = incidents.parse_input(_form())
     incident = incidents.create(session, current_user.user, data,
-                                submission_ids=_ids("submissions"), item_ids=_ids("items"))
+                                submission_ids=form_ids("submissions"), item_ids=form_ids("items"))
     return redirect(url_for("incidents.show", public_id=incident.public_id))
 
 
@@ -106,7 +103,7 @@ def update(public_id: str) -> Response:
 @blueprint.post("/<public_id>/link")
 def link(public_id: str) -> Response:
     incidents.link(get_session(), current_user.user, public_id,
-                   submission_ids=_ids("submissions"), item_ids=_ids("items"))
+                   submission_ids=form_ids("submissions"), item_ids=form_ids("items"))
     return redirect(url_for("incidents.show", public_id=public_id))
 
 
@@ -120,13 +117,13 @@ def publish(public_id: str) -> Response:
 
 @blueprint.post("/<public_id>/merge")
 def merge(public_id: str) -> Response:
-    incidents.merge(get_session(), current_user.user, public_id, _ids("sources"))
+    incidents.merge(get_session(), current_user.user, public_id, form_ids("sources"))
     return redirect(url_for("incidents.show", public_id=public_id))
 
 
 @blueprint.post("/<public_id>/split")
 def split(public_id: str) -> Response:
-    new = incidents.split(get_session(), current_user.user, public_id, _ids("submissions"),
+    new = incidents.split(get_session(), current_user.user, public_id, form_ids("submissions"),
                           request.form.get("title", ""))
     return redirect(url_for("incidents.show", public_id=new.public_id))
 

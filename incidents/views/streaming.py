@@ -81,3 +81,10 @@ def read_evidence_form(
             discard=discard,
             on_fields_ready=ready,
         )
+
+
+def discard_stored(form: StreamedForm[StoredBlob] | None) -> None:
+    """Delete streamed files that no committed row refers to (missing ones are fine)."""
+    store: BlobStore = current_app.extensions["blobstore"]
+    for received in form.files if form is not None else ():
+        store.delete(received.stored.blob_id)

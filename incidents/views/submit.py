@@ -28,7 +28,7 @@ from incidents.services import receipts, review, submission_input, submissions
 from incidents.services.gazetteer import PREFER_NOT_TO_SAY, load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from incidents.views.common import settings
-from incidents.views.streaming import read_evidence_form
+from incidents.views.streaming import discard_stored, read_evidence_form
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
@@ -95,12 +95,6 @@ def validate_form_metadata(raw: dict[str, Any]) -> submission_input.SubmissionIn
         now=utcnow())
 
 
-def _discard(form: StreamedForm[StoredBlob] | None) -> None:
-    """Delete streamed files that no committed row refers to (missing ones are fine)."""
-    for received in form.files if form is not None else ():
-        _store().delete(received.stored.blob_id)
-
-
 @blueprint.get("/submit")
 def new() -> str:
     return render_template("submit/new.html", **_form_context(values={}))
@@ -125,7 +119,7 @@ def create() -> Response | tuple[str, int]:
             submissions.files_from_form(form.files),
             max_blob_bytes=settings().max_upload_bytes, after_commit=_after_commit())
     except BaseException as error:
-        _discard(form)
+        discard_stored(form)
         if not isinstance(error, DomainError) or error.status != 400:
             raise
         return render_template("submit/new.html", error=error,
@@ -175,7 +169,7 @@ def add_files(public_id: str) -> Response:
                               submissions.files_from_form(form.files),
                               after_commit=_after_commit())
     except BaseException:
-        _discard(form)
+        discard_stored(form)
         raise
     return redirect(url_for("submit.show", public_id=public_id))
 

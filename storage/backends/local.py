@@ -13,6 +13,7 @@ from pathlib import Path
 
 from storage.backends.base import BLOB_NAME_RE, BlobSource, check_name
 from storage.errors import BackendError, BlobExists, BlobNotFound, InvalidBlobName, StorageFull
+from storage.files import fsync_dir
 
 TMP_PREFIX = ".tmp-"
 QUARANTINE_DIR = "quarantine"  # orphaned blobs moved aside (never in names())
@@ -22,14 +23,6 @@ def _backend_error(e: OSError, what: str) -> BackendError:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return StorageFull(f"no space left while {what}")
     return BackendError(f"{what} failed ({e.__class__.__name__}, errno {e.errno})")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalBackend:
@@ -59,7 +52,7 @@ class LocalBackend:
         if not shard.is_dir():
             shard.mkdir(mode=0o700, exist_ok=True)
             if self._fsync:
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
         tmp = shard / f"{TMP_PREFIX}{secrets.token_hex(8)}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -80,7 +73,7 @@ class LocalBackend:
                 raise _backend_error(e, f"committing blob {name}") from e
             tmp.unlink()
             if self._fsync:
-                _fsync_dir(shard)
+                fsync_dir(shard)
         except BaseException:
             f.close()
             tmp.unlink(missing_ok=True)
@@ -99,7 +92,7 @@ class LocalBackend:
         path = self._path(name)
         path.unlink(missing_ok=True)
         if self._fsync and path.parent.exists():
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def sweep_temporary(self, older_than: float = 0) -> list[str]:
         """Remove temp files of interrupted writes; return their paths relative to the root.
@@ -134,7 +127,7 @@ class LocalBackend:
         if not folder.is_dir():
             folder.mkdir(mode=0o700, exist_ok=True)
             if self._fsync:
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
         try:
             os.link(path, folder / name)
         except FileNotFoundError as e:
@@ -144,10 +137,10 @@ class LocalBackend:
         except OSError as e:
             raise _backend_error(e, f"quarantining blob {name}") from e
         if self._fsync:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         path.unlink()
         if self._fsync:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def quarantined(self) -> Iterator[str]:
         folder = self.root / QUARANTINE_DIR

@@ -39,6 +39,7 @@ from storage.errors import (
     KeyUnavailable,
     WrongPassphrase,
 )
+from storage.files import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,6 @@ def _unb64(value: Any, what: str) -> bytes:
         raise KeyFileCorrupt(f"{what} is not valid base64") from e
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file, fsync, rename) with mode 0600."""
     tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
@@ -107,7 +100,7 @@ def _write_private(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _read_private(path: Path) -> bytes:
@@ -410,4 +403,4 @@ def retire_vault_key(path: Path, key_id: str) -> None:
     manifest["vault_keys"] = [k for k in manifest["vault_keys"] if k != key_id]
     _write_private(path / MANIFEST, _dump_json(manifest))
     _vault_file(path, key_id).unlink(missing_ok=True)
-    _fsync_dir(path)
+    fsync_dir(path)

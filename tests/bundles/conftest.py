@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from incidents.bundles.builder import BundleItem, BundleManifest, build_bundle
 from incidents.bundles.sources import custody_for
-from incidents.db import begin_write, get_session
+from incidents.db import begin_write
 from incidents.evidence import KeyRingHolder
 from incidents.models import BlobRecord
 from incidents.services import blobs, custody
@@ -58,21 +57,6 @@ class Exported:
     bag: Path
     manifest: BundleManifest
     verifier_key: str
-
-
-@pytest.fixture
-def session(app: Flask) -> Session:
-    return get_session()
-
-
-@pytest.fixture
-def keys(app: Flask) -> KeyRingHolder:
-    return app.extensions["keys"]
-
-
-@pytest.fixture
-def store(app: Flask) -> BlobStore:
-    return app.extensions["blobstore"]
 
 
 @pytest.fixture

@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import io
 
-import pytest
-from flask import Flask
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write, get_session
-from incidents.evidence import KeyRingHolder
+from incidents.db import begin_write
 from incidents.models import CustodyEvent
 from incidents.services import blobs, custody
 from storage.blobstore import BlobStore
-
-
-@pytest.fixture
-def session(app: Flask) -> Session:
-    return get_session()
-
-
-@pytest.fixture
-def keys(app: Flask) -> KeyRingHolder:
-    return app.extensions["keys"]
-
-
-@pytest.fixture
-def store(app: Flask) -> BlobStore:
-    return app.extensions["blobstore"]
 
 
 def add_events(session: Session, count: int, *,

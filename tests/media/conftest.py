@@ -7,26 +7,14 @@ import secrets
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
 from sqlalchemy.orm import Session
 
-from incidents.db import get_session
 from incidents.models import EvidenceItem, EvidenceKind, Role, Submission, TimePrecision
 from incidents.services import blobs
 from storage.blobstore import BlobStore
 from tests.helpers import gen_user
 
 ItemFactory = Callable[..., EvidenceItem]
-
-
-@pytest.fixture
-def session(app: Flask) -> Session:
-    return get_session()
-
-
-@pytest.fixture
-def store(app: Flask) -> BlobStore:
-    return app.extensions["blobstore"]
 
 
 def gen_submission(session: Session) -> Submission:

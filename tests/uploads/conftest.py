@@ -13,17 +13,10 @@ from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from incidents.models import Role, User
-from storage.blobstore import BlobStore
 from tests.helpers import gen_token, gen_user
 from tests.web.conftest import app_with, fresh_g  # noqa: F401  (fixture, helper)
 
 TUS = {"Tus-Resumable": "1.0.0"}
-
-
-@pytest.fixture
-def store(app: Flask) -> BlobStore:
-    value: BlobStore = app.extensions["blobstore"]
-    return value
 
 
 @pytest.fixture

@@ -24,6 +24,12 @@ def json_body(allowed: set[str]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key in allowed}
 
 
+def string_list(data: dict[str, Any], name: str) -> list[str]:
+    """The strings of a list field (anything else in it, or a field that is no list: none)."""
+    value = data.get(name) or []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def string_field(data: dict[str, Any], name: str, *, required: bool = True,
                  max_length: int = 1024) -> str:
     value = data.get(name)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, jsonify
 from flask_login import current_user
 
-from incidents.api.v1.base import blueprint, json_body
+from incidents.api.v1.base import blueprint, json_body, string_list
 from incidents.db import get_session
 from incidents.models import Case
 from incidents.services import cases
@@ -23,11 +23,6 @@ def case_json(case: Case, *, contents: bool = True) -> dict[str, Any]:
                     incidents=[i.public_id for i in case.incidents],
                     items=[i.public_id for i in case.items])
     return body
-
-
-def _ids(data: dict[str, Any], name: str) -> list[str]:
-    value = data.get(name) or []
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 @blueprint.get("/cases")
@@ -55,9 +50,9 @@ def case_members(public_id: str) -> Response:
     data = json_body({"add", "remove"})
     session, user = get_session(), current_user.user
     case = cases.get_for_membership(session, user, public_id)
-    for name in _ids(data, "add"):
+    for name in string_list(data, "add"):
         case = cases.add_member(session, user, public_id, name)
-    for name in _ids(data, "remove"):
+    for name in string_list(data, "remove"):
         case = cases.remove_member(session, user, public_id, name)
     return jsonify(case_json(case, contents=False))
 
@@ -66,12 +61,12 @@ def case_members(public_id: str) -> Response:
 def case_incidents(public_id: str) -> Response:
     data = json_body({"incidents"})
     case = cases.add_incidents(get_session(), current_user.user, public_id,
-                               _ids(data, "incidents"))
+                               string_list(data, "incidents"))
     return jsonify(case_json(case))
 
 
 @blueprint.post("/cases/<public_id>/items")
 def case_items(public_id: str) -> Response:
     data = json_body({"items"})
-    case = cases.add_items(get_session(), current_user.user, public_id, _ids(data, "items"))
+    case = cases.add_items(get_session(), current_user.user, public_id, string_list(data, "items"))
     return jsonify(case_json(case))

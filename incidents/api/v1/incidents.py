@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, jsonify, url_for
 from flask_login import current_user
 
-from incidents.api.v1.base import blueprint, json_body
+from incidents.api.v1.base import blueprint, json_body, string_list
 from incidents.db import get_session
 from incidents.models import Incident
 from incidents.services import incidents
@@ -40,11 +40,6 @@ def incident_json(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _ids(data: dict[str, Any], name: str) -> list[str]:
-    value = data.get(name) or []
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
 @blueprint.get("/review/incidents")
 def review_incidents() -> Response:
     rows = incidents.list_all(get_session(), current_user.user)
@@ -55,8 +50,8 @@ def review_incidents() -> Response:
 def review_create_incident() -> tuple[Response, int]:
     data = json_body(FIELDS | {"submissions", "items"})
     incident = incidents.create(get_session(), current_user.user, incidents.parse_input(data),
-                                submission_ids=_ids(data, "submissions"),
-                                item_ids=_ids(data, "items"))
+                                submission_ids=string_list(data, "submissions"),
+                                item_ids=string_list(data, "items"))
     response = jsonify(incident_json(incident))
     response.headers["Location"] = url_for("api_v1.review_incident",
                                            public_id=incident.public_id)
@@ -88,7 +83,7 @@ def review_publish_incident(public_id: str) -> Response:
 def review_merge_incidents(public_id: str) -> Response:
     data = json_body({"sources"})
     incident = incidents.merge(get_session(), current_user.user, public_id,
-                               _ids(data, "sources"))
+                               string_list(data, "sources"))
     return jsonify(incident_json(incident))
 
 
@@ -97,5 +92,6 @@ def review_split_incident(public_id: str) -> tuple[Response, int]:
     data = json_body({"submissions", "title"})
     title = data.get("title")
     incident = incidents.split(get_session(), current_user.user, public_id,
-                               _ids(data, "submissions"), title if isinstance(title, str) else "")
+                               string_list(data, "submissions"),
+                               title if isinstance(title, str) else "")
     return jsonify(incident_json(incident)), 201

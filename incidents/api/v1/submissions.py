@@ -10,13 +10,11 @@ from flask_login import current_user
 from incidents.api.v1.base import blueprint
 from incidents.db import get_session
 from incidents.extensions import csrf
-from incidents.models.types import utcnow
 from incidents.multipart import StreamedForm
 from incidents.services import receipts, submission_input, submissions
-from incidents.services.gazetteer import load_gazetteer
-from incidents.services.taxonomy import load_taxonomy
 from incidents.views.common import settings
-from incidents.views.streaming import read_evidence_form
+from incidents.views.streaming import discard_stored, read_evidence_form
+from incidents.views.submit import validate_form_metadata
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
@@ -28,17 +26,8 @@ def _store() -> BlobStore:
 
 def _validate(fields: Mapping[str, list[str]]) -> submission_input.SubmissionInput:
     values = fields.get("metadata") or []
-    raw = submission_input.parse_metadata_json(values[0] if values else None)
-    s = settings()
-    return submission_input.validate(
-        raw, taxonomy=load_taxonomy(), gazetteer=load_gazetteer(),
-        display_zone=s.display_timezone, max_testimony_bytes=s.max_form_field_bytes,
-        now=utcnow())
-
-
-def _discard(form: StreamedForm[StoredBlob] | None) -> None:
-    for received in form.files if form is not None else ():
-        _store().delete(received.stored.blob_id)
+    return validate_form_metadata(
+        submission_input.parse_metadata_json(values[0] if values else None))
 
 
 @blueprint.post("/submissions")
@@ -59,7 +48,7 @@ def create_submission() -> tuple[Response, int]:
             max_blob_bytes=settings().max_upload_bytes,
             after_commit=current_app.extensions.get("media_queue"))
     except BaseException:
-        _discard(form)
+        discard_stored(form)
         raise
     response = jsonify({"id": submission.public_id})
     response.headers["Location"] = url_for("api_v1.get_submission",
@@ -94,7 +83,7 @@ def add_submission_files(public_id: str) -> tuple[Response, int]:
              *(submissions.NewFile(None, u, "", "") for u in uploads)],
             after_commit=current_app.extensions.get("media_queue"))
     except BaseException:
-        _discard(form)
+        discard_stored(form)
         raise
     return jsonify({"items": [i.public_id for i in items]}), 201
 
