@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext, lazy_gettext
@@ -88,6 +89,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        # Log the class only: the message could carry what must not reach the disk.
-        log.error("unhandled %s on %s", type(error).__name__, request.endpoint)
+        # The class and where it happened, never the message: it could carry testimony,
+        # a file name or a token. Stack frames name only our source lines.
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        log.error("unhandled %s on %s\n%s", type(error).__name__, request.endpoint, frames)
         return error_response(500, "internal_error", str(HTTP_MESSAGES[500]))
