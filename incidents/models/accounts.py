@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.db import Base
+from incidents.errors import N_
 from incidents.models.types import UTCDateTime, utcnow
 
 
@@ -24,6 +25,9 @@ class Role(enum.StrEnum):
         """Staff who can see evidence or manage accounts must have a second factor."""
         return self in {Role.REVIEWER, Role.ADMIN}
 
+
+# Role names as shown to people (templates translate `role.value`); listed for extraction.
+ROLE_LABELS = (N_("contributor"), N_("reviewer"), N_("researcher"), N_("admin"))
 
 ROLE_ENUM = Enum(Role, name="role", values_callable=lambda roles: [r.value for r in roles])
 

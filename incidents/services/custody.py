@@ -100,8 +100,8 @@ def format_time(when: datetime) -> str:
 
 def _check_field(value: str, name: str, max_length: int) -> None:
     if not value or len(value) > max_length or _CONTROL_RE.search(value):
-        raise InvalidInput(N_("The custody field %(field)s is empty, too long or has control "
-                              "characters."), field=name, **{"field": name})
+        raise InvalidInput(N_("The custody field %(name)s is empty, too long or has control "
+                              "characters."), field=name, name=name)
 
 
 # --- appends -----------------------------------------------------------------------------

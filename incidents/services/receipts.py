@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from incidents.errors import N_
 from incidents.models import BlobRecord, CustodyEvent, Submission, User
 from incidents.services import blobs, checkpoints, custody, submissions
 from incidents.settings import Settings
@@ -20,25 +21,29 @@ from storage.blobstore import BlobStore
 
 RECEIPT_FORMAT = "incidents-receipt/v1"
 
-HOW_TO_CHECK = [
+HOW_TO_CHECK_INTRO = N_(
     "Keep this receipt and your original files. It proves what we received and when, "
-    "without needing to trust us later.",
-    "1. For each file, compute its SHA-256 (for example `sha256sum photo.jpg`, or "
-    "`shasum -a 256` on a Mac). It must equal the `sha256` given for that file. The "
-    "testimony's SHA-256 is that of its text encoded as UTF-8.",
-    "2. The commitment is SHA-256 of the tag `commitment_tag`, then the 32-byte salt, then "
-    "the 32-byte SHA-256 of the file. It must equal the `commitment` of the file's "
-    "`received` event. The salt is known only to you and to us: keep it private.",
-    "3. Each event's hash is SHA-256 of its canonical text (the lines `event_format`, seq, "
-    "time, actor, action, subject, commitment, details, joined by newlines) followed by "
-    "`prev_hash`.",
-    "4. Each event's inclusion proof (RFC 6962) leads from SHA-256(0x00 ‖ event hash) to "
-    "the root hash in the checkpoint.",
-    "5. The checkpoint is a signed note (c2sp.org/tlog-checkpoint). Its Ed25519 signature "
-    "verifies with the server's public key, published at /custody/public-key and in every "
-    "evidence bundle. Any later checkpoint must be consistent with this one: if it is not, "
-    "history was rewritten.",
-]
+    "without needing to trust us later.")
+# The steps, in order; the page numbers them, the JSON receipt numbers them in the text.
+HOW_TO_CHECK_STEPS = (
+    N_("For each file, compute its SHA-256 (for example `sha256sum photo.jpg`, or "
+       "`shasum -a 256` on a Mac). It must equal the `sha256` given for that file. The "
+       "testimony's SHA-256 is that of its text encoded as UTF-8."),
+    N_("The commitment is SHA-256 of the tag `commitment_tag`, then the 32-byte salt, then "
+       "the 32-byte SHA-256 of the file. It must equal the `commitment` of the file's "
+       "`received` event. The salt is known only to you and to us: keep it private."),
+    N_("Each event's hash is SHA-256 of its canonical text (the lines `event_format`, seq, "
+       "time, actor, action, subject, commitment, details, joined by newlines) followed by "
+       "`prev_hash`."),
+    N_("Each event's inclusion proof (RFC 6962) leads from SHA-256(0x00 ‖ event hash) to "
+       "the root hash in the checkpoint."),
+    N_("The checkpoint is a signed note (c2sp.org/tlog-checkpoint). Its Ed25519 signature "
+       "verifies with the server's public key, published at /custody/public-key and in every "
+       "evidence bundle. Any later checkpoint must be consistent with this one: if it is not, "
+       "history was rewritten."),
+)
+HOW_TO_CHECK = [HOW_TO_CHECK_INTRO] + [
+    f"{number}. {step}" for number, step in enumerate(HOW_TO_CHECK_STEPS, start=1)]
 
 
 def _event_json(event: CustodyEvent, proof: checkpoints.InclusionProof) -> dict[str, Any]:
