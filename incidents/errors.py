@@ -14,6 +14,10 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+class ByteCount(int):
+    """A size in bytes as a message parameter: shown in the reader's language and units."""
+
+
 class DomainError(Exception):
     """Base of every error a service raises on purpose; `status` is its HTTP mapping."""
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from incidents.db import get_db
 from incidents.errors import DomainError
+from incidents.i18n import error_message
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
         if error.message:
-            message = gettext(error.message, **error.params)
+            message = error_message(error, human_fields=not wants_json())
         else:
             message = str(HTTP_MESSAGES.get(error.status, ""))
         return error_response(error.status, error.code, message, error.field)

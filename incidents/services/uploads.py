@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from incidents.errors import (
     N_,
+    ByteCount,
     ChecksumMismatch,
     Conflict,
     InvalidInput,
@@ -198,7 +199,7 @@ def create_upload(
                            field="Upload-Length")
     if length > policy.max_bytes:
         raise PayloadTooLarge(N_("This file is larger than the limit of %(limit)s."),
-                              limit=_human(policy.max_bytes))
+                              limit=ByteCount(policy.max_bytes))
     meta = parse_metadata(metadata)
     sweep(session, store, limit=OPPORTUNISTIC_SWEEP)  # a few at a time, so none lingers
     now = utcnow()
@@ -474,8 +475,3 @@ def _delete_blobs(store: BlobStore, names: list[str]) -> None:
             store.delete(name)
         except StorageError as e:  # left for the orphan sweep; never fail the request
             log.warning("could not delete upload blob %s (%s)", name, type(e).__name__)
-
-
-def _human(size: int) -> str:
-    return f"{size / 1024**3:.3g} GiB" if size >= 1024**3 else f"{size / 1024**2:.3g} MiB"
-

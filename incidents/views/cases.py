@@ -19,7 +19,7 @@ blueprint = Blueprint("cases", __name__, url_prefix="/cases")
 def index() -> str:
     return render_template("cases/index.html", rows=cases.list_for(get_session(),
                                                                    current_user.user),
-                           kinds=[k.value for k in CaseKind])
+                           kinds=list(CaseKind))
 
 
 @blueprint.post("/")

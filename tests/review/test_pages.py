@@ -87,3 +87,16 @@ def test_a_reviewer_builds_an_incident_from_the_page_form(client, reviewer, subm
     body = call(client, "GET", f"/api/v1/review/incidents/{match.group(1)}",
                 reviewer.token).get_json()
     assert body["submissions"] == [sid]
+
+
+def test_the_submission_page_in_russian_names_statuses_consent_and_custody_in_russian(
+        client, reviewer, submit):
+    sid = submit()
+    sign_in(client, reviewer)
+    client.get("/language/ru")
+    fresh_g()
+    page = client.get(f"/review/submissions/{sid}").get_data(as_text=True)
+    assert "<dd>Получено</dd>" in page  # the status, not "received"
+    assert "судебные разбирательства:" in page  # the consent question, not "legal:"
+    assert "сохранено в хранилище доказательств" in page  # the custody action, not "stored"
+    assert not re.search(r"</code> \S+ (received|stored|viewed) ", page)

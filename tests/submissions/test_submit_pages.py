@@ -77,9 +77,46 @@ def test_a_missing_consent_answer_shows_the_form_again_with_what_was_typed(
     response = client.post("/submit", data=form, content_type="multipart/form-data")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "consent.contact" in html
+    assert "(consent to contact)" in html
+    assert "consent.contact" not in html
     assert "riot police" in html
     assert blob_files(app) == []
+
+
+def test_a_form_error_names_the_field_in_the_witnesss_language(client: FlaskClient) -> None:
+    _signed_in(client)
+    client.get("/language/ru")
+    form = _form(_token(client))
+    del form["consent_legal"]
+    fresh_g()
+    html = client.post("/submit", data=form, content_type="multipart/form-data").text
+    assert "(согласие на использование в судебных разбирательствах)" in html
+    assert "consent.legal" not in html
+
+
+def test_the_file_size_limit_is_written_in_the_witnesss_units(client: FlaskClient) -> None:
+    _signed_in(client)
+    client.get("/language/kk")
+    fresh_g()
+    html = client.get("/submit").text
+    assert re.search(r"\d+,\d [МГ]Б", html)
+    assert "iB" not in html
+
+
+def test_the_receipt_page_names_custody_events_in_the_witnesss_language(
+        client: FlaskClient) -> None:
+    _signed_in(client)
+    client.get("/language/ru")
+    response = client.post("/submit", data=_form(_token(client)),
+                           content_type="multipart/form-data")
+    public_id = response.headers["Location"].split("/")[-1].split("?")[0]
+    fresh_g()
+    page = client.get(f"/submissions/{public_id}/receipt").text
+    assert "сохранено в хранилище доказательств <code>" in page
+    assert "stored <code>" not in page
+    fresh_g()
+    events = json.loads(client.get(f"/submissions/{public_id}/receipt.json").data)["events"]
+    assert "stored" in [e["action"] for e in events]  # the data keeps the action id
 
 
 def test_the_receipt_page_and_json_download(client: FlaskClient) -> None:
