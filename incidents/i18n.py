@@ -14,6 +14,7 @@ from incidents.errors import N_, ByteCount, DomainError
 from incidents.extensions import babel
 from incidents.labels import CONSENT_LABELS, ENUM_LABELS
 from incidents.services.custody import ACTION_LABELS
+from incidents.services.gazetteer import load_gazetteer
 from incidents.services.submission_input import FIELD_LABELS
 from incidents.settings import Settings
 
@@ -83,6 +84,14 @@ def error_message(error: DomainError, *, human_fields: bool = True) -> str:
     return gettext(error.message, **params)
 
 
+def place_name(place_id: str | None) -> str:
+    """A gazetteer place's name in the reader's language (the id if it is not listed)."""
+    place = load_gazetteer().get(place_id) if place_id else None
+    if place is None:
+        return place_id or "—"
+    return place.name(str(get_locale()))
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     babel.init_app(
         app,
@@ -100,3 +109,4 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(custody_action, "custody_action")
     app.add_template_filter(enum_label, "label")
     app.add_template_filter(consent_label, "consent_label")
+    app.add_template_filter(place_name, "place_name")
