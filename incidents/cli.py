@@ -6,14 +6,14 @@ import click
 from flask import Flask, current_app
 
 from incidents.cli_bundles import bundle_group
-from incidents.cli_custody import custody_group, domain_errors, keys_group
+from incidents.cli_custody import custody_group, keys_group
 from incidents.cli_demo import demo_command
+from incidents.cli_errors import domain_errors
 from incidents.cli_jobs import worker_command
 from incidents.cli_uploads import uploads_group
 from incidents.db import get_db
 from incidents.models import Role
 from incidents.services import accounts, instance, invitations, tokens
-from incidents.services.passwords import PasswordHasher
 from incidents.settings import Settings
 
 
@@ -23,11 +23,7 @@ def _settings() -> Settings:
 
 
 def _policy() -> accounts.AccountPolicy:
-    s = _settings()
-    return accounts.AccountPolicy(
-        hasher=PasswordHasher(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism),
-        passphrase_min_length=s.passphrase_min_length,
-    )
+    return accounts.AccountPolicy.from_settings(_settings())
 
 
 @click.command("init")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from incidents.cli_custody import domain_errors
+from incidents.cli_errors import domain_errors
 from incidents.db import get_db
 from incidents.errors import NotFound
 from incidents.evidence import get_blobstore, get_keys

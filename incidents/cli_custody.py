@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial, wraps
-from typing import Any
+from functools import partial
 
 import click
 from flask import current_app
 from sqlalchemy import func, select
 from tqdm import tqdm
 
+from incidents.cli_errors import domain_errors
 from incidents.db import begin_write, get_db
 from incidents.errors import DomainError
 from incidents.evidence import get_blobstore, get_keys
@@ -19,20 +18,6 @@ from incidents.services import blobs, checkpoints, custody, ledger_verify
 from incidents.settings import Settings
 from storage.crypto.note import verifier_key
 from storage.errors import StorageError
-
-
-def domain_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A domain error becomes a one-line message and exit status 1 (every CLI module uses it)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DomainError as error:
-            message = error.message % error.params if error.params else error.message
-            raise click.ClickException(message or type(error).__name__) from error
-
-    return wrapper
 
 
 def _settings() -> Settings:

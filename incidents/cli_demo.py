@@ -30,7 +30,6 @@ from incidents.models.types import utcnow
 from incidents.services import accounts, invitations, submission_input, submissions
 from incidents.services import incidents as incident_service
 from incidents.services.gazetteer import Gazetteer, Place, load_gazetteer
-from incidents.services.passwords import PasswordHasher
 from incidents.services.taxonomy import Taxonomy, load_taxonomy
 from incidents.settings import Settings
 from storage.blobstore import BlobStore
@@ -135,13 +134,6 @@ def _user(session: Session, policy: accounts.AccountPolicy, role: Role, name: st
     return user
 
 
-def _policy(settings: Settings) -> accounts.AccountPolicy:
-    return accounts.AccountPolicy(
-        hasher=PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib,
-                              settings.argon2_parallelism),
-        passphrase_min_length=settings.passphrase_min_length)
-
-
 def _free_name(session: Session, base: str) -> str:
     name, n = base, 1
     while session.scalar(select(User.id).where(User.pseudonym == name)) is not None:
@@ -210,7 +202,7 @@ def demo_command(count: int, force: bool) -> None:
     if count < 1 or count > 5000:
         raise click.ClickException("--count must be from 1 to 5000")
     gazetteer, taxonomy = load_gazetteer(), load_taxonomy()
-    policy = _policy(settings)
+    policy = accounts.AccountPolicy.from_settings(settings)
     with get_db().new_session() as session:
         try:
             refuse_unless_fresh(session, force)

@@ -17,6 +17,7 @@ from incidents.models.types import utcnow
 from incidents.services import audit, totp
 from incidents.services.passwords import PasswordHasher, check_policy
 from incidents.services.secrets import token_hash
+from incidents.settings import Settings
 
 PSEUDONYM_MIN, PSEUDONYM_MAX = 3, 40
 PSEUDONYM_TAKEN = N_("This pseudonym is taken. Please choose another.")
@@ -34,6 +35,14 @@ class AccountPolicy:
 
     hasher: PasswordHasher
     passphrase_min_length: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AccountPolicy:
+        return cls(
+            hasher=PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib,
+                                  settings.argon2_parallelism),
+            passphrase_min_length=settings.passphrase_min_length,
+        )
 
 
 def normalise_pseudonym(raw: str) -> tuple[str, str]:

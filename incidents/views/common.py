@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 
 from incidents.services.accounts import AccountPolicy
-from incidents.services.passwords import PasswordHasher
 from incidents.settings import Settings
 
 
@@ -17,11 +16,7 @@ def settings() -> Settings:
 
 
 def account_policy() -> AccountPolicy:
-    s = settings()
-    return AccountPolicy(
-        hasher=PasswordHasher(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism),
-        passphrase_min_length=s.passphrase_min_length,
-    )
+    return AccountPolicy.from_settings(settings())
 
 
 def form_ids(name: str) -> list[str]:
