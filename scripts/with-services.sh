@@ -19,10 +19,12 @@ db="incidents_test_$(date +%s)_$$"
 psql -q -h "$pg_host" -U "$pg_user" -d postgres -c "CREATE DATABASE $db" >/dev/null
 cleanup() { psql -q -h "$pg_host" -U "$pg_user" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; }
 trap cleanup EXIT
-# Redis database 15 is ours for the run; it is flushed before and after.
-redis-cli -h "$redis_host" -n 15 flushdb >/dev/null
+# Redis database $REDIS_DB (15 unless set; each xdist worker counts down from it) is ours
+# for the run; it is flushed before and after.
+redis_db=${REDIS_DB:-15}
+redis-cli -h "$redis_host" -n "$redis_db" flushdb >/dev/null
 echo "== PostgreSQL ($db) and Redis run =="
 TEST_DATABASE_URL="postgresql+psycopg://$pg_user@$pg_host/$db" \
-TEST_REDIS_URL="redis://$redis_host:6379/15" \
+TEST_REDIS_URL="redis://$redis_host:6379/$redis_db" \
   "$@"
-redis-cli -h "$redis_host" -n 15 flushdb >/dev/null
+redis-cli -h "$redis_host" -n "$redis_db" flushdb >/dev/null
