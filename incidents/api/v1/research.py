@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import jsonify
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
+from incidents.api.v1.schemas.base import documented, reply
+from incidents.api.v1.schemas.research import FILTERS, PAGING, IncidentPageOut, timeline
 from incidents.db import get_session
 from incidents.research.exports import record
 from incidents.services import research
@@ -22,6 +23,8 @@ from incidents.views.research import aggregate_cache, export_response, filters_f
 
 
 @blueprint.get("/incidents")
+@documented("Published incidents, filtered and paged (researchers and staff)",
+            response=IncidentPageOut, errors=(400,), parameters=(*FILTERS, *PAGING))
 def list_incidents() -> Response:
     filters = filters_from_request()
     zone = ZoneInfo(settings().display_timezone)
@@ -30,12 +33,14 @@ def list_incidents() -> Response:
         ("count", research.aggregate_key(filters)), research.data_version(get_session()),
         lambda: research.count(get_session(), filters, gazetteer=gazetteer))
     rows = research.page(get_session(), filters, gazetteer=gazetteer)
-    return jsonify({"total": total, "page": filters.page, "per_page": filters.per_page,
-                    "incidents": [record(i, zone) for i in rows]})
+    return reply(IncidentPageOut.of(total, filters.page, filters.per_page,
+                                    [record(i, zone) for i in rows]))
 
 
 @blueprint.get("/timeline.csv", defaults={"kind": "csv"})
 @blueprint.get("/timeline.json", defaults={"kind": "json"})
 @blueprint.get("/timeline.geojson", defaults={"kind": "geojson"})
+@documented("Every published incident matching the filters, streamed", errors=(400,),
+            parameters=FILTERS, fragment=timeline)
 def timeline_export(kind: str) -> Response:
     return export_response(filters_from_request(), kind)
