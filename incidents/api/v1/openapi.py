@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any, Literal
 
-from flask import current_app, jsonify
+from flask import Flask, current_app, jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
@@ -49,11 +49,11 @@ def _methods(rule: Rule) -> list[str]:
     return sorted(m.lower() for m in methods)
 
 
-def _routes() -> Iterator[tuple[Rule, Operation]]:
+def _routes(app: Flask) -> Iterator[tuple[Rule, Operation]]:
     prefix = f"{blueprint.name}."
-    for rule in sorted(current_app.url_map.iter_rules(), key=lambda r: r.rule):
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint.startswith(prefix):
-            operation = getattr(current_app.view_functions[rule.endpoint], ATTRIBUTE, None)
+            operation = getattr(app.view_functions[rule.endpoint], ATTRIBUTE, None)
             if isinstance(operation, Operation):
                 yield rule, operation
 
@@ -80,9 +80,9 @@ def _merge(generated: dict[str, Any], fragment: Mapping[str, Any]) -> dict[str, 
     return generated
 
 
-def document() -> dict[str, Any]:
+def document(app: Flask) -> dict[str, Any]:
     """The whole document, built from the app's routes (so from what is really served)."""
-    routes = list(_routes())
+    routes = list(_routes(app))
     wanted: list[tuple[type[BaseModel], Mode]] = [(Error, "serialization")]
     for _rule, op in routes:
         if op.body is not None:
@@ -140,4 +140,4 @@ def document() -> dict[str, Any]:
     "description": "The OpenAPI 3.1 document",
     "content": {"application/json": {"schema": {"type": "object"}}}}}})
 def openapi() -> Response:
-    return jsonify(document())
+    return jsonify(document(current_app))
