@@ -56,7 +56,8 @@ def _int_header(name: str, *, required: bool = True) -> int | None:
     value = request.headers.get(name)
     if value is None and not required:
         return None
-    if value is None or not value.isdigit() or len(value) > 19:
+    # ASCII only: str.isdigit() also accepts "²" and other digits int() refuses (500).
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise InvalidInput(N_("The header %(header)s must be a non-negative integer."),
                            field=name, header=name)
     return int(value)
