@@ -8,9 +8,9 @@ from werkzeug.wrappers import Response
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.base import documented
 from incidents.api.v1.schemas.bundles import ZIP, BundleIn
-from incidents.db import get_session
-from incidents.services import bundles
-from incidents.views.review import bundle_response
+from incidents.services.bundles import export as bundles
+from incidents.web.db import get_session
+from incidents.web.http.responses import bundle_response
 
 
 @blueprint.post("/bundles")

@@ -16,8 +16,8 @@ from incidents.api.v1.schemas.cases import (
     CaseSummaryOut,
     MembersIn,
 )
-from incidents.db import get_session
 from incidents.services import cases
+from incidents.web.db import get_session
 
 
 @blueprint.get("/cases")

@@ -8,10 +8,10 @@ from werkzeug.wrappers import Response
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.base import documented, reply
 from incidents.api.v1.schemas.evidence import ORIGINAL, IntegrityOut
-from incidents.db import get_session
-from incidents.evidence import get_blobstore
 from incidents.services import review
-from incidents.views.review import evidence_response
+from incidents.web.context import get_blobstore
+from incidents.web.db import get_session
+from incidents.web.http.responses import evidence_response
 
 
 @blueprint.get("/evidence/<public_id>/original")

@@ -19,8 +19,8 @@ from incidents.api.v1.schemas.incidents import (
     PublishIn,
     SplitIn,
 )
-from incidents.db import get_session
 from incidents.services import incidents
+from incidents.web.db import get_session
 
 
 @blueprint.get("/review/incidents")

@@ -22,12 +22,11 @@ from incidents.api.v1.schemas.review import (
     ReviewSubmissionOut,
     StatusIn,
 )
-from incidents.db import get_session
-from incidents.evidence import get_keys
+from incidents.core.clock import iso
 from incidents.models import Assessment
 from incidents.services import review
-from incidents.services.submissions import iso
-from incidents.views.common import settings
+from incidents.web.context import get_keys, settings
+from incidents.web.db import get_session
 
 
 @blueprint.get("/review/queue")

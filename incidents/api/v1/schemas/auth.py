@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from incidents.api.v1.schemas.base import Body, Name, Out, Text
-from incidents.errors import N_
+from incidents.core.errors import N_
 
 
 class RegisterIn(Body):

@@ -40,7 +40,7 @@ from pydantic import (
     ValidationError,
 )
 
-from incidents.errors import N_, InvalidInput
+from incidents.core.errors import N_, InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,7 +85,7 @@ class Out(BaseModel):
 
 
 class Error(Out):
-    """The error envelope every failure under /api/ answers with (incidents.web_errors)."""
+    """The error envelope every failure under /api/ answers with (incidents.web.errors)."""
 
     error: str
     message: str

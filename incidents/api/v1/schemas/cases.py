@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from incidents.api.v1.schemas.base import Body, Ids, LongText, Out, Text
-from incidents.errors import N_
-from incidents.services.submissions import iso
+from incidents.core.clock import iso
+from incidents.core.errors import N_
 
 
 class CaseIn(Body):

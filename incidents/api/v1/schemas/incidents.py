@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import Field, StrictInt
 
 from incidents.api.v1.schemas.base import Body, Ids, LongText, Out, Text
+from incidents.core.clock import iso
 from incidents.services import incidents
-from incidents.services.submissions import iso
 
 # Lists may also come as one comma- or space-separated string, as the HTML form sends them.
 IdsOrText = Ids | Text

@@ -1,7 +1,7 @@
 """Researchers: published incidents (paged) and the streamed timeline exports.
 
 The filters are query parameters shared with the research pages
-(`incidents.research.filters` parses them), so they are declared here as parameters.
+(`incidents.services.research.filters` parses them), so they are declared here as parameters.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from pydantic import Field, StrictInt
 
 from incidents.api.v1.schemas.base import Body, Identifier, LongText, Out, Text
 from incidents.api.v1.schemas.submissions import Consent, Counts
-from incidents.errors import N_
+from incidents.core.clock import iso
+from incidents.core.errors import N_
 from incidents.services import review
-from incidents.services.submissions import iso
 
 QUEUE_PARAMETERS = tuple(
     {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
