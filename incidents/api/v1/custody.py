@@ -12,7 +12,6 @@ from incidents.api.v1.schemas.custody import CheckpointOut, ProofOut
 from incidents.services import checkpoints
 from incidents.web.context import get_keys, settings
 from incidents.web.db import get_session
-from storage.crypto.note import verifier_key
 
 
 @blueprint.get("/custody/checkpoint")
@@ -25,7 +24,7 @@ def custody_checkpoint() -> Response:
         size=cp.size, root=cp.root.hex(),
         root_base64=base64.b64encode(cp.root).decode("ascii"),
         signed_at=cp.signed_at.isoformat(), note=cp.note,
-        verifier_key=verifier_key(origin, get_keys().signing_key().public_key())))
+        verifier_key=checkpoints.verifier_key(get_keys(), origin)))
 
 
 @blueprint.get("/custody/proof/<int:seq>")

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any, Literal
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, jsonify
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.base import ATTRIBUTE, Error, Operation, documented
+from incidents.web.context import application
 
 Mode = Literal["validation", "serialization"]
 REF = "#/components/schemas/{model}"
@@ -140,4 +141,4 @@ def document(app: Flask) -> dict[str, Any]:
     "description": "The OpenAPI 3.1 document",
     "content": {"application/json": {"schema": {"type": "object"}}}}}})
 def openapi() -> Response:
-    return jsonify(document(current_app))
+    return jsonify(document(application()))

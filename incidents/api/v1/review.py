@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.base import documented, reply
@@ -23,7 +22,6 @@ from incidents.api.v1.schemas.review import (
     StatusIn,
 )
 from incidents.core.clock import iso
-from incidents.models import Assessment
 from incidents.services import review
 from incidents.web.context import get_keys, settings
 from incidents.web.db import get_session
@@ -47,9 +45,8 @@ def review_submission(public_id: str) -> Response:
     the testimony item's original, each a custody event)."""
     session = get_session()
     submission = review.load_submission(session, current_user.user, public_id)
-    assessments = [a for i in submission.items for a in session.scalars(
-        select(Assessment).where(Assessment.item_id == i.id))]
-    return reply(ReviewSubmissionDetailOut.with_assessments(submission, assessments))
+    return reply(ReviewSubmissionDetailOut.with_assessments(
+        submission, list(review.assessments_of(session, submission))))
 
 
 @blueprint.post("/review/submissions/<public_id>/status")
