@@ -8,8 +8,8 @@ from werkzeug.wrappers import Response
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.auth import MeOut, RegisteredOut, RegisterIn, TokenIn, TokenOut
 from incidents.api.v1.schemas.base import documented, reply
-from incidents.core.errors import N_, AuthenticationFailed, InvalidInput
-from incidents.services import accounts, tokens
+from incidents.core.errors import N_, InvalidInput
+from incidents.services import accounts
 from incidents.web.context import account_policy, settings
 from incidents.web.db import get_session
 from incidents.web.extensions import limiter
@@ -26,11 +26,9 @@ def _login_limit() -> str:
 def register(body: RegisterIn) -> Response:
     if body.language is not None and body.language not in settings().languages:
         raise InvalidInput(N_("This language is not available."), field="language")
-    db = get_session()
-    user = accounts.register(db, account_policy(), invitation_token=body.invitation,
+    user = accounts.register(get_session(), account_policy(), invitation_token=body.invitation,
                              pseudonym=body.pseudonym, passphrase=body.passphrase,
                              language=body.language)
-    db.commit()
     return reply(RegisteredOut(pseudonym=user.pseudonym, role=user.role.value), 201)
 
 
@@ -39,16 +37,9 @@ def register(body: RegisterIn) -> Response:
 @documented("Exchange credentials (and a TOTP code for staff) for a personal token",
             body=TokenIn, response=TokenOut, status=201, errors=(429,), public=True)
 def token(body: TokenIn) -> Response:
-    db = get_session()
-    try:
-        user = accounts.authenticate(db, account_policy(), pseudonym=body.pseudonym,
-                                     passphrase=body.passphrase, totp_code=body.totp,
-                                     require_totp=True)
-    except AuthenticationFailed:
-        db.commit()  # keep the audit record of the failure
-        raise
-    _row, text = tokens.create_api_token(db, user, body.name)
-    db.commit()
+    text = accounts.issue_api_token(get_session(), account_policy(),
+                                    pseudonym=body.pseudonym, passphrase=body.passphrase,
+                                    totp_code=body.totp, name=body.name)
     return reply(TokenOut(token=text), 201)
 
 

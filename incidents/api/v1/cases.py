@@ -47,12 +47,8 @@ def get_case(public_id: str) -> Response:
             response=CaseSummaryOut, errors=(404,))
 def case_members(public_id: str, body: MembersIn) -> Response:
     """Admins: {"add": [pseudonyms], "remove": [pseudonyms]}."""
-    session, user = get_session(), current_user.user
-    case = cases.get_for_membership(session, user, public_id)
-    for name in body.add:
-        case = cases.add_member(session, user, public_id, name)
-    for name in body.remove:
-        case = cases.remove_member(session, user, public_id, name)
+    case = cases.change_members(get_session(), current_user.user, public_id,
+                                add=body.add, remove=body.remove)
     return reply(CaseSummaryOut.of(case))
 
 
