@@ -93,25 +93,26 @@ def derive(session: Session, user: User, incident_id: str) -> list[ChainLink]:
     if day is None:
         return []
     decisions: dict[int, ChainReview] = {}
-    for review in session.scalars(select(ChainReview).where(
+    for decided in session.scalars(select(ChainReview).where(
             ChainReview.incident_id == incident.id).order_by(ChainReview.id)):
-        decisions[review.post_id] = review  # the latest wins
+        decisions[decided.post_id] = decided  # the latest wins
     links: list[ChainLink] = []
     seen: set[tuple[int, int]] = set()
     for unit, via in _involved_units(session, incident, day):
-        level, current, visited = 0, unit, set()
+        level, visited = 0, set()
+        current: Actor | None = unit
         while current is not None and current.id not in visited and level < MAX_DEPTH:
             visited.add(current.id)
             for post in _posts(session, PostKind.COMMANDER, target_id=current.id):
                 if not post.covers(day) or (current.id, post.id) in seen:
                     continue
                 seen.add((current.id, post.id))
-                review = decisions.get(post.id)
+                last = decisions.get(post.id)
                 links.append(ChainLink(
                     incident=incident, unit=current, level=level, via=via, post=post,
-                    decision=review.decision if review else None,
-                    decided_by=review.by_id if review else None,
-                    reason_blob_id=review.reason_blob_id if review else None))
+                    decision=last.decision if last else None,
+                    decided_by=last.by_id if last else None,
+                    reason_blob_id=last.reason_blob_id if last else None))
             parents = [p for p in _posts(session, PostKind.PART_OF, actor_id=current.id)
                        if p.covers(day)]
             current = parents[0].target if parents else None

@@ -69,7 +69,7 @@ def choice(data: Mapping[str, Any], name: str, kind: type[Choice], *,
     if value in (None, "") and default is not None:
         return default
     try:
-        return kind(value)
+        return kind(str(value) if isinstance(value, str) else "")
     except ValueError as e:
         raise bad(name) from e
 

@@ -402,8 +402,8 @@ def views(session: Session, store: BlobStore, user: User, actors: Sequence[Actor
     posts = {a.id: posts_of(session, a) for a in actors}
     others = {p.actor.id: p.actor for ps in posts.values() for p in ps} | {
         p.target.id: p.target for ps in posts.values() for p in ps}
-    blob_ids = [a.details_blob_id for a in actors] + [o.details_blob_id for o in
-                                                      others.values()]
+    blob_ids: list[str | None] = [a.details_blob_id for a in actors]
+    blob_ids += [o.details_blob_id for o in others.values()]
     blob_ids += [p.details_blob_id for ps in posts.values() for p in ps]
     values = sealed.read_many(session, store, blob_ids, actor=user.public_id)
     shown = {}
