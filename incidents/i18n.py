@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from incidents.errors import N_, ByteCount, DomainError
 from incidents.extensions import babel
-from incidents.labels import CONSENT_LABELS, ENUM_LABELS
+from incidents.labels import ACTOR_LABELS, CONSENT_LABELS, ENUM_LABELS
 from incidents.services.custody import ACTION_LABELS
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.submission_input import FIELD_LABELS
@@ -62,6 +62,14 @@ def enum_label(value: StrEnum | None) -> str:
     return gettext(label) if label else value.value
 
 
+def actor_label(value: str | None) -> str:
+    """An actor kind, force, post kind, role, status or decision in the reader's language."""
+    if not value:
+        return "—"
+    label = ACTOR_LABELS.get(str(value))
+    return gettext(label) if label else str(value)
+
+
 def consent_label(key: str) -> str:
     label = CONSENT_LABELS.get(key)
     return gettext(label) if label else key
@@ -109,4 +117,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(custody_action, "custody_action")
     app.add_template_filter(enum_label, "label")
     app.add_template_filter(consent_label, "consent_label")
+    app.add_template_filter(actor_label, "actor_label")
     app.add_template_filter(place_name, "place_name")

@@ -157,6 +157,12 @@ def set_status(session: Session, store: BlobStore, user: User, public_id: str,
     return row
 
 
+def incident_of(session: Session, row: Involvement) -> str:
+    incident = session.get(Incident, row.incident_id)
+    assert incident is not None
+    return incident.public_id
+
+
 def for_incident(session: Session, user: User, incident_id: str) -> list[Involvement]:
     incident = incidents.load(session, user, incident_id)
     return list(session.scalars(select(Involvement).where(
