@@ -47,7 +47,8 @@ def test_the_perpetrator_is_alleged_with_a_video_time_range_and_the_unit_corrobo
                     world.reviewer.token))["involvements"]
     by_role = {link["role"]: link for link in links}
     perpetrator = by_role["direct_perpetrator"]
-    assert perpetrator["status"] == "alleged" and not perpetrator["uncited"]
+    assert perpetrator["status"] == "alleged"
+    assert not perpetrator["uncited"]
     (cited,) = perpetrator["citations"]
     assert (cited["item"], cited["time_start"], cited["time_end"]) == (
         world.video_item, 0.5, 1.5)
@@ -62,13 +63,16 @@ def test_a_link_without_a_citation_is_only_alleged_and_shown_as_uncited(client, 
     refused = call(client, "POST", f"/api/v1/incidents/{world.incident}/involvements",
                    world.reviewer.token, {"actor": other, "role": "gave_order",
                                           "status": "established", "reason": "sure"})
-    assert refused.status_code == 400 and refused.get_json()["field"] == "status"
+    assert refused.status_code == 400
+    assert refused.get_json()["field"] == "status"
     made = ok(call(client, "POST", f"/api/v1/incidents/{world.incident}/involvements",
                    world.reviewer.token, {"actor": other, "role": "gave_order"}), 201)
-    assert made["status"] == "alleged" and made["uncited"] is True
+    assert made["status"] == "alleged"
+    assert made["uncited"] is True
     moved = call(client, "POST", f"/api/v1/involvements/{made['id']}/status",
                  world.reviewer.token, {"status": "corroborated", "reason": "two witnesses"})
-    assert moved.status_code == 400 and moved.get_json()["field"] == "status"
+    assert moved.status_code == 400
+    assert moved.get_json()["field"] == "status"
     page = client.get(f"/actors/incidents/{world.incident}")  # not signed in: no page
     assert page.status_code == 302
 
@@ -109,10 +113,12 @@ def test_a_lawyer_confirms_or_rejects_each_derived_link(client, world, session):
     token = world.reviewer.token
     bad = call(client, "POST", f"/api/v1/incidents/{world.incident}/command-chain", token,
                {"post": "POS-NOTINCHAIN", "decision": "confirmed"})
-    assert bad.status_code == 400 and bad.get_json()["field"] == "post"
+    assert bad.status_code == 400
+    assert bad.get_json()["field"] == "post"
     no_reason = call(client, "POST", f"/api/v1/incidents/{world.incident}/command-chain",
                      token, {"post": world.post, "decision": "rejected"})
-    assert no_reason.status_code == 400 and no_reason.get_json()["field"] == "reason"
+    assert no_reason.status_code == 400
+    assert no_reason.get_json()["field"] == "reason"
     chain = ok(call(client, "POST", f"/api/v1/incidents/{world.incident}/command-chain", token,
                     {"post": world.post, "decision": "rejected",
                      "reason": "He was on leave that week (order no. 12)."}))
@@ -125,19 +131,20 @@ def test_a_lawyer_confirms_or_rejects_each_derived_link(client, world, session):
 def test_a_translation_is_shown_beside_the_original_which_is_unchanged(client, world):
     links = ok(call(client, "GET", f"/api/v1/incidents/{world.incident}/involvements",
                     world.reviewer.token))["involvements"]
-    citation = next(l for l in links if l["role"] == "direct_perpetrator")["citations"][0]
+    citation = next(lk for lk in links if lk["role"] == "direct_perpetrator")["citations"][0]
     added = ok(call(client, "POST", f"/api/v1/citations/{citation['id']}/translations",
                     world.reviewer.token, {"language": "en",
                                            "text": "The colonel fired into the crowd"}), 201)
     assert added["translator"] == world.reviewer.user.public_id
     again = ok(call(client, "GET", f"/api/v1/incidents/{world.incident}/involvements",
                     world.reviewer.token))["involvements"]
-    shown = next(l for l in again if l["role"] == "direct_perpetrator")["citations"][0]
+    shown = next(lk for lk in again if lk["role"] == "direct_perpetrator")["citations"][0]
     assert shown["excerpt"] == "Полковник стрелял в толпу"
     assert [t["text"] for t in shown["translations"]] == ["The colonel fired into the crowd"]
     bad = call(client, "POST", f"/api/v1/citations/{citation['id']}/translations",
                world.reviewer.token, {"language": "english!!", "text": "x"})
-    assert bad.status_code == 400 and bad.get_json()["field"] == "language"
+    assert bad.status_code == 400
+    assert bad.get_json()["field"] == "language"
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -200,7 +207,8 @@ def test_every_change_is_a_custody_event_in_each_subject_chain(world, session):
     assert "involvement_linked" in actions[f"incident:{world.incident}"]
     cited = next(e for e in custody.events_for(session, f"evidence:{world.video_item}")
                  if e.action == "cited")
-    assert cited.details["time_start_ms"] == 500 and cited.details["time_end_ms"] == 1500
+    assert cited.details["time_start_ms"] == 500
+    assert cited.details["time_end_ms"] == 1500
 
 
 def test_names_details_and_excerpts_are_not_stored_in_the_clear(app, world, session):
@@ -232,7 +240,7 @@ def test_researchers_and_contributors_are_refused_everywhere(app, client, world,
     actor = request.getfixturevalue(who) if who == "researcher" else world.witness
     routes = my_routes(app)
     assert len(routes) >= 20
-    for rule, method, path in routes:
+    for _rule, method, path in routes:
         real = (path.replace("/x", f"/{world.person}") if "actors/x" in path
                 else path.replace("incidents/x", f"incidents/{world.incident}"))
         # Signed in through a real session, with a real CSRF token (as a browser would be).

@@ -77,15 +77,17 @@ def test_a_translation_rides_in_the_dossier_and_the_bundle_beside_the_original(
         client, world, tmp_path):
     links = ok(call(client, "GET", f"/api/v1/incidents/{world.incident}/involvements",
                     world.reviewer.token))["involvements"]
-    citation = next(l for l in links if l["role"] == "direct_perpetrator")["citations"][0]
+    citation = next(lk for lk in links if lk["role"] == "direct_perpetrator")["citations"][0]
     ok(call(client, "POST", f"/api/v1/citations/{citation['id']}/translations",
             world.reviewer.token, {"language": "en", "text": "The colonel fired into the crowd"}),
        201)
     out, text, _ = export(client, world.reviewer.token, world.person, tmp_path)
-    assert "Полковник стрелял в толпу" in text and "The colonel fired into the crowd" in text
+    assert "Полковник стрелял в толпу" in text
+    assert "The colonel fired into the crowd" in text
     (bag,) = [p for p in out.iterdir() if p.is_dir()]
     meta = (bag / "data/metadata" / f"{world.video_item}.json").read_text()
-    assert "The colonel fired into the crowd" in meta and "Полковник стрелял в толпу" in meta
+    assert "The colonel fired into the crowd" in meta
+    assert "Полковник стрелял в толпу" in meta
     assert run_verify(bag).returncode == 0
 
 
@@ -121,7 +123,8 @@ def test_items_without_consent_to_legal_use_are_listed_as_withheld(
                                                   "excerpt": "Тайное свидетельство"}]}))
     out, text, response = export(client, world.reviewer.token, world.person, tmp_path)
     assert response.headers["X-Dossier-Withheld"] == "1"
-    assert items[0] in text and "withheld" in text
+    assert items[0] in text
+    assert "withheld" in text
     assert "Тайное свидетельство" not in text
     (bag,) = [p for p in out.iterdir() if p.is_dir()]
     assert items[0] in (bag / "withheld.json").read_text()
