@@ -26,6 +26,7 @@ from incidents.research.map import map_table, render_map
 from incidents.research.public import PublicIncident, Verification
 from incidents.research.suppress import suppress
 from incidents.services import research
+from incidents.services.actors.public import forces as public_forces
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from incidents.views.common import settings
@@ -168,6 +169,7 @@ def incident(public_id: str) -> str:
     found: PublicIncident = research.get_incident(get_session(), public_id,
                                                   gazetteer=load_gazetteer())
     return render_template("research/incident.html", incident=found,
+                           forces=public_forces(get_session(), found.id),
                            **_common(Filters()))
 
 
