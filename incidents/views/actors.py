@@ -4,20 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.api.v1.actors import dossier_response
 from incidents.db import get_session
 from incidents.evidence import get_blobstore, get_keys
-from incidents.models import ActorKind, ForceKind, InvolvementRole, LinkStatus, PostKind
+from incidents.security import SANDBOX_POLICY
 from incidents.services import incidents
-from incidents.services.actors import chain, fields, involvements, registry
+from incidents.services.actors import chain, involvements, registry
 from incidents.services.dossiers import export as dossiers
 from incidents.views.common import safe_next, settings
 
 blueprint = Blueprint("actors", __name__, url_prefix="/actors")
+
+
+def dossier_response(export: dossiers.DossierExport) -> Response:
+    """Stream a dossier ZIP (constant memory for the evidence; the PDF is small)."""
+    response = Response(stream_with_context(export.chunks()), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
+    response.headers["X-Dossier-Id"] = export.dossier_id
+    response.headers["X-Dossier-Pdf-Sha256"] = export.pdf_sha256
+    response.headers["X-Dossier-Exhibits"] = str(export.exhibits)
+    response.headers["X-Dossier-Withheld"] = str(export.withheld)
+    return response
 
 
 def _form(*lists: str) -> dict[str, Any]:
@@ -39,18 +52,17 @@ def _citation(prefix: str = "") -> list[dict[str, Any]]:
 @blueprint.get("/")
 def index() -> str:
     session, user = get_session(), current_user.user
-    kind = fields.optional_choice(request.args, "kind", ActorKind)
-    rows = registry.list_all(session, user, kind=kind)
+    rows = registry.list_all(session, user, kind=request.args.get("kind"))
     names = registry.names(session, get_blobstore(), user, rows)
     return render_template("actors/index.html", rows=rows, names=names,
-                           kinds=[k.value for k in ActorKind])
+                           kinds=registry.ACTOR_KINDS)
 
 
 @blueprint.get("/new")
 def new() -> str:
     registry.require_reviewer(current_user.user)
-    return render_template("actors/new.html", kinds=[k.value for k in ActorKind],
-                           forces=[f.value for f in ForceKind])
+    return render_template("actors/new.html", kinds=registry.ACTOR_KINDS,
+                           forces=registry.FORCES)
 
 
 @blueprint.post("/")
@@ -68,7 +80,7 @@ def show(public_id: str) -> str:
     links = involvements.views(session, store, user, involvements.for_actor(session, actor))
     return render_template("actors/show.html", actor=view, links=links,
                            history=registry.history(session, actor),
-                           post_kinds=[k.value for k in PostKind])
+                           post_kinds=registry.POST_KINDS)
 
 
 @blueprint.post("/<public_id>/posts")
@@ -98,8 +110,7 @@ def incident(public_id: str) -> str:
                            [lk.unit for lk in derived] + [lk.post.actor for lk in derived])
     return render_template("actors/incident.html", incident=found, links=links,
                            chain=derived, names=names,
-                           roles=[r.value for r in InvolvementRole],
-                           statuses=[s.value for s in LinkStatus])
+                           roles=involvements.ROLES, statuses=involvements.STATUSES)
 
 
 @blueprint.post("/incidents/<public_id>/involvements")

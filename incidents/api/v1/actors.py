@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, stream_with_context, url_for
+from flask import Response, jsonify, request, url_for
 from flask_login import current_user
+from werkzeug.wrappers import Response as StreamedResponse
 
 from incidents.api.v1.base import blueprint, json_body
 from incidents.api.v1.schemas import actors as shapes
 from incidents.db import get_session
 from incidents.evidence import get_blobstore, get_keys
-from incidents.models import ActorKind
-from incidents.security import SANDBOX_POLICY
-from incidents.services.actors import chain, fields, involvements, registry
+from incidents.services.actors import chain, involvements, registry
 from incidents.services.dossiers import export as dossiers
-from incidents.settings import Settings
+from incidents.views.actors import dossier_response
+from incidents.views.common import settings
 
 
 def _body(model: type[shapes._In]) -> dict[str, Any]:
@@ -42,8 +42,7 @@ def involvement_json(view: involvements.InvolvementView) -> dict[str, Any]:
 @blueprint.get("/actors")
 def list_actors() -> Response:
     session, user = get_session(), current_user.user
-    kind = fields.optional_choice(request.args, "kind", ActorKind)
-    rows = registry.list_all(session, user, kind=kind)
+    rows = registry.list_all(session, user, kind=request.args.get("kind"))
     names = registry.names(session, get_blobstore(), user, rows)
     return jsonify(shapes.ActorList(actors=[shapes.ActorSummary(
         id=a.public_id, kind=a.kind.value, force=a.force.value if a.force else None,
@@ -138,27 +137,8 @@ def review_command_chain(public_id: str) -> Response:
     return jsonify(chain_json(public_id, chain.derive(session, user, public_id)))
 
 
-def dossier_response(export: dossiers.DossierExport) -> Response:
-    """Stream a dossier ZIP (constant memory for the evidence; the PDF is small)."""
-    response = Response(stream_with_context(export.chunks()), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
-    response.headers["X-Dossier-Id"] = export.dossier_id
-    response.headers["X-Dossier-Pdf-Sha256"] = export.pdf_sha256
-    response.headers["X-Dossier-Exhibits"] = str(export.exhibits)
-    response.headers["X-Dossier-Withheld"] = str(export.withheld)
-    return response
-
-
-def _settings() -> Settings:
-    value: Settings = current_app.extensions["settings"]
-    return value
-
-
 @blueprint.post("/dossiers")
-def create_dossier() -> Response:
+def create_dossier() -> StreamedResponse:
     body = _body(shapes.DossierIn)
     return dossier_response(dossiers.prepare(get_session(), get_blobstore(), get_keys(),
-                                             _settings(), current_user.user, body))
+                                             settings(), current_user.user, body))

@@ -45,6 +45,8 @@ ROLE_KINDS: dict[InvolvementRole, frozenset[ActorKind]] = {
     InvolvementRole.OFFICIAL_RESPONSIBLE: frozenset({ActorKind.PERSON}),
 }
 REASON_MAX = 5000
+ROLES = [r.value for r in InvolvementRole]
+STATUSES = [s.value for s in LinkStatus]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ from incidents.services.gazetteer import load_gazetteer
 from storage.blobstore import BlobStore
 
 MAX_ACTORS_LISTED = 1000
+# The choices a form offers (faces take them from here, never from the models).
+ACTOR_KINDS = [k.value for k in ActorKind]
+FORCES = [f.value for f in ForceKind]
+POST_KINDS = [k.value for k in PostKind]
 # Which kinds a post joins: (actor kind, target kind).
 POST_SHAPES: dict[PostKind, tuple[ActorKind, ActorKind]] = {
     PostKind.MEMBER: (ActorKind.PERSON, ActorKind.UNIT),
@@ -158,11 +162,13 @@ def load(session: Session, user: User, public_id: str, *, field: str | None = No
     return found
 
 
-def list_all(session: Session, user: User, *, kind: ActorKind | None = None) -> list[Actor]:
+def list_all(session: Session, user: User, *, kind: str | None = None) -> list[Actor]:
+    """Every actor (of one kind: `kind` is checked, naming the field, when given)."""
     require_reviewer(user)
+    wanted = fields.optional_choice({"kind": kind}, "kind", ActorKind)
     query = select(Actor).order_by(Actor.kind, Actor.id).limit(MAX_ACTORS_LISTED)
-    if kind is not None:
-        query = query.where(Actor.kind == kind)
+    if wanted is not None:
+        query = query.where(Actor.kind == wanted)
     return list(session.scalars(query))
 
 
