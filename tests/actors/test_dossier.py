@@ -129,3 +129,28 @@ def test_items_without_consent_to_legal_use_are_listed_as_withheld(
     (bag,) = [p for p in out.iterdir() if p.is_dir()]
     assert items[0] in (bag / "withheld.json").read_text()
     assert run_verify(bag).returncode == 0
+
+
+def test_a_superior_named_only_by_the_command_chain_has_the_incident_in_their_dossier(
+        client, world, tmp_path):
+    token = world.reviewer.token
+    parent = ok(call(client, "POST", "/api/v1/actors", token, {
+        "kind": "unit", "name_latin": "Police Department of Almaty", "force": "police"}), 201)
+    ok(call(client, "POST", f"/api/v1/actors/{world.unit}/posts", token,
+            {"kind": "part_of", "target": parent["id"], "start": "2020-01-01"}), 201)
+    chief = ok(call(client, "POST", "/api/v1/actors", token, {
+        "kind": "person", "name_latin": "Kanat Chief", "name_cyrillic": "Қанат Бастық",
+        "posts": [{"kind": "commander", "target": parent["id"], "start": "2021-01-01",
+                   "citations": [{"item": world.testimony_item,
+                                  "excerpt": "Начальник департамента отдавал приказы"}]}]}),
+        201)
+    ok(call(client, "POST", f"/api/v1/incidents/{world.incident}/command-chain", token,
+            {"post": chief["posts"][0]["id"], "decision": "confirmed",
+             "reason": "Appointment decree of 2021."}))
+    out, text, _ = export(client, token, chief["id"], tmp_path)
+    assert "Қанат Бастық" in text
+    assert world.incident in text
+    assert "Linked through the derived command chain only" in text
+    assert "confirmed by a lawyer" in text
+    (bag,) = [p for p in out.iterdir() if p.is_dir()]
+    assert run_verify(bag).returncode == 0

@@ -158,8 +158,12 @@ def incidents_commanded(session: Session, user: User, person: Actor) -> list[Inc
     posts = _posts(session, PostKind.COMMANDER, actor_id=person.id)
     if not posts:
         return []
+    # Only incidents with a link can have a derived chain: do not derive for the others.
+    linked = session.scalars(select(Incident).where(Incident.id.in_(
+        select(Involvement.incident_id).where(Involvement.status != LinkStatus.REJECTED)),
+        Incident.merged_into_id.is_(None)).order_by(Incident.id))
     found = []
-    for incident in incidents.list_all(session, user):
+    for incident in linked:
         if any(link.post.actor_id == person.id
                for link in derive(session, user, incident.public_id)):
             found.append(incident)

@@ -72,6 +72,7 @@ class IncidentPart:
     place: str
     categories: list[str]
     links: list[InvolvementView]
+    via_chain: bool = False  # named only through the derived command chain
 
 
 @dataclass
@@ -175,7 +176,10 @@ def gather(session: Session, store: BlobStore, user: User, actor_id: str, *,
     by_incident: dict[str, list[InvolvementView]] = {}
     for v in link_views:
         by_incident.setdefault(v.incident, []).append(v)
-    for incident in sorted(incident_rows.values(),
+    chained = {p.incident for p in chain_parts}
+    shown_incidents = list(incident_rows.values()) + [
+        i for i in commanded if i.id not in incident_rows and i.public_id in chained]
+    for incident in sorted(shown_incidents,
                            key=lambda i: (i.start_utc is None, i.start_utc, i.public_id)):
         place = gazetteer.get(incident.place_id)
         parts.append(IncidentPart(
@@ -186,7 +190,8 @@ def gather(session: Session, store: BlobStore, user: User, actor_id: str, *,
             place=place.name("en") if place else "not stated",
             categories=[taxonomy.label(c, "en") for c in incident.categories],
             links=[v for v in by_incident.get(incident.public_id, [])
-                   if v.status not in EXCULPATORY]))
+                   if v.status not in EXCULPATORY],
+            via_chain=incident.id not in incident_rows))
 
     # Exhibits: every cited item, the photos, the evidence for each chain post.
     post_items = [c for p in actor_view.posts for c in _post_items(session, p.citations)]

@@ -198,6 +198,9 @@ def render(content: DossierContent, *, created: str) -> bytes:
         story.append(Paragraph(_t(
             f"When: {part.start}{' to ' + part.end if part.end else ''}. Where: {part.place}. "
             f"Categories: {', '.join(part.categories) or '—'}."), s.body))
+        if part.via_chain:
+            story.append(Paragraph(_t("Linked through the derived command chain only (section "
+                                      f"4). Kind of involvement: {CHAIN_KIND}."), s.body))
         for v in part.links:
             story += _link(s, content, v)
         story.append(Spacer(1, 2 * mm))
