@@ -23,9 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
+from incidents.core.clock import utcnow
+from incidents.models.base import Base
 from incidents.models.submissions import EvidenceItem
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.models.types import UTCDateTime
 
 
 def _values(kind: type[enum.StrEnum]) -> list[str]:

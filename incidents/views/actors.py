@@ -4,33 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.evidence import get_blobstore, get_keys
-from incidents.security import SANDBOX_POLICY
 from incidents.services import incidents
 from incidents.services.actors import chain, involvements, registry
 from incidents.services.dossiers import export as dossiers
-from incidents.views.common import safe_next, settings
+from incidents.web.context import get_blobstore, get_keys, settings
+from incidents.web.db import get_session
+from incidents.web.http.forms import safe_next
+from incidents.web.http.responses import dossier_response
 
 blueprint = Blueprint("actors", __name__, url_prefix="/actors")
-
-
-def dossier_response(export: dossiers.DossierExport) -> Response:
-    """Stream a dossier ZIP (constant memory for the evidence; the PDF is small)."""
-    response = Response(stream_with_context(export.chunks()), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
-    response.headers["X-Dossier-Id"] = export.dossier_id
-    response.headers["X-Dossier-Pdf-Sha256"] = export.pdf_sha256
-    response.headers["X-Dossier-Exhibits"] = str(export.exhibits)
-    response.headers["X-Dossier-Withheld"] = str(export.withheld)
-    return response
 
 
 def _form(*lists: str) -> dict[str, Any]:

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from incidents.db import get_session
-from incidents.media.process import process_item
 from incidents.models import Role
+from incidents.services.media.process import process_item
+from incidents.web.db import get_session
 from tests.fixtures.media import video
 from tests.helpers import gen_token, gen_user
 from tests.review.fixtures import PHOTO, Actor, call, items_of, queued, reviewer, witness

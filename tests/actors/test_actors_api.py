@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from incidents.db import Base, get_session
 from incidents.models import Actor, BlobRecord, CustodyEvent, Involvement
+from incidents.models.base import Base
 from incidents.services import custody
+from incidents.web.db import get_session
 from tests.actors.conftest import PERSON, UNIT, ok, submit_files
 from tests.review.fixtures import call, items_of
 from tests.web.route_walk import walk_routes

@@ -14,12 +14,11 @@ from werkzeug.wrappers import Response as StreamedResponse
 
 from incidents.api.v1.base import blueprint, json_body
 from incidents.api.v1.schemas import actors as shapes
-from incidents.db import get_session
-from incidents.evidence import get_blobstore, get_keys
 from incidents.services.actors import chain, involvements, registry
 from incidents.services.dossiers import export as dossiers
-from incidents.views.actors import dossier_response
-from incidents.views.common import settings
+from incidents.web.context import get_blobstore, get_keys, settings
+from incidents.web.db import get_session
+from incidents.web.http.responses import dossier_response
 
 
 def _body(model: type[shapes._In]) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, InvalidInput
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, InvalidInput
 from incidents.models import (
     Actor,
     ActorKind,
@@ -32,8 +32,9 @@ from incidents.models import (
     PostKind,
     User,
 )
-from incidents.services import blobs, custody, incidents
+from incidents.services import custody, incidents
 from incidents.services.actors import fields, sealed
+from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 
 MAX_DEPTH = 12  # a hierarchy deeper than this is a data error (or a cycle)

@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from incidents.errors import N_, InvalidInput
+from incidents.core.errors import N_, InvalidInput
 
 NAME_MAX = 200
 TEXT_MAX = 5000

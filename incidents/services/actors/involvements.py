@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, Conflict, InvalidInput, NotFound
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, Conflict, InvalidInput, NotFound
 from incidents.models import (
     Actor,
     ActorKind,
@@ -30,9 +30,10 @@ from incidents.models import (
     Translation,
     User,
 )
-from incidents.services import blobs, custody, incidents
+from incidents.services import custody, incidents
 from incidents.services.actors import fields, registry, sealed
 from incidents.services.actors.registry import CitationInput
+from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 
 # Which actor kinds each role may name.

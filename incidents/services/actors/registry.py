@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from incidents.authz import STAFF
-from incidents.db import begin_write
-from incidents.errors import N_, Forbidden, InvalidInput, NotFound
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     Actor,
     ActorKind,
@@ -29,8 +28,10 @@ from incidents.models import (
     PostKind,
     User,
 )
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.access import STAFF
 from incidents.services.actors import fields, sealed
+from incidents.services.evidence import blobs
 from incidents.services.gazetteer import load_gazetteer
 from storage.blobstore import BlobStore
 

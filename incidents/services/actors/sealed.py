@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, LedgerUnavailable, ServiceUnavailable
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, LedgerUnavailable, ServiceUnavailable
 from incidents.models import BlobRecord, BlobStatus
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.evidence import blobs
 from storage.blobstore import BlobRef, BlobStore
 from storage.errors import StorageError
 

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
+from incidents.core.database import begin_write
 from incidents.models import Actor, ActorKind, ForceKind, PostKind
-from incidents.services import blobs
 from incidents.services.actors import registry
 from incidents.services.actors.registry import ActorInput, PostInput
+from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 
 SEED_FILE = Path(__file__).resolve().parents[3] / "config" / "actors.json"

@@ -17,15 +17,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from incidents.bundles.sources import BundleKeys
-from incidents.db import begin_write
+from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
+from incidents.core.settings import Settings
 from incidents.models import User
-from incidents.models.types import utcnow
-from incidents.services import bundles, custody
+from incidents.services import custody
 from incidents.services.actors import fields
+from incidents.services.bundles import export as bundles
+from incidents.services.bundles.sources import BundleKeys
 from incidents.services.dossiers import content as dossier_content
 from incidents.services.dossiers import pdf
-from incidents.settings import Settings
 from storage.blobstore import BlobStore
 
 PDF_NAME = "dossier.pdf"

@@ -21,7 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
-from incidents.errors import N_, ServiceUnavailable
+from incidents.core.errors import N_, ServiceUnavailable
 from incidents.services.actors.involvements import CitationView, InvolvementView
 from incidents.services.dossiers.content import (
     CHAIN_KIND,

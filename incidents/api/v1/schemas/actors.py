@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from incidents.errors import N_, InvalidInput
+from incidents.core.errors import N_, InvalidInput
 
 ActorKindName = Literal["person", "unit", "facility"]
 ForceName = Literal["police", "national_guard", "knb", "army", "special_forces", "csto",
