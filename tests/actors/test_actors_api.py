@@ -248,3 +248,24 @@ def test_researchers_and_contributors_are_refused_everywhere(app, client, world,
         response = matrix_call(browser_for(app, actor.user), method, real)
         assert response.status_code == 403, f"{method} {real}: {response.status_code}"
         assert "Zhaksylykov" not in response.get_data(as_text=True)
+
+
+def test_an_uncited_link_may_be_rejected_with_a_reason(client, world):
+    other = ok(call(client, "POST", "/api/v1/actors", world.reviewer.token,
+                    {"kind": "person", "name_latin": "Named by rumour"}), 201)["id"]
+    made = ok(call(client, "POST", f"/api/v1/incidents/{world.incident}/involvements",
+                   world.reviewer.token, {"actor": other, "role": "gave_order"}), 201)
+    moved = ok(call(client, "POST", f"/api/v1/involvements/{made['id']}/status",
+                    world.reviewer.token, {"status": "rejected",
+                                           "reason": "He was abroad on that day."}))
+    assert moved["status"] == "rejected"
+    assert moved["uncited"] is True
+
+
+def test_a_dossier_for_an_unknown_actor_answers_400_naming_the_field(client, world):
+    before = stored_counts()
+    response = call(client, "POST", "/api/v1/dossiers", world.reviewer.token,
+                    {"actor": "ACT-NOSUCHONE"})
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "actor"
+    assert stored_counts() == before

@@ -68,8 +68,13 @@ def parse(data: Mapping[str, Any]) -> InvolvementInput:
         citations=registry.parse_citations(data))
 
 
+# Statuses that assert more than an allegation, and so need evidence. Disputing or rejecting
+# a link asserts nothing about the actor: a reason is enough.
+NEEDS_CITATION = frozenset({LinkStatus.CORROBORATED, LinkStatus.ESTABLISHED})
+
+
 def _check_status(status: LinkStatus, cited: bool, reason: str) -> None:
-    if status is not LinkStatus.ALLEGED and not cited:
+    if status in NEEDS_CITATION and not cited:
         raise InvalidInput(N_("A link without a citation can only be alleged."), field="status")
     if status is not LinkStatus.ALLEGED and not reason:
         raise InvalidInput(N_("Say why the link has this status."), field="reason")
