@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from incidents.cli.errors import domain_errors
-from incidents.models import Role
+from incidents.core.vocabulary import Role
 from incidents.services import accounts, instance, invitations, tokens
 from incidents.web.context import account_policy as _policy
 from incidents.web.context import settings as _settings

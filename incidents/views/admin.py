@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.core.errors import DomainError
-from incidents.models import Role
+from incidents.core.vocabulary import Role
 from incidents.services import accounts
 from incidents.services import invitations as invites
 from incidents.web.context import settings
