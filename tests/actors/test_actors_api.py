@@ -229,6 +229,7 @@ def my_routes(app):
     return [(rule, method, path) for rule, method, path in walk_routes(app)
             if rule.endpoint.startswith("actors.") or rule.endpoint in {
                 "api_v1.list_actors", "api_v1.create_actor", "api_v1.get_actor",
+                "api_v1.edit_actor",
                 "api_v1.add_actor_post", "api_v1.list_involvements",
                 "api_v1.create_involvement", "api_v1.involvement_status",
                 "api_v1.add_translation", "api_v1.command_chain",
@@ -269,3 +270,22 @@ def test_a_dossier_for_an_unknown_actor_answers_400_naming_the_field(client, wor
     assert response.status_code == 400
     assert response.get_json()["field"] == "actor"
     assert stored_counts() == before
+
+
+def test_an_edit_is_a_new_sealed_version_and_a_custody_event(client, world, session):
+    before = ok(call(client, "GET", f"/api/v1/actors/{world.person}", world.reviewer.token))
+    edited = ok(call(client, "PUT", f"/api/v1/actors/{world.person}", world.reviewer.token, {
+        **{k: before[k] for k in ("name_latin", "name_cyrillic", "transliterations")},
+        "aliases": [*before["aliases"], "Серік Ж."], "details": "Born 12 March 1975."}))
+    assert edited["aliases"] == ["Полковник С.", "Серік Ж."]
+    assert edited["details"] == "Born 12 March 1975."
+    assert edited["posts"] == before["posts"]
+    (event,) = [e for e in custody.events_for(session, f"actor:{world.person}")
+                if e.action == "actor_edited"]
+    old = session.get(BlobRecord, event.details["previous"])
+    assert old is not None  # the earlier version is kept
+    assert old.status.value == "active"
+    too_long = call(client, "PUT", f"/api/v1/actors/{world.person}", world.reviewer.token,
+                    {"name_latin": "x" * 201})
+    assert too_long.status_code == 400
+    assert too_long.get_json()["field"] == "name_latin"

@@ -64,6 +64,15 @@ def get_actor(public_id: str) -> Response:
                                             public_id)))
 
 
+@blueprint.put("/actors/<public_id>")
+def edit_actor(public_id: str) -> Response:
+    body = _body(shapes.ActorEditIn)
+    session, store, user = get_session(), get_blobstore(), current_user.user
+    registry.edit(session, store, user, public_id, registry.parse_details(body),
+                  registry.parse_photos(body))
+    return jsonify(actor_json(registry.view(session, store, user, public_id)))
+
+
 @blueprint.post("/actors/<public_id>/posts")
 def add_actor_post(public_id: str) -> tuple[Response, int]:
     data = registry.parse_post(_body(shapes.PostIn))

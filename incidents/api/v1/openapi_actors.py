@@ -53,7 +53,9 @@ PATHS: dict[str, dict[str, Any]] = {
                     response=shapes.ActorOut, status="201", params=[]),
     },
     "/api/v1/actors/{public_id}": {
-        "get": _op("One actor with its posts", response=shapes.ActorOut)},
+        "get": _op("One actor with its posts", response=shapes.ActorOut),
+        "put": _op("A new version of the names and details (the previous one is kept; a "
+                   "custody event)", body=shapes.ActorEditIn, response=shapes.ActorOut)},
     "/api/v1/actors/{public_id}/posts": {
         "post": _op("Add a post (membership, command, parent unit) over a date range",
                     body=shapes.PostIn, response=shapes.ActorOut, status="201")},

@@ -128,14 +128,19 @@ def parse_post(data: Mapping[str, Any]) -> PostInput:
                      citations=parse_citations(data))
 
 
+def parse_photos(data: Mapping[str, Any]) -> list[str]:
+    photos = data.get("photos") or []
+    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
+        raise fields.bad("photos")
+    return list(dict.fromkeys(photos))
+
+
 def parse_actor(data: Mapping[str, Any]) -> ActorInput:
     kind = fields.choice(data, "kind", ActorKind)
     place = fields.text(data, "place", 64) or None
     if place is not None and load_gazetteer().get(place) is None:
         raise InvalidInput(N_("This place is not in our list."), field="place")
-    photos = data.get("photos") or []
-    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
-        raise fields.bad("photos")
+    photos = parse_photos(data)
     posts = []
     for n, each in enumerate(fields.objects(data, "posts")):
         try:
@@ -144,7 +149,7 @@ def parse_actor(data: Mapping[str, Any]) -> ActorInput:
             raise fields.prefixed(e, f"posts[{n}]") from e
     return ActorInput(kind=kind, details=parse_details(data),
                       force=fields.optional_choice(data, "force", ForceKind), place_id=place,
-                      photos=list(dict.fromkeys(photos)), posts=posts)
+                      photos=photos, posts=posts)
 
 
 # --- loading -------------------------------------------------------------------------------

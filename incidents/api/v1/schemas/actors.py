@@ -62,6 +62,18 @@ class ActorIn(_In):
     posts: list[PostIn] = Field(default_factory=list, max_length=50)
 
 
+class ActorEditIn(_In):
+    """A new version of a person's or unit's names and details (the old one is kept)."""
+
+    name_latin: str = Name
+    name_cyrillic: str = Name
+    aliases: list[str] = Field(default_factory=list, max_length=50)
+    transliterations: list[str] = Field(default_factory=list, max_length=50)
+    details: str = Field(default="", max_length=5000)
+    photos: list[str] = Field(default_factory=list, max_length=50,
+                              description="More photos (evidence item ids) to link")
+
+
 class PostOut(BaseModel):
     id: str
     kind: PostKindName
