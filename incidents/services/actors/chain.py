@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, unit_of_work
 from incidents.core.errors import N_, InvalidInput
 from incidents.models import (
     Actor,
@@ -34,7 +34,6 @@ from incidents.models import (
 )
 from incidents.services import custody, incidents
 from incidents.services.actors import fields, sealed
-from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 
 MAX_DEPTH = 12  # a hierarchy deeper than this is a data error (or a cycle)
@@ -133,7 +132,7 @@ def review(session: Session, store: BlobStore, user: User, incident_id: str,
     if link is None:
         raise InvalidInput(N_("This post is not in the incident's derived command chain."),
                            field="post")
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         begin_write(session)
         row = ChainReview(incident_id=link.incident.id, post_id=link.post.id,
                           decision=decision, by_id=user.id,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, unit_of_work
 from incidents.core.errors import N_, Conflict, InvalidInput, NotFound
 from incidents.models import (
     Actor,
@@ -33,7 +33,6 @@ from incidents.models import (
 from incidents.services import custody, incidents
 from incidents.services.actors import fields, registry, sealed
 from incidents.services.actors.registry import CitationInput
-from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 
 # Which actor kinds each role may name.
@@ -90,7 +89,7 @@ def create(session: Session, store: BlobStore, user: User, incident_id: str,
                            kind=actor.kind.value)
     _check_status(data.status, bool(data.citations), data.reason)
     allowed = {i.id for i in incident.items}
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         begin_write(session)
         exists = session.scalar(select(Involvement.id).where(
             Involvement.incident_id == incident.id, Involvement.actor_id == actor.id,
@@ -146,7 +145,7 @@ def set_status(session: Session, store: BlobStore, user: User, public_id: str,
     incident = session.get(Incident, row.incident_id)
     assert incident is not None
     _check_status(new, bool(row.citations) or bool(citations), text)
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         begin_write(session)
         cited = registry.add_citations(session, store, user, citations,
                                        allowed={i.id for i in incident.items},
@@ -210,7 +209,7 @@ def translate(session: Session, store: BlobStore, user: User, citation_id: str,
         raise InvalidInput(N_("Only an excerpt or a document page can be translated."),
                            field="citation")
     subject = f"translation-of:{citation.public_id}"
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         begin_write(session)
         row = Translation(public_id=fields.new_id("TRN"), citation_id=citation.id,
                           language=language, translator_id=user.id,

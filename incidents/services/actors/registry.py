@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, unit_of_work
 from incidents.core.errors import N_, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     Actor,
@@ -31,7 +31,6 @@ from incidents.models import (
 from incidents.services import custody
 from incidents.services.access import STAFF
 from incidents.services.actors import fields, sealed
-from incidents.services.evidence import blobs
 from incidents.services.gazetteer import load_gazetteer
 from storage.blobstore import BlobStore
 
@@ -286,7 +285,7 @@ def create(session: Session, store: BlobStore, user: User | None, data: ActorInp
             data.kind is not ActorKind.UNIT):
         raise InvalidInput(N_("Only units and facilities have a place."), field="place")
     actor_id = user.public_id if user is not None else None
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         begin_write(session)
         actor = Actor(public_id=fields.new_id("ACT"), kind=data.kind, force=data.force,
                       place_id=data.place_id, seed_id=seed_id,
@@ -325,7 +324,7 @@ def _link_photos(session: Session, user: User | None, actor: Actor, photos: Sequ
 def add_post(session: Session, store: BlobStore, user: User, public_id: str,
              data: PostInput) -> ActorPost:
     actor = load(session, user, public_id)
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         begin_write(session)
         return add_post_to(session, store, user, actor, data)
 
@@ -334,7 +333,7 @@ def edit(session: Session, store: BlobStore, user: User, public_id: str,
          details: dict[str, Any], photos: Sequence[str] = ()) -> Actor:
     """A new version of the sealed details (the previous one is kept), and more photos."""
     actor = load(session, user, public_id)
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         begin_write(session)
         previous = actor.details_blob_id
         actor.details_blob_id = sealed.seal(session, store, details, actor=user.public_id,

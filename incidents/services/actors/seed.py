@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, unit_of_work
 from incidents.models import Actor, ActorKind, ForceKind, PostKind
 from incidents.services.actors import registry
 from incidents.services.actors.registry import ActorInput, PostInput
-from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 
 SEED_FILE = Path(__file__).resolve().parents[3] / "config" / "actors.json"
@@ -78,7 +77,7 @@ def seed(session: Session, store: BlobStore, path: Path = SEED_FILE) -> Seeded:
         have[entry["id"]] = actor
         created += 1
         if kind is ActorKind.FACILITY and entry.get("unit"):
-            with blobs.unit_of_work(session):
+            with unit_of_work(session):
                 begin_write(session)
                 registry.add_post_to(session, store, None, have[entry["unit"]], PostInput(
                     kind=PostKind.OPERATES, target=actor.public_id, start=None, end=None,
