@@ -19,7 +19,7 @@ from incidents.api.v1.schemas.review import (
     RequestOut,
     ReviewSubmissionDetailOut,
     ReviewSubmissionOut,
-    StatusIn,
+    SubmissionStatusIn,
 )
 from incidents.core.clock import iso
 from incidents.services import review
@@ -50,9 +50,9 @@ def review_submission(public_id: str) -> Response:
 
 
 @blueprint.post("/review/submissions/<public_id>/status")
-@documented("Change the status (a custody event)", body=StatusIn,
+@documented("Change the status (a custody event)", body=SubmissionStatusIn,
             response=ReviewSubmissionOut, errors=(404,))
-def review_status(public_id: str, body: StatusIn) -> Response:
+def review_status(public_id: str, body: SubmissionStatusIn) -> Response:
     submission = review.set_status(get_session(), current_user.user, public_id, body.status)
     return reply(ReviewSubmissionOut.of(submission))
 

@@ -106,7 +106,7 @@ class ReviewSubmissionDetailOut(ReviewSubmissionOut):
             AssessmentOut.of(a) for a in assessments]})
 
 
-class StatusIn(Body):
+class SubmissionStatusIn(Body):
     status: Text = Field("", description="new, in_review, needs_info, accepted, rejected")
 
 
