@@ -14,7 +14,7 @@ from incidents.db import begin_write, get_db
 from incidents.errors import DomainError
 from incidents.evidence import get_blobstore, get_keys
 from incidents.models import BlobRecord
-from incidents.services import blobs, checkpoints, custody, ledger_verify
+from incidents.services import blobs, checkpoints, custody, ledger_verify, uploads
 from incidents.settings import Settings
 from storage.crypto.note import verifier_key
 from storage.errors import StorageError
@@ -121,8 +121,10 @@ def sweep_command(older_than: float, orphan_grace: float | None) -> None:
     store = get_blobstore()
     grace = float(_settings().orphan_grace_seconds) if orphan_grace is None else orphan_grace
     try:
-        swept = store.sweep_temporary(older_than=older_than)
         with get_db().new_session() as session:
+            # Uploads in flight are appendable blobs whose temporary objects must stay.
+            swept = store.sweep_temporary(older_than=older_than,
+                                          keep=uploads.in_flight_blob_ids(session))
             orphans = blobs.quarantine_orphans(session, store, older_than=grace)
     except StorageError as e:
         raise click.ClickException(f"sweep failed: {e}") from e

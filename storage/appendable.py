@@ -28,7 +28,7 @@ from storage.crypto import capability as caps
 from storage.crypto.hashing import BackgroundHasher
 from storage.crypto.keys import KeyProvider
 from storage.crypto.sha256state import STATE_LEN, ResumableSha256
-from storage.crypto.stream import HEADER_LEN, AppendableEncryptor, new_data_key
+from storage.crypto.stream import HEADER_LEN, AppendableEncryptor, StreamHeader, new_data_key
 from storage.errors import BlobIntegrityError, BlobTooLarge, BlobWriterClosed, StorageError
 
 # Durable at least this often within one request (the bound: a crash loses at
@@ -151,7 +151,6 @@ class AppendableBlobWriter:
         *,
         blob_id: str,
         length: int,
-        chunk_size: int,
         capability: str,
         sealed_state: bytes,
         backend_state: str,
@@ -160,6 +159,8 @@ class AppendableBlobWriter:
         check_name(blob_id)
         raw = caps.unseal(capability, sealed_state, _aad(blob_id, backend_state))
         data_key, header, counter, size, stored, final, pt, ct = _STATE.unpack(raw)
+        # The chunk size is the one the blob was created with, whatever the settings now.
+        chunk_size = StreamHeader.parse(header, blob_id).chunk_size
         secret = _Secret(data_key, header, counter, size, stored, final, pt, ct)
         if final and backend.exists(blob_id):
             sink: AppendSink = _Completed()  # a finish that died after the blob became visible
@@ -228,7 +229,8 @@ class AppendableBlobWriter:
         backend_state = self._sink.checkpoint()
         pt = self._pt_hash.sync()
         ct = self._ct_hash.sync()
-        assert isinstance(pt, ResumableSha256) and isinstance(ct, ResumableSha256)
+        assert isinstance(pt, ResumableSha256)
+        assert isinstance(ct, ResumableSha256)
         raw = _STATE.pack(self._data_key, self._enc.header, self._enc.counter, self._size,
                           self._stored, self._final, pt.export(), ct.export())
         sealed = caps.seal(self._capability, raw, _aad(self.blob_id, backend_state))

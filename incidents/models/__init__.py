@@ -43,7 +43,7 @@ from incidents.models.submissions import (
     SubmissionStatus,
     TimePrecision,
 )
-from incidents.models.uploads import Upload, UploadSegment, UploadState
+from incidents.models.uploads import Upload, UploadFormat, UploadSegment, UploadState
 
 __all__ = [
     "ApiToken",
@@ -86,6 +86,7 @@ __all__ = [
     "TimePrecision",
     "Upload",
     "UploadSegment",
+    "UploadFormat",
     "UploadState",
     "User",
     "UserSession",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import io
 import json
 import os
@@ -13,7 +14,14 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from storage.backends.base import BLOB_NAME_RE, BlobSource, check_name
-from storage.errors import BackendError, BlobExists, BlobNotFound, InvalidBlobName, StorageFull
+from storage.errors import (
+    BackendError,
+    BlobBusy,
+    BlobExists,
+    BlobNotFound,
+    InvalidBlobName,
+    StorageFull,
+)
 from storage.files import fsync_dir
 
 TMP_PREFIX = ".tmp-"
@@ -102,6 +110,13 @@ class LocalBackend:
             raise BlobNotFound(f"the unfinished bytes of blob {name} are gone") from e
         except OSError as e:
             raise _backend_error(e, f"opening appendable blob {name}") from e
+        try:
+            # One writer at a time, even one whose database lease ran out while it sat in a
+            # read: the kernel drops the lock when a process dies, however it dies.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            os.close(fd)
+            raise BlobBusy(f"blob {name} is being appended to by another writer") from e
         try:
             if state is None and self._fsync:
                 fsync_dir(shard)  # the file itself must survive a crash, not only its bytes

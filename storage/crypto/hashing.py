@@ -25,11 +25,6 @@ class Hash(Protocol):
 
     def update(self, data: memoryview, /) -> None: ...
 
-    def sync(self) -> Hash:
-        """Wait until everything queued is hashed; return the underlying hash object."""
-        self.wait(self._submitted)
-        return self._shared.hash
-
     def hexdigest(self) -> str: ...
 
 
@@ -37,7 +32,7 @@ class _Shared:
     """State shared with the worker; the worker holds no reference to the hasher itself."""
 
     def __init__(self, hash_: Hash | None) -> None:
-        self.hash: Hash = hash_ if hash_ is not None else hashlib.sha256()
+        self.hash: Hash = hashlib.sha256() if hash_ is None else hash_
         self.queue: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
         self.cond = threading.Condition()
         self.done = 0

@@ -45,7 +45,7 @@ def _new(store: BlobStore, length: int, cap: str) -> tuple[str, str, bytes, Save
 def _resume(store: BlobStore, blob_id: str, length: int, cap: str,
             cp: Checkpoint) -> AppendableBlobWriter:
     return AppendableBlobWriter.resume(
-        store.backend, blob_id=blob_id, length=length, chunk_size=CHUNK, capability=cap,
+        store.backend, blob_id=blob_id, length=length, capability=cap,
         sealed_state=cp.sealed_state, backend_state=cp.backend_state)
 
 
@@ -80,6 +80,7 @@ def test_bytes_written_after_the_last_checkpoint_are_dropped_and_rewritten(
     blob_id, key_id, sealed, saved = _new(store, len(data), cap)
     writer = _resume(store, blob_id, len(data), cap, saved.last)
     writer.write_from(io.BytesIO(data[: 4 * CHUNK]), saved.store, checkpoint_bytes=CHUNK)
+    writer.close()
     kept = saved.last
     # The "crashed" request got further and wrote records, but died before its checkpoint.
     writer = _resume(store, blob_id, len(data), cap, kept)
@@ -186,6 +187,20 @@ def _record_ends(stored: bytes) -> list[int]:
         pos += 11 + n + 16
         ends.append(pos)
     return ends
+
+
+def test_two_live_writers_never_append_to_one_local_blob(tmp_path, ring) -> None:  # noqa: ANN001
+    from storage.backends import LocalBackend
+    from storage.errors import BlobBusy
+
+    store = BlobStore(LocalBackend(tmp_path / "blobs"), ring, chunk_size=CHUNK)
+    cap = new_capability()
+    blob_id, _, _, saved = _new(store, 10, cap)
+    first = _resume(store, blob_id, 10, cap, saved.last)
+    with pytest.raises(BlobBusy):
+        _resume(store, blob_id, 10, cap, saved.last)
+    first.close()
+    _resume(store, blob_id, 10, cap, saved.last).close()
 
 
 def test_backend_resume_state_carries_no_secret(backend: BlobBackend, store: BlobStore) -> None:
