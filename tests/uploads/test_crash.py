@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,53 +25,10 @@ from incidents.settings import Settings
 from storage.appendable import CHECKPOINT_BYTES
 from storage.blobstore import BlobRef, BlobStore
 from tests.conftest import POSTGRES_URL, REDIS_URL
+from tests.servers import Gunicorn
 from tests.uploads.conftest import TUS, create, patch
 
 MiB = 1024 * 1024
-GUNICORN = Path(sys.executable).parent / "gunicorn"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Gunicorn:
-    """``gunicorn wsgi:app`` on the test's instance folder and database."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "INCIDENTS_INSTANCE": str(settings.instance_path),
-               "INCIDENTS_SECURE_COOKIES": "false", "INCIDENTS_UPLOAD_LEASE_SECONDS": "2"}
-        if POSTGRES_URL:
-            env["DATABASE_URL"] = POSTGRES_URL
-        if REDIS_URL:
-            env["REDIS_URL"] = REDIS_URL
-        self.proc = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            [str(GUNICORN), "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
-             "--threads", "4", "--timeout", "120", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.options(self.url + "/api/v1/uploads/", timeout=2).status_code == 204:
-                    return
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (master and worker): no cleanup runs."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
 
 
 @pytest.fixture
@@ -84,7 +37,7 @@ def gunicorn(settings: Settings) -> Iterator[type[Gunicorn]]:
 
     class Started(Gunicorn):
         def __init__(self) -> None:
-            super().__init__(settings)
+            super().__init__(settings, POSTGRES_URL, REDIS_URL)
             started.append(self)
 
     yield Started  # type: ignore[misc]
