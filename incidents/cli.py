@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from incidents.cli_backup import backup_group
 from incidents.cli_bundles import bundle_group
 from incidents.cli_custody import custody_group, keys_group
 from incidents.cli_demo import demo_command
@@ -101,5 +102,5 @@ def token_create_command(username: str, name: str) -> None:
 def init_app(app: Flask) -> None:
     for command in (init_command, create_admin_command, first_run_admin_command,
                     invite_command, token_group, uploads_group, custody_group, bundle_group,
-                    keys_group, worker_command, demo_command):
+                    keys_group, worker_command, demo_command, backup_group):
         app.cli.add_command(command)
