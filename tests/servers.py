@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from incidents.settings import Settings
+from incidents.core.settings import Settings
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 ROOT = Path(__file__).resolve().parents[1]

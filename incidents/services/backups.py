@@ -36,8 +36,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from incidents.core.settings import Settings
 from incidents.models import BlobRecord, Checkpoint, CustodyEvent
-from incidents.settings import Settings
 from storage.blobstore import BlobStore
 from storage.checkpoint_state import CheckpointGuard
 from storage.crypto.merkle import root as merkle_root

@@ -48,8 +48,9 @@ from typing import Protocol
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import (
+from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import (
     N_,
     Busy,
     ByteCount,
@@ -69,9 +70,9 @@ from incidents.models import (
     UploadState,
     User,
 )
-from incidents.models.types import utcnow
 from incidents.models.uploads import FILENAME_MAX, FILETYPE_MAX
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.evidence import blobs
 from storage.appendable import Checkpoint
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore

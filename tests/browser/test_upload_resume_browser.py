@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from incidents.db import get_session
 from incidents.models import Role, Upload, UploadState
+from incidents.web.db import get_session
 from storage.blobstore import BlobRef, BlobStore
 from tests.conftest import POSTGRES_URL, REDIS_URL
 from tests.helpers import PASSPHRASE, gen_user

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from incidents import create_app
-from incidents.db import get_db
-from incidents.settings import Settings
+from incidents.app import create_app
+from incidents.core.settings import Settings
+from incidents.web.db import get_db
 from tests.conftest import POSTGRES_URL, _truncate
 from tests.custody.conftest import add_events, ingest_bytes
 from tests.storage.conftest import s3_endpoint  # noqa: F401 (the moto server fixture)

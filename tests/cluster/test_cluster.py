@@ -26,11 +26,11 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select, text
 
-from incidents import create_app
-from incidents.db import get_session
+from incidents.app import create_app
+from incidents.core.settings import Settings
 from incidents.models import Checkpoint, MediaProcessing, Role
 from incidents.models.media import ProcessingStatus
-from incidents.settings import Settings
+from incidents.web.db import get_session
 from tests.cluster.conftest import BIN, ROOT, Cluster
 from tests.helpers import PASSPHRASE, gen_token, gen_user
 

@@ -18,10 +18,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from incidents.db import get_session
+from incidents.core.settings import Settings
 from incidents.models import Upload, UploadFormat, UploadState
 from incidents.services import uploads
-from incidents.settings import Settings
+from incidents.web.db import get_session
 from storage.appendable import CHECKPOINT_BYTES
 from storage.blobstore import BlobRef, BlobStore
 from tests.conftest import POSTGRES_URL, REDIS_URL
