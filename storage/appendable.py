@@ -215,7 +215,7 @@ class AppendableBlobWriter:
                     self._emit(self._cur, self._fill, final=True)
             now = time.monotonic()
             due = self.size - since >= checkpoint_bytes or now - last >= checkpoint_seconds
-            if n == 0 or self._final or (due and self.size > self._size):
+            if (n == 0 or self._final or due) and (self.size > since or self._fill):
                 if self._fill:
                     self._emit(self._cur, self._fill, final=False)
                 on_checkpoint(self.checkpoint())

@@ -269,6 +269,10 @@ class _AppendFile:
         try:
             if self._fsync:
                 os.fsync(self._f.fileno())
+            # What is on disk is exactly what was written (a short write, or another writer
+            # that truncated the file, would show here) before the blob becomes visible.
+            if os.fstat(self._f.fileno()).st_size != self._size:
+                raise BackendError(f"blob {self._name} has the wrong length on disk")
             self._f.close()
             os.link(self._tmp, self._path)
         except FileExistsError as e:
