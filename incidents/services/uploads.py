@@ -513,6 +513,11 @@ def _finish_stream(session: Session, store: BlobStore, pk: int, capability: str)
                                          sealed_state=sealed_state, backend_state=backend_state)
     except SealedKeyError as e:
         raise NotFound(N_("There is no such upload, or it has expired.")) from e
+    except BlobBusy as e:  # the request that wrote the last byte is finishing it right now
+        raise Busy(N_("This upload is receiving bytes in another request; "
+                      "try again in a moment.")) from e
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
     try:
         # No read-back: the hashes came from the very buffers that were encrypted and
         # written, and the backend checks what it holds before the blob becomes visible
