@@ -3,7 +3,7 @@
 Existing rows are segment uploads and keep working as before (``format`` = "segments").
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0012
 Create Date: 2026-12-02 16:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import incidents.models.types
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
