@@ -9,12 +9,12 @@ import os
 import pytest
 
 from storage.appendable import AppendableBlobWriter, Checkpoint
-from storage.backends import BlobBackend
+from storage.backends import BlobBackend, LocalBackend
 from storage.blobstore import BlobRef, BlobStore
 from storage.crypto.capability import new_capability
 from storage.crypto.sha256state import ResumableSha256
 from storage.crypto.stream import HEADER_LEN
-from storage.errors import BlobIntegrityError, BlobTooLarge, SealedKeyError
+from storage.errors import BlobBusy, BlobIntegrityError, BlobTooLarge, SealedKeyError
 from tests.storage.conftest import CHUNK, raw, replace_raw
 
 
@@ -190,9 +190,6 @@ def _record_ends(stored: bytes) -> list[int]:
 
 
 def test_two_live_writers_never_append_to_one_local_blob(tmp_path, ring) -> None:  # noqa: ANN001
-    from storage.backends import LocalBackend
-    from storage.errors import BlobBusy
-
     store = BlobStore(LocalBackend(tmp_path / "blobs"), ring, chunk_size=CHUNK)
     cap = new_capability()
     blob_id, _, _, saved = _new(store, 10, cap)
