@@ -237,11 +237,30 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def lookup(session: Session, pseudonym: object) -> User | None:
+    """The user with this pseudonym as people type it ("Alice" finds `alice`): the one place
+    a pseudonym is looked up, always through its normalised key; None if there is none."""
+    if not isinstance(pseudonym, str):
+        return None
+    try:
+        _, key = normalise_pseudonym(pseudonym)
+    except InvalidInput:
+        return None
+    return session.scalar(select(User).where(User.pseudonym_key == key))
+
+
 def find_by_pseudonym(session: Session, pseudonym: str) -> User:
-    _, key = normalise_pseudonym(pseudonym)
-    user = session.scalar(select(User).where(User.pseudonym_key == key))
+    user = lookup(session, pseudonym)
     if user is None:
         raise NotFound(N_("No such user."))
+    return user
+
+
+def find_staff(session: Session, pseudonym: object, *, field: str) -> User:
+    """A reviewer or admin named by pseudonym (assignments, case members)."""
+    user = lookup(session, pseudonym)
+    if user is None or user.role not in {Role.REVIEWER, Role.ADMIN}:
+        raise InvalidInput(N_("No reviewer has this name."), field=field)
     return user
 
 

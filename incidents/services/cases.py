@@ -28,7 +28,7 @@ from incidents.models import (
     User,
 )
 from incidents.models.cases import NAME_MAX
-from incidents.services import custody
+from incidents.services import accounts, custody
 from incidents.services.access import STAFF
 
 DESCRIPTION_MAX = 10_000
@@ -108,11 +108,7 @@ def create(session: Session, user: User, name: str, kind: str, description: str 
 
 
 def _user(session: Session, pseudonym: str) -> User:
-    found = session.scalar(select(User).where(User.pseudonym == pseudonym)) if isinstance(
-        pseudonym, str) else None
-    if found is None or found.role not in STAFF:
-        raise InvalidInput(N_("No reviewer has this name."), field="member")
-    return found
+    return accounts.find_staff(session, pseudonym, field="member")
 
 
 def add_member(session: Session, admin: User, public_id: str, pseudonym: str) -> Case:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
 from incidents.core.database import unit_of_work
@@ -25,7 +25,6 @@ from incidents.core.errors import N_, Conflict, Forbidden, InvalidInput, NotFoun
 from incidents.models import (
     EvidenceItem,
     Incident,
-    IncidentSubmission,
     IncidentTerm,
     MediaProcessing,
     Submission,
@@ -37,7 +36,6 @@ from incidents.models.incidents import TITLE_MAX
 from incidents.services import custody
 from incidents.services.access import STAFF
 from incidents.services.gazetteer import Gazetteer, load_gazetteer
-from incidents.services.research.filters import LIKE_ESCAPE, Condition, Filters
 from incidents.services.research.public import (
     LocationPrecision,
     PublicIncident,
@@ -500,102 +498,3 @@ def to_public(incident: Incident, gazetteer: Gazetteer | None = None) -> PublicI
         injured=incident.injured, detained=incident.detained, killed=incident.killed,
         verification=incident.verification, has_photo=incident.has_photo,
         has_video=incident.has_video, published_at=incident.published_at)
-
-
-_COLUMNS: dict[str, Any] = {
-    "start_utc": Incident.start_utc, "region_id": Incident.region_id,
-    "place_id": Incident.place_id, "verification": Incident.verification,
-    "has_photo": Incident.has_photo, "has_video": Incident.has_video,
-    "published_at": Incident.published_at, "killed": Incident.killed,
-    "injured": Incident.injured, "detained": Incident.detained, "id": Incident.public_id,
-}
-
-
-def _condition(condition: Condition) -> ColumnElement[bool]:
-    name, op, value = condition.field, condition.op, condition.value
-    if name in ("categories", "tags"):
-        kind = TermKind.CATEGORY if name == "categories" else TermKind.TAG
-        return exists().where(IncidentTerm.incident_id == Incident.id, IncidentTerm.kind == kind,
-                              IncidentTerm.term.in_(list(value)))
-    if name == "text":
-        return or_(Incident.title.ilike(value, escape=LIKE_ESCAPE),
-                   and_(Incident.summary.ilike(value, escape=LIKE_ESCAPE),
-                        _all_consented()))
-    column = _COLUMNS[name]
-    if name == "verification":
-        value = [Verification(v) for v in value]
-    match op:
-        case "ge":
-            return column >= value
-        case "lt":
-            return column < value
-        case "in":
-            return column.in_(list(value))
-        case "eq":
-            return column == value
-    raise ValueError(f"unknown operator {op}")
-
-
-def _all_consented() -> ColumnElement[bool]:
-    """Every linked witness consented to publication (so the summary is public)."""
-    return ~exists().where(IncidentSubmission.incident_id == Incident.id,
-                           IncidentSubmission.submission_id == Submission.id,
-                           Submission.consent_publication.is_(false()))
-
-
-def _published_query(filters: Filters) -> Select[tuple[Incident]]:
-    query = select(Incident).where(Incident.published.is_(true()),
-                                   Incident.merged_into_id.is_(None),
-                                   Incident.start_utc.is_not(None))
-    for condition in filters.conditions():
-        query = query.where(_condition(condition))
-    return query
-
-
-def _ordered(query: Select[tuple[Incident]], filters: Filters) -> Select[tuple[Incident]]:
-    for name, descending in filters.order_by():
-        column = _COLUMNS[name]
-        query = query.order_by(column.desc().nulls_last() if descending
-                               else column.asc().nulls_last())
-    return query.options(selectinload(Incident.terms), selectinload(Incident.submissions))
-
-
-def list_published(session: Session, filters: Filters, *, gazetteer: Gazetteer | None = None
-                   ) -> list[PublicIncident]:
-    """One page of published incidents matching `filters`, as researchers see them."""
-    gazetteer = gazetteer or load_gazetteer()
-    query = _ordered(_published_query(filters), filters).offset(filters.offset).limit(
-        filters.limit)
-    return [to_public(i, gazetteer) for i in session.scalars(query)]
-
-
-def count_published(session: Session, filters: Filters) -> int:
-    query = _published_query(filters).with_only_columns(func.count(Incident.id)).order_by(None)
-    return int(session.scalar(query) or 0)
-
-
-def iter_published(session: Session, filters: Filters, *, gazetteer: Gazetteer | None = None,
-                   batch: int = 500) -> Iterator[PublicIncident]:
-    """Every published incident matching `filters` (no paging), in sort order, in batches."""
-    gazetteer = gazetteer or load_gazetteer()
-    query = _ordered(_published_query(filters), filters)
-    offset = 0
-    while True:
-        rows = list(session.scalars(query.offset(offset).limit(batch)))
-        for row in rows:
-            yield to_public(row, gazetteer)
-        if len(rows) < batch:
-            return
-        offset += batch
-
-
-def get_published(session: Session, public_id: str, *, gazetteer: Gazetteer | None = None
-                  ) -> PublicIncident:
-    if not isinstance(public_id, str) or len(public_id) > 32:
-        raise NotFound()
-    row = session.scalar(select(Incident).where(
-        Incident.public_id == public_id, Incident.published.is_(true()),
-        Incident.merged_into_id.is_(None)))
-    if row is None:
-        raise NotFound()
-    return to_public(row, gazetteer)

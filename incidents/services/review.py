@@ -46,7 +46,7 @@ from incidents.models import (
     User,
 )
 from incidents.models.review import CREDIBILITY_VALUES
-from incidents.services import custody
+from incidents.services import accounts, custody
 from incidents.services.access import STAFF
 from incidents.services.evidence import blobs
 from incidents.services.media import phash as phashes
@@ -293,10 +293,7 @@ def assign(session: Session, user: User, public_id: str, reviewer: str | None) -
     submission = load_submission(session, user, public_id)
     target = user
     if reviewer:
-        found = session.scalar(select(User).where(User.pseudonym == reviewer))
-        if found is None or found.role not in STAFF:
-            raise InvalidInput(N_("No reviewer has this name."), field="reviewer")
-        target = found
+        target = accounts.find_staff(session, reviewer, field="reviewer")
     with unit_of_work(session):
         row = session.get(ReviewAssignment, submission.id)
         if row is None:
@@ -595,11 +592,6 @@ def submission_view(session: Session, store: BlobStore, keys: KeyProvider, user:
                           assignment.reviewer if assignment else None,
                           custody.events_for(session, f"submission:{submission.public_id}"),
                           stated)
-
-
-def submission_public_id(session: Session, submission_pk: int) -> str:
-    found = session.get(Submission, submission_pk)
-    return found.public_id if found else ""
 
 
 def open_preview(session: Session, store: BlobStore, user: User, item_public_id: str,

@@ -1,0 +1,72 @@
+"""Researcher visibility has one rule, written once in SQL and once over loaded rows.
+
+The incident summary is public only when witnesses stand behind the incident and every one
+of them consented to publication. A second SQL copy of the rule (deleted in issue 9) let an
+incident with no linked witness count as consented, so searching found words of a summary
+that no page showed. Both forms must agree on every case, including that one.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from incidents.core.vocabulary import Role
+from incidents.models import Incident, Submission
+from incidents.services import incidents
+from incidents.services.research import queries as research
+from incidents.services.research.filters import Filters
+from incidents.web.db import get_session
+from tests.helpers import gen_user
+from tests.research_web.factories import gen_incident_row
+
+
+def _witness(publication: bool) -> int:
+    session = get_session()
+    owner = gen_user(Role.CONTRIBUTOR)
+    submission = Submission(
+        public_id=f"{owner.id:032d}", owner_id=owner.id, time_precision="unknown",
+        categories=[], tags=[], consent_legal=True, consent_research=True,
+        consent_publication=publication, consent_contact=False)
+    session.add(submission)
+    session.commit()
+    return submission.id
+
+
+CASES = {  # summary word -> the witnesses' publication consent, and whether it is public
+    "nowitness": ((), False),
+    "refused": ((False,), False),
+    "mixed": ((True, False), False),
+    "agreed": ((True,), True),
+    "allagreed": ((True, True), True),
+}
+
+
+@pytest.fixture
+def published(app: object) -> dict[str, str]:
+    session = get_session()
+    ids = {}
+    for word, (consents, _public) in CASES.items():
+        witnesses = tuple(_witness(c) for c in consents)
+        row = gen_incident_row(session, summary=f"The {word} summary.", submissions=witnesses)
+        ids[word] = row.public_id
+    return ids
+
+
+@pytest.mark.parametrize("word", list(CASES))
+def test_a_summary_is_shown_and_searchable_exactly_when_every_witness_consented(
+        published: dict[str, str], word: str) -> None:
+    session = get_session()
+    public = CASES[word][1]
+    shown = research.get_incident(session, published[word])
+    assert (shown.summary == f"The {word} summary.") is public
+    found = [p.id for p in research.page(session, Filters(search=word))]
+    assert found == ([published[word]] if public else [])
+
+
+def test_the_sql_rule_and_the_rule_over_rows_agree(published: dict[str, str]) -> None:
+    session = get_session()
+    in_sql = set(session.scalars(select(Incident.public_id).where(research.consented())))
+    rows = session.scalars(select(Incident)).all()
+    over_rows = {i.public_id for i in rows if incidents.witnesses_consented(i)}
+    assert in_sql == over_rows == {published["agreed"], published["allagreed"]}
