@@ -41,6 +41,7 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().display_timezone)
 
 
+@blueprint.app_template_filter("local_time")
 def local_time(value: datetime | None) -> str:
     """`2022-01-05 14:00` in the display zone (the template adds UTC beside it)."""
     if value is None:
@@ -48,6 +49,7 @@ def local_time(value: datetime | None) -> str:
     return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
 
 
+@blueprint.app_template_filter("utc_time")
 def utc_time(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -61,6 +63,7 @@ def _labels(language: str) -> dict[str, str]:
     return found
 
 
+@blueprint.app_template_filter("term_labels")
 def _map_labels(ids: tuple[str, ...], labels: dict[str, str]) -> str:
     return ", ".join(labels.get(i, i) for i in ids)
 
@@ -111,7 +114,6 @@ def _common(filters: Filters) -> dict[str, Any]:
                         key=lambda p: p.name(language)),
         "verification_names": verification_names(), "precision_names": precision_names(),
         "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
-        "local_time": local_time, "utc_time": utc_time, "map_labels": _map_labels,
         "zone_name": settings().display_timezone,
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
                          for kind in CONTENT_TYPES},
