@@ -17,6 +17,7 @@ from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research import aggregates
 from incidents.services.research import queries as research
 from incidents.services.research.chart import chart_table, render_chart
 from incidents.services.research.exports import CONTENT_TYPES
@@ -128,7 +129,7 @@ def _day_label(day: date) -> str:
 @blueprint.get("/")
 def timeline() -> str:
     filters = filters_from_request()
-    result = research.timeline(get_session(), filters, gazetteer=load_gazetteer(),
+    result = aggregates.timeline(get_session(), filters, gazetteer=load_gazetteer(),
                                cache=aggregate_cache())
     context = _common(filters)
     threshold = context["threshold"]
@@ -163,7 +164,7 @@ def incident(public_id: str) -> str:
 @blueprint.get("/map")
 def map_page() -> str:
     filters = filters_from_request()
-    data = research.map_data(get_session(), filters, gazetteer=load_gazetteer(),
+    data = aggregates.map_data(get_session(), filters, gazetteer=load_gazetteer(),
                              cache=aggregate_cache())
     context = _common(filters)
     language, threshold = context["language"], context["threshold"]

@@ -37,8 +37,8 @@ CASES = {  # summary word -> the witnesses' publication consent, and whether it 
     "nowitness": ((), False),
     "refused": ((False,), False),
     "mixed": ((True, False), False),
-    "agreed": ((True,), True),
-    "allagreed": ((True, True), True),
+    "single": ((True,), True),
+    "every": ((True, True), True),
 }
 
 
@@ -69,4 +69,4 @@ def test_the_sql_rule_and_the_rule_over_rows_agree(published: dict[str, str]) ->
     in_sql = set(session.scalars(select(Incident.public_id).where(research.consented())))
     rows = session.scalars(select(Incident)).all()
     over_rows = {i.public_id for i in rows if incidents.witnesses_consented(i)}
-    assert in_sql == over_rows == {published["agreed"], published["allagreed"]}
+    assert in_sql == over_rows == {published["single"], published["every"]}
