@@ -23,11 +23,10 @@ from incidents.models import (
     User,
 )
 from incidents.services import custody
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, integrity
 from incidents.services.review.actions import load_item
 from storage.blob_reader import BlobReader
 from storage.blobstore import BlobStore
-from storage.errors import BlobNotFound, StorageError
 
 
 def open_preview(session: Session, store: BlobStore, user: User, item_public_id: str,
@@ -92,18 +91,10 @@ def check_integrity(session: Session, store: BlobStore, user: User, item_public_
     if record is None:
         raise NotFound()
     stored = [e for e in custody.events_for(session, record.subject) if e.action == "stored"]
-    problem: str | None = None
-    try:
-        sha256, salt = blobs.unseal_digest(store.keys, record)
-        store.verify(blobs.RecordedView(
-            blob_id=record.id, key_id=record.key_id, sealed_key=record.sealed_key,
-            size=record.size, sha256=sha256, ciphertext_sha256=record.ciphertext_sha256))
-        if not stored or custody.commitment(sha256, salt) != stored[0].commitment:
-            problem = "commitment_mismatch"
-    except BlobNotFound:
-        problem = "missing"
-    except StorageError as e:
-        problem = type(e).__name__
+    found = integrity.verify_blob(store, record, stored[0].commitment if stored else None)
+    # A blob with no "stored" event cannot match any commitment: reported as a mismatch.
+    problem = None if found is None else (
+        "commitment_mismatch" if found.code == "no_commitment" else found.code)
     with unit_of_work(session):
         event = custody.append(session, actor=user.public_id, action="integrity_checked",
                                subject=f"evidence:{item.public_id}",
