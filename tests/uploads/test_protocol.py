@@ -13,6 +13,7 @@ from sqlalchemy import select
 from incidents.core.clock import utcnow
 from incidents.models import Upload, UploadSegment
 from incidents.services import uploads
+from incidents.services.uploads import transfer as upload_transfer
 from incidents.web.db import get_session
 from storage.blobstore import BlobRef
 from tests.helpers import gen_token, gen_user, login
@@ -264,7 +265,7 @@ def test_an_upload_whose_finishing_process_died_is_finished_by_the_next_head(
     data = _body(70_000)
     path = create(client, auth, len(data))
     with monkeypatch.context() as m:
-        m.setattr(uploads, "_finish", lambda *_a, **_k: None)  # the process dies here
+        m.setattr(upload_transfer, "_finish", lambda *_a, **_k: None)  # the process dies here
         assert patch(client, auth, path, 0, data).status_code == 204
     assert get_session().scalars(select(Upload)).one().state.value == "receiving"
     response = client.head(path, headers=auth)

@@ -7,8 +7,8 @@ assessments, notes and requests are custody events in the same transaction as th
 their details never carry the reviewer's free text (a reason or a note may name people), only
 what kind of change it was.
 
-The package's modules, each one part of it; the names below are its public surface
-(callers write `review.assign(...)` as before the split).
+Split by concern into the modules below; this module names the package's public surface,
+so callers keep writing `package.function(...)` as they did when it was one module.
 """
 
 from __future__ import annotations

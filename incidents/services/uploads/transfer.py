@@ -18,12 +18,9 @@ transaction as the submission, so a failed submission leaves the upload claimabl
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import logging
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -42,24 +39,18 @@ from incidents.core.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from incidents.models import BlobRecord, BlobStatus, Upload, UploadSegment, UploadState, User
-from incidents.models.uploads import FILENAME_MAX, FILETYPE_MAX
+from incidents.models import Upload, UploadSegment, UploadState, User
 from incidents.services import custody
 from incidents.services.evidence import blobs
+from incidents.services.uploads.protocol import parse_metadata
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
-from storage.crypto.keys import reseal
 from storage.errors import BlobTooLarge, StorageError, StorageFull
 
 log = logging.getLogger(__name__)
 
-TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = ("creation", "creation-with-upload", "termination", "expiration", "checksum")
-CHECKSUM_ALGORITHMS = ("sha256",)
+
 OPPORTUNISTIC_SWEEP = 5  # expired uploads removed whenever a new one is created
-METADATA_MAX = 4096  # bytes of the Upload-Metadata header
-METADATA_KEYS = {"filename": "filename", "name": "filename", "filetype": "filetype",
-                 "type": "filetype"}
 
 
 @dataclass(frozen=True)
@@ -90,70 +81,6 @@ class Body(Protocol):
     def readinto(self, buffer: memoryview) -> int: ...
 
 
-# --- client metadata ---------------------------------------------------------------------
-
-
-def parse_metadata(header: str) -> dict[str, str]:
-    """Upload-Metadata: comma-separated ``key base64(value)`` pairs; keep the known keys."""
-    if len(header) > METADATA_MAX:
-        raise InvalidInput(N_("The upload metadata is too long."), field="Upload-Metadata")
-    found: dict[str, str] = {}
-    for pair in header.split(","):
-        pair = pair.strip()
-        if not pair:
-            continue
-        key, _, value = pair.partition(" ")
-        name = METADATA_KEYS.get(key.strip())
-        if name is None:
-            continue
-        try:
-            raw = base64.b64decode(value.strip(), validate=True)
-        except (binascii.Error, ValueError) as e:
-            raise InvalidInput(N_("The upload metadata is not valid."),
-                               field="Upload-Metadata") from e
-        text = raw.decode("utf-8", errors="replace")
-        found[name] = clean_filename(text) if name == "filename" else clean_filetype(text)
-    return found
-
-
-def clean_filename(name: str) -> str:
-    """A declared file name as display-only text: no path, no control or bidi characters."""
-    name = unicodedata.normalize("NFC", name)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    # Cc: control (NUL, CR/LF...); Cf: format (RTL override, zero-width); Cs: lone surrogates.
-    name = "".join(c for c in name if unicodedata.category(c) not in {"Cc", "Cf", "Cs"})
-    name = name.strip().strip(".")
-    return name[:FILENAME_MAX]
-
-
-def clean_filetype(value: str) -> str:
-    """A declared media type as ``type/subtype`` in lower case, or empty; never trusted."""
-    value = value.strip().lower().split(";", 1)[0].strip()
-    kind, _, sub = value.partition("/")
-    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-")
-    if not kind or not sub or not set(kind + sub) <= allowed:
-        return ""
-    return value[:FILETYPE_MAX]
-
-
-def parse_checksum(header: str) -> bytes:
-    """Upload-Checksum: ``sha256 <base64 digest>``; the digest bytes."""
-    algorithm, _, value = header.strip().partition(" ")
-    if algorithm.lower() not in CHECKSUM_ALGORITHMS:
-        raise InvalidInput(N_("This checksum algorithm is not supported."),
-                           field="Upload-Checksum")
-    try:
-        digest = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError) as e:
-        raise InvalidInput(N_("The checksum is not valid."), field="Upload-Checksum") from e
-    if len(digest) != 32:
-        raise InvalidInput(N_("The checksum is not valid."), field="Upload-Checksum")
-    return digest
-
-
-# --- lookup ------------------------------------------------------------------------------
-
-
 def _owned(session: Session, user: User, upload_id: str, now: datetime) -> Upload:
     """The caller's own, unexpired upload; anything else looks like nothing at all."""
     # populate_existing: offsets move by UPDATE statements, possibly in other processes.
@@ -180,9 +107,6 @@ def get_progress(session: Session, store: BlobStore, user: User, upload_id: str)
         _finish(session, store, upload.id, single=None)
         upload = _owned(session, user, upload_id, utcnow())
     return _progress(upload)
-
-
-# --- creation ----------------------------------------------------------------------------
 
 
 def create_upload(
@@ -221,9 +145,6 @@ def create_upload(
         _finish(session, store, upload.id, single=None)
         session.refresh(upload)
     return _progress(upload)
-
-
-# --- receiving ---------------------------------------------------------------------------
 
 
 def append(
@@ -308,9 +229,6 @@ def _receive(
         raise ServiceUnavailable(N_("The server has no space left. Nothing was stored.")) from e
 
 
-# --- finishing ---------------------------------------------------------------------------
-
-
 def _finish(session: Session, store: BlobStore, pk: int, *, single: StoredBlob | None) -> None:
     """Join the segments into the final blob and keep its sealed digest; safe to race/repeat."""
     upload = session.get(Upload, pk, populate_existing=True)
@@ -379,9 +297,6 @@ def _join(
         raise ServiceUnavailable(N_("The server has no space left. Nothing was stored.")) from e
 
 
-# --- termination, expiry, claiming -------------------------------------------------------
-
-
 def terminate(session: Session, store: BlobStore, user: User, upload_id: str) -> None:
     """DELETE: forget the caller's upload and remove its bytes."""
     upload = _owned(session, user, upload_id, utcnow())
@@ -413,61 +328,6 @@ def sweep(
     if expired:
         log.info("swept %d expired uploads", len(expired))
     return len(expired)
-
-
-def claim_finished_upload(
-    session: Session, store: BlobStore, user: User, upload_id: str, *, subject: str
-) -> tuple[BlobRecord, str, str]:
-    """Make a finished upload evidence: (its blob record, declared name, declared type).
-
-    In the caller's transaction (which must have called ``begin_write``, as for
-    ``blobs.ingest``): adds the blob record and its "stored" custody event (``subject``
-    as for ``blobs.ingest``, e.g. "submission:<id>") and deletes the upload row, so the
-    claim commits or rolls back with the submission, and a blob is claimed at most once.
-    Raises NotFound for someone else's, expired or unknown uploads and InvalidInput
-    (field "uploads") for one that has not finished.
-    """
-    upload = _owned(session, user, upload_id, utcnow())
-    if (upload.state is not UploadState.FINISHED or upload.blob_id is None
-            or upload.key_id is None or upload.sealed_key is None
-            or upload.ciphertext_sha256 is None or upload.digest_key_id is None
-            or upload.sealed_digest is None):
-        raise InvalidInput(N_("An upload has not finished yet."), field="uploads")
-    record = BlobRecord(id=upload.blob_id, size=upload.length,
-                        ciphertext_sha256=upload.ciphertext_sha256, key_id=upload.key_id,
-                        sealed_key=upload.sealed_key, digest_key_id=upload.digest_key_id,
-                        sealed_digest=upload.sealed_digest, status=BlobStatus.ACTIVE)
-    name, kind = upload.filename, upload.filetype
-    try:
-        sha256, salt = blobs.unseal_digest(store.keys, record)
-    except StorageError as e:
-        raise ServiceUnavailable(N_("The vault key is not available; nothing was stored.")) from e
-    claimed = session.execute(
-        delete(Upload)
-        .where(Upload.id == upload.id, Upload.state == UploadState.FINISHED)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise NotFound(N_("There is no such upload, or it has expired."))
-    session.expunge(upload)
-    commitment = custody.commitment(sha256, salt)
-    custody.append(session, actor=user.public_id, action="stored",
-                   subject=f"blob:{record.id}", commitment=commitment,
-                   details={"size": record.size, "part_of": subject})
-    # As in blobs.ingest: if the vault key was rotated since this blob was sealed (maybe
-    # by another process), re-seal now, under the ledger lock, so the old key can retire.
-    current = custody.head(session)
-    active = current.active_key_id if current else None
-    if active is not None and active != record.key_id:
-        record.key_id, record.sealed_key = reseal(store.keys, record.key_id, record.sealed_key,
-                                                  record.id)
-    if active is not None and active != record.digest_key_id:
-        record.digest_key_id, record.sealed_digest = reseal(
-            store.keys, record.digest_key_id, record.sealed_digest,
-            record.id + blobs.DIGEST_SUFFIX)
-    session.add(record)
-    session.flush()
-    return record, name, kind
 
 
 def _delete_blobs(store: BlobStore, names: list[str]) -> None:
