@@ -15,7 +15,8 @@ from tests.web.conftest import sign_in
 NAV_ENDPOINTS = {"/submit": "submit.new", "/submissions": "submit.mine",
                  "/account/": "account.index", "/research/": "research.timeline",
                  "/review/": "review.queue", "/incidents/": "incidents.index",
-                 "/cases/": "cases.index", "/admin/users": "admin.users",
+                 "/cases/": "cases.index", "/actors/": "actors.index",
+                 "/admin/users": "admin.users",
                  "/admin/invitations": "admin.invitations"}
 
 
