@@ -16,6 +16,7 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
+from incidents.core.vocabulary import LocationPrecision
 from incidents.services.actors.public import forces as public_forces
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.research import aggregates
@@ -31,6 +32,7 @@ from incidents.web.context import aggregate_cache, settings
 from incidents.web.db import get_session
 from incidents.web.http.forms import filters_from_request
 from incidents.web.http.responses import export_response
+from incidents.web.labels import ENUM_LABELS
 
 blueprint = Blueprint("research", __name__, url_prefix="/research")
 
@@ -71,14 +73,11 @@ def _map_labels(ids: tuple[str, ...], labels: dict[str, str]) -> str:
 
 
 def verification_names() -> dict[str, str]:
-    return {Verification.REPORTED.value: gettext("reported"),
-            Verification.CORROBORATED.value: gettext("corroborated"),
-            Verification.VERIFIED.value: gettext("verified")}
+    return {v.value: gettext(ENUM_LABELS[Verification][v]) for v in Verification}
 
 
 def precision_names() -> dict[str, str]:
-    return {"exact": gettext("exact point"), "town": gettext("town or city"),
-            "region": gettext("region only"), "none": gettext("not shown")}
+    return {p.value: gettext(ENUM_LABELS[LocationPrecision][p]) for p in LocationPrecision}
 
 
 def sort_names() -> dict[str, str]:
