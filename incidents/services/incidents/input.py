@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incidents.core import fields
 from incidents.core.errors import N_, InvalidInput
 from incidents.models import (
     Submission,
@@ -50,16 +51,8 @@ def _bad(name: str) -> InvalidInput:
 
 
 def _str(data: Mapping[str, Any], name: str, max_length: int, required: bool = False) -> str:
-    value = data.get(name)
-    if value is None:
-        value = ""
-    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
-        raise _bad(name)
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(N_("The field %(name)s must be a non-empty string."), field=name,
-                           name=name)
-    return value
+    return fields.text(data.get(name), name, max_length=max_length, required=required,
+                       too_long=fields.NOT_VALID, measure_raw=True)
 
 
 def _when(data: Mapping[str, Any], name: str) -> datetime | None:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incidents.core import fields
 from incidents.core.clock import utcnow
 from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
@@ -67,18 +68,7 @@ def _load(session: Session, user: User, model: type[Loaded], public_id: str) -> 
 
 
 def _text(value: Any, name: str, *, required: bool = True, max_length: int = TEXT_MAX) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(N_("The field %(name)s is not valid."), field=name, name=name)
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(N_("The field %(name)s must be a non-empty string."), field=name,
-                           name=name)
-    if len(value) > max_length or "\x00" in value:
-        raise InvalidInput(N_("The field %(name)s is too long or has a NUL byte."), field=name,
-                           name=name)
-    return value
+    return fields.text(value, name, max_length=max_length, required=required)
 
 
 def _change_status(session: Session, user: User, submission: Submission,
