@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from incidents.models import Role, Submission
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.research import queries as research
 from incidents.services.research import stream
@@ -14,20 +13,11 @@ from incidents.services.research.exports import csv_chunks
 from incidents.services.research.filters import Filters
 from incidents.services.research.public import LocationPrecision, Verification
 from incidents.web.db import get_db, get_session
-from tests.helpers import gen_user
-from tests.research_web.factories import gen_incident_row
+from tests.research_web.factories import gen_incident_row, gen_witness_submission
 
 
 def _witness_submission(publication: bool) -> int:
-    session = get_session()
-    owner = gen_user(Role.CONTRIBUTOR)
-    submission = Submission(
-        public_id=f"{owner.id:032d}", owner_id=owner.id, time_precision="unknown",
-        categories=[], tags=[], consent_legal=True, consent_research=True,
-        consent_publication=publication, consent_contact=False)
-    session.add(submission)
-    session.commit()
-    return submission.id
+    return gen_witness_submission(get_session(), publication=publication)
 
 
 def _varied() -> None:

@@ -11,26 +11,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from incidents.core.vocabulary import Role
-from incidents.models import Incident, Submission
+from incidents.models import Incident
 from incidents.services import incidents
 from incidents.services.research import queries as research
 from incidents.services.research.filters import Filters
 from incidents.web.db import get_session
-from tests.helpers import gen_user
-from tests.research_web.factories import gen_incident_row
+from tests.research_web.factories import gen_incident_row, gen_witness_submission
 
 
 def _witness(publication: bool) -> int:
-    session = get_session()
-    owner = gen_user(Role.CONTRIBUTOR)
-    submission = Submission(
-        public_id=f"{owner.id:032d}", owner_id=owner.id, time_precision="unknown",
-        categories=[], tags=[], consent_legal=True, consent_research=True,
-        consent_publication=publication, consent_contact=False)
-    session.add(submission)
-    session.commit()
-    return submission.id
+    return gen_witness_submission(get_session(), publication=publication)
 
 
 CASES = {  # summary word -> the witnesses' publication consent, and whether it is public
