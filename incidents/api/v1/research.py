@@ -15,6 +15,7 @@ from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.base import documented, reply
 from incidents.api.v1.schemas.research import FILTERS, PAGING, IncidentPageOut, timeline
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research import aggregates
 from incidents.services.research import queries as research
 from incidents.services.research.exports import record
 from incidents.web.context import aggregate_cache, settings
@@ -31,7 +32,7 @@ def list_incidents() -> Response:
     zone = ZoneInfo(settings().display_timezone)
     gazetteer = load_gazetteer()
     total = aggregate_cache().get(
-        ("count", research.aggregate_key(filters)), research.data_version(get_session()),
+        ("count", aggregates.aggregate_key(filters)), aggregates.data_version(get_session()),
         lambda: research.count(get_session(), filters, gazetteer=gazetteer))
     rows = research.page(get_session(), filters, gazetteer=gazetteer)
     return reply(IncidentPageOut.of(total, filters.page, filters.per_page,
