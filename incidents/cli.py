@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 
+from incidents import evidence
 from incidents.cli_bundles import bundle_group
 from incidents.cli_custody import custody_group, keys_group
 from incidents.cli_demo import demo_command
 from incidents.cli_errors import domain_errors
 from incidents.cli_jobs import worker_command
 from incidents.cli_uploads import uploads_group
+from incidents.cli_vault import how_to_unseal, print_shares, vault_group
 from incidents.db import get_db
 from incidents.models import Role
-from incidents.services import accounts, instance, invitations, tokens
+from incidents.services import accounts, instance, invitations, tokens, vault
 from incidents.settings import Settings
+from storage.crypto.key_directory import Created
 
 
 def _settings() -> Settings:
@@ -27,10 +32,62 @@ def _policy() -> accounts.AccountPolicy:
 
 
 @click.command("init")
-def init_command() -> None:
-    """Create the database schema, the instance secret and the keys, where absent."""
-    created = instance.initialise(_settings())
-    click.echo("created: " + ", ".join(created) if created else "instance already initialised")
+@click.option("--shares", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="recovery shares to split the vault's unseal key into")
+@click.option("--threshold", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="how many shares unseal the vault")
+@click.option("--passphrase", "use_passphrase", is_flag=True,
+              help="unseal with a passphrase read from stdin instead of shares")
+def init_command(shares: int, threshold: int, use_passphrase: bool) -> None:
+    """Create the database schema, the instance secret and the keys, where absent.
+
+    A new vault's unseal key is printed once as recovery shares (lines starting
+    `recovery share:`) and, if the key agent is running and enough shares exist, given to it
+    so that the new instance starts unsealed. Nothing on disk opens the vault.
+    """
+    if threshold > shares:
+        raise click.BadParameter("the threshold cannot exceed the number of shares")
+    if threshold == 1 and shares > 1:
+        raise click.BadParameter("a threshold of 1 allows only one share")
+    passphrase = None
+    if use_passphrase:
+        passphrase = sys.stdin.readline().strip()
+        if len(passphrase) < _settings().passphrase_min_length:
+            raise click.BadParameter("the passphrase on stdin is too short", param_hint="stdin")
+    result = instance.initialise(_settings(), shares=shares, threshold=threshold,
+                                 passphrase=passphrase)
+    click.echo("created: " + ", ".join(result.created) if result.created
+               else "instance already initialised")
+    if result.vault is not None:
+        # The app was created before the keys existed: wire the evidence store now.
+        evidence.init_app(current_app, _settings())
+        print_shares(result.vault)
+    _hand_to_agent(result.vault, passphrase)
+
+
+def _hand_to_agent(created: Created | None, passphrase: str | None) -> None:
+    """A new vault is unsealed at once if the agent runs; an existing sealed one says how."""
+    keys = current_app.extensions.get("keys")
+    if keys is None:
+        return
+    state = keys.status()
+    if not state["agent"]:
+        click.echo("The key agent is not running: start it (`flask --app wsgi vault agent`); "
+                   "the vault will be sealed until unsealed.")
+        return
+    if not state["sealed"]:
+        click.echo("The vault is unsealed.")
+        return
+    if created is None:
+        click.echo(how_to_unseal())
+        return
+    with get_db().new_session() as session:
+        if passphrase is not None:
+            vault.unseal_with_passphrase(session, keys, passphrase, actor=None, via="init")
+        else:
+            for share in created.shares[:created.threshold]:
+                vault.give_share(session, keys, share, actor=None, via="init")
+    click.echo("The vault is unsealed (the key agent holds its keys until it stops).")
 
 
 @click.command("create-admin")
@@ -101,5 +158,5 @@ def token_create_command(username: str, name: str) -> None:
 def init_app(app: Flask) -> None:
     for command in (init_command, create_admin_command, first_run_admin_command,
                     invite_command, token_group, uploads_group, custody_group, bundle_group,
-                    keys_group, worker_command, demo_command):
+                    keys_group, vault_group, worker_command, demo_command):
         app.cli.add_command(command)

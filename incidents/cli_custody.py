@@ -146,7 +146,7 @@ def rotate_command() -> None:
     settings, keys = _settings(), get_keys()
     with get_db().new_session() as session:
         try:
-            result = blobs.rotate_keys(session, settings.key_dir, settings.key_passphrase or None)
+            result = blobs.rotate_keys(session, keys, settings.key_dir)
         except StorageError as e:
             raise click.ClickException(f"rotation failed: {e}") from e
         try:

@@ -1,19 +1,19 @@
-"""Wiring of the evidence store: the vault key ring and the blob store, checked at start-up.
+"""Wiring of the evidence store: the vault public keys, the key agent and the blob store.
 
-`init_app` loads the key directory and refuses to start (EvidenceStartupError, with the
-key store's message) when a key file is missing, open to others, the passphrase is wrong
-or a public key does not match its private half. An instance whose key directory has not
-been created yet (no `keyring.json`) and that holds no blobs starts without them, so that
-`flask --app wsgi init` can create them; evidence services then answer 503.
+This process never holds a vault private key: `AgentProvider` seals new data keys with the
+public keys and asks the key agent (storage.agent) to open them, so intake works while the
+vault is sealed and reads answer 503 (`VaultSealed`). `init_app` refuses to start
+(EvidenceStartupError) when a key file is missing, open to others or malformed. An
+instance whose key directory has not been created yet (no `keyring.json`) and that holds
+no blobs starts without them, so that `flask --app wsgi init` can create them; evidence
+services then answer 503.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,12 +22,14 @@ from incidents.db import get_db
 from incidents.errors import N_, ServiceUnavailable
 from incidents.services import blobs, checkpoints
 from incidents.settings import Settings
+from storage.agent.client import AgentProvider, LocalTransport, SocketTransport, Transport
+from storage.agent.core import Vault
 from storage.backends import make_backend
 from storage.backends.base import BlobBackend
 from storage.blobstore import BlobStore
-from storage.crypto.key_directory import MANIFEST, load_key_ring
-from storage.crypto.keys import VaultKeyRing
-from storage.errors import KeyStoreError, KeyUnavailable, StorageError
+from storage.crypto.key_directory import MANIFEST
+from storage.crypto.key_migration import is_v1
+from storage.errors import KeyDirectoryOutdated, KeyStoreError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -40,67 +42,15 @@ class EvidenceStartupError(RuntimeError):
     """The evidence store cannot be used safely; the application must not start."""
 
 
-class KeyRingHolder:
-    """The KeyProvider the application uses: the key directory's ring, following rotations.
-
-    `keys rotate` (another process) writes a new manifest; the next seal here notices and
-    reloads, so new blobs are sealed to the new key. Rings loaded earlier are kept to open
-    data keys sealed before the reload (their key files may be retired meanwhile).
-    """
-
-    def __init__(self, key_dir: Path, passphrase: str | None) -> None:
-        self.key_dir = key_dir
-        self._passphrase = passphrase
-        self._lock = threading.Lock()
-        self._stamp = self._manifest_stamp()
-        self._ring = load_key_ring(key_dir, passphrase=passphrase)
-        self._older: list[VaultKeyRing] = []
-
-    def __repr__(self) -> str:
-        return f"<KeyRingHolder {self._ring!r}>"
-
-    def _manifest_stamp(self) -> bytes:
-        # The content, not the mtime: two rotations within the clock's granularity, or a
-        # reused inode, must still be noticed. The manifest is a few hundred bytes.
-        return (self.key_dir / MANIFEST).read_bytes()
-
-    def refresh(self) -> VaultKeyRing:
-        """The current ring, reloaded first if the key directory's manifest changed."""
-        try:
-            stamp = self._manifest_stamp()
-        except FileNotFoundError:
-            return self._ring
-        if stamp == self._stamp:
-            return self._ring
-        with self._lock:
-            if stamp != self._stamp:
-                ring = load_key_ring(self.key_dir, passphrase=self._passphrase)
-                self._older.insert(0, self._ring)
-                self._ring, self._stamp = ring, stamp
-                log.info("vault key ring reloaded; active key %s", ring.active_key_id())
-        return self._ring
-
-    def active_key_id(self) -> str:
-        return self.refresh().active_key_id()
-
-    def key_ids(self) -> list[str]:
-        return self.refresh().key_ids()
-
-    def seal_data_key(self, data_key: bytes, blob_id: str) -> tuple[str, bytes]:
-        return self.refresh().seal_data_key(data_key, blob_id)
-
-    def unseal_data_key(self, key_id: str, sealed: bytes, blob_id: str) -> bytes:
-        rings = [self.refresh(), *self._older]
-        for ring in rings:
-            if key_id in ring.key_ids():
-                return ring.unseal_data_key(key_id, sealed, blob_id)
-        raise KeyUnavailable(f"blob {blob_id}: vault key {key_id} is not available")
-
-    def signing_key(self) -> Any:
-        return self._ring.signing_key()
-
-    def signing_public_key_pem(self) -> bytes:
-        return self._ring.signing_public_key_pem()
+def make_transport(app: Flask, settings: Settings) -> Transport:
+    """The agent over its socket, or (tests only) a vault living in this process."""
+    if settings.vault_agent == "socket":
+        return SocketTransport(settings.vault_socket_path)
+    if settings.vault_agent == "inprocess" and settings.testing:
+        vault = Vault(settings.key_dir, share_ttl=settings.vault_share_ttl_seconds)
+        app.extensions["vault"] = vault
+        return LocalTransport(vault)
+    raise EvidenceStartupError("vault_agent must be 'socket' (or 'inprocess' in tests only)")
 
 
 def make_blob_backend(settings: Settings) -> BlobBackend:
@@ -122,15 +72,14 @@ def _holds_local_blobs(blob_dir: Path) -> bool:
     return False
 
 
-def load_keys(settings: Settings) -> KeyRingHolder:
-    """Load the key directory or raise EvidenceStartupError saying what is wrong."""
-    if settings.key_protection == "passphrase" and not settings.key_passphrase:
-        raise EvidenceStartupError("key_protection is 'passphrase' but no passphrase was given "
-                                   "(set INCIDENTS_KEY_PASSPHRASE)")
+def load_keys(app: Flask, settings: Settings) -> AgentProvider:
+    """The public keys and the way to the agent, or EvidenceStartupError saying what is wrong."""
     try:
-        return KeyRingHolder(settings.key_dir, settings.key_passphrase or None)
+        return AgentProvider(settings.key_dir, make_transport(app, settings))
+    except KeyDirectoryOutdated as e:
+        raise EvidenceStartupError(str(e)) from e
     except KeyStoreError as e:
-        raise EvidenceStartupError(f"cannot load the vault keys: {e}") from e
+        raise EvidenceStartupError(f"cannot load the vault public keys: {e}") from e
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -142,7 +91,13 @@ def init_app(app: Flask, settings: Settings) -> None:
         log.warning("no vault keys yet: evidence storage is unavailable until "
                     "`flask --app wsgi init`")
         return
-    keys = load_keys(settings)
+    if is_v1(settings.key_dir):
+        # Start, so that `vault migrate` can run, but touch no evidence until it has.
+        log.error("the key directory is in the old format (master.key): run "
+                  "`flask --app wsgi vault migrate`; evidence storage is unavailable until then")
+        app.extensions["keys_outdated"] = True
+        return
+    keys = load_keys(app, settings)
     store = BlobStore(make_blob_backend(settings), keys)
     app.extensions["keys"] = keys
     app.extensions["blobstore"] = store
@@ -181,9 +136,12 @@ def _quarantine_orphans_at_start_up(app: Flask, store: BlobStore, settings: Sett
         raise EvidenceStartupError(f"cannot read the blob folder: {e}") from e
 
 
-def get_keys() -> KeyRingHolder:
-    keys: KeyRingHolder | None = current_app.extensions.get("keys")
+def get_keys() -> AgentProvider:
+    keys: AgentProvider | None = current_app.extensions.get("keys")
     if keys is None:
+        if current_app.extensions.get("keys_outdated"):
+            raise ServiceUnavailable(N_("The vault keys must be migrated before evidence can "
+                                        "be stored or read."))
         raise ServiceUnavailable(N_("Evidence storage is not set up yet."))
     return keys
 
@@ -191,5 +149,6 @@ def get_keys() -> KeyRingHolder:
 def get_blobstore() -> BlobStore:
     store: BlobStore | None = current_app.extensions.get("blobstore")
     if store is None:
+        get_keys()
         raise ServiceUnavailable(N_("Evidence storage is not set up yet."))
     return store

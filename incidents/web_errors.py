@@ -11,8 +11,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from incidents.db import get_db
-from incidents.errors import DomainError
+from incidents.errors import DomainError, VaultIsSealed
 from incidents.i18n import error_message
+from storage.errors import VaultSealed
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,11 @@ def init_app(app: Flask) -> None:
         else:
             message = str(HTTP_MESSAGES.get(error.status, ""))
         return error_response(error.status, error.code, message, error.field)
+
+    @app.errorhandler(VaultSealed)
+    def _vault_sealed(error: VaultSealed) -> Response:
+        # Any evidence read that reached the key agent while sealed (or with the agent down).
+        return _domain_error(VaultIsSealed())
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

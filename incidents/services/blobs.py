@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import event, or_, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +31,7 @@ from incidents.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    VaultIsSealed,
 )
 from incidents.models import BlobRecord, BlobStatus, MediaPhash, Role, User
 from incidents.models.types import utcnow
@@ -45,6 +46,7 @@ from storage.errors import (
     KeyStoreError,
     StorageError,
     StorageFull,
+    VaultSealed,
 )
 
 log = logging.getLogger(__name__)
@@ -290,24 +292,33 @@ def open_for_reading(
         raise NotFound()
     blob_id = record.id
     ref = BlobRef(blob_id=blob_id, key_id=record.key_id, sealed_key=record.sealed_key)
+    # The data key first (it needs the unsealed vault), then the event, then plaintext: a
+    # sealed vault records no access that did not happen, and nothing leaves unrecorded.
+    try:
+        reader = store.open(ref)
+    except VaultSealed as e:
+        session.rollback()
+        raise VaultIsSealed() from e
+    except BlobNotFound as e:
+        session.rollback()
+        log.error("blob %s is missing from the store", blob_id)
+        raise ServiceUnavailable(N_("The evidence file is missing.")) from e
+    except StorageError as e:
+        session.rollback()
+        log.error("blob %s could not be opened: %s", blob_id, type(e).__name__)
+        raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
     try:
         begin_write(session)
         custody.append(session, actor=actor, action=action, subject=f"blob:{blob_id}")
         session.commit()
     except SQLAlchemyError as e:
         session.rollback()
+        reader.close()
         log.error("access to blob %s refused: ledger not writable (%s)", blob_id,
                   type(e).__name__)
         raise LedgerUnavailable(N_("The custody ledger cannot be written, so the evidence "
                                    "cannot be opened.")) from e
-    try:
-        return store.open(ref)
-    except BlobNotFound as e:
-        log.error("blob %s is missing from the store", blob_id)
-        raise ServiceUnavailable(N_("The evidence file is missing.")) from e
-    except StorageError as e:
-        log.error("blob %s could not be opened: %s", blob_id, type(e).__name__)
-        raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
+    return reader
 
 
 # --- removal -----------------------------------------------------------------------------
@@ -473,12 +484,22 @@ class Rotation:
     kept: list[str]
 
 
-def rotate_keys(session: Session, key_dir: Path, passphrase: str | None, *,
+class RotatingKeys(KeyProvider, Protocol):
+    """A key provider that can make a new vault key (the key agent, which holds the unseal key)."""
+
+    def rotate(self) -> str: ...
+
+    def key_ids(self) -> list[str]: ...
+
+
+def rotate_keys(session: Session, ring: RotatingKeys, key_dir: Path, *,
                 actor: str | None = None) -> Rotation:
     """Make a new vault key active, re-seal every data key to it in ONE transaction (with a
-    "key_rotated" event), then retire each older key that no row uses any more."""
-    new_key_id = key_directory.rotate_vault_key(key_dir, passphrase=passphrase)
-    ring = key_directory.load_key_ring(key_dir, passphrase=passphrase)
+    "key_rotated" event), then retire each older key that no row uses any more.
+
+    The new key is made by the key agent (it alone holds the unseal key); each data key is
+    opened by the agent and sealed again here to the new public key."""
+    new_key_id = ring.rotate()
     try:
         resealed = reseal_all(session, ring, actor=actor)
         session.commit()

@@ -69,6 +69,8 @@ ACTION_LABELS: dict[str, str] = {
     "case_linked": N_("added to a case"),
     "key_rotated": N_("vault key rotated"),
     "key_retired": N_("vault key retired"),
+    "vault_unsealed": N_("vault unsealed"),
+    "vault_sealed": N_("vault sealed"),
 }
 
 
