@@ -43,6 +43,9 @@ class Vault:
         self._clock = clock
         self._lock = threading.Lock()
         self._ring: VaultKeyRing | None = None
+        # Rings from before a reload: a write in flight during a rotation sealed its data
+        # key to a key that may be retired meanwhile (KeyRingHolder did the same before).
+        self._older: list[VaultKeyRing] = []
         self._unseal_key: bytearray | None = None
         self._stamp = b""
         self._pending: list[_Pending] = []
@@ -128,6 +131,7 @@ class Vault:
         with self._lock:
             was_sealed = self._ring is None
             self._ring = None
+            self._older = []
             if self._unseal_key is not None:
                 self._unseal_key[:] = bytes(len(self._unseal_key))
             self._unseal_key = None
@@ -145,6 +149,7 @@ class Vault:
         # Another process rotated or retired a key: follow the manifest (a few hundred bytes).
         stamp = (self.key_dir / kd.MANIFEST).read_bytes()
         if stamp != self._stamp:
+            self._older.insert(0, ring)
             ring = kd.load_key_ring(self.key_dir, bytes(key))
             self._ring, self._stamp = ring, stamp
         return ring
@@ -153,6 +158,8 @@ class Vault:
         """The one data key of ``blob_id``; raises VaultSealed, KeyUnavailable, SealedKeyError."""
         with self._lock:
             ring = self._current_ring()
+            rings = [ring, *self._older]
+        ring = next((r for r in rings if key_id in r.key_ids()), ring)
         data_key = ring.unseal_data_key(key_id, sealed, blob_id)
         self.opened += 1
         return data_key
@@ -163,6 +170,8 @@ class Vault:
             self._current_ring()
             assert self._unseal_key is not None
             key_id = kd.rotate_vault_key(self.key_dir, bytes(self._unseal_key))
+            if self._ring is not None:
+                self._older.insert(0, self._ring)
             self._ring = kd.load_key_ring(self.key_dir, bytes(self._unseal_key))
             self._stamp = (self.key_dir / kd.MANIFEST).read_bytes()
             return key_id

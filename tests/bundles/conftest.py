@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from incidents.bundles.builder import BundleItem, BundleManifest, build_bundle
 from incidents.bundles.sources import custody_for
 from incidents.db import begin_write
-from incidents.evidence import KeyRingHolder
 from incidents.models import BlobRecord
 from incidents.services import blobs, custody
 from incidents.settings import Settings
+from storage.agent.client import AgentProvider
 from storage.blobstore import BlobStore
 
 CREATED = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
@@ -106,7 +106,7 @@ def subjects_for(evidence: dict[str, blobs.Ingested]) -> list[str]:
 
 
 @pytest.fixture
-def export(settings: Settings, session: Session, keys: KeyRingHolder, tmp_path: Path,
+def export(settings: Settings, session: Session, keys: AgentProvider, tmp_path: Path,
            evidence: dict[str, blobs.Ingested], make_items: Callable[[], list[BundleItem]]
            ) -> Callable[[str], Exported]:
     def run(name: str = "bundle-1") -> Exported:

@@ -17,6 +17,7 @@ from incidents.services import blobs, custody, ledger_verify
 from tests.conftest import POSTGRES_URL
 from tests.custody.conftest import ingest_bytes
 from tests.helpers import gen_user
+from tests.keys import ring_of
 
 DATA = b"testimony: the crowd in Almaty was fired upon at 22:10 " * 50
 
@@ -206,7 +207,7 @@ def test_a_copy_of_database_and_blobs_without_keys_reveals_no_plaintext(session,
 def test_key_rotation_reseals_every_blob_and_retires_the_old_key(session, keys, settings, store):
     records = [ingest_bytes(session, store, DATA + bytes([n])).record for n in range(3)]
     old = keys.active_key_id()
-    rotation = blobs.rotate_keys(session, settings.key_dir, None)
+    rotation = blobs.rotate_keys(session, keys, settings.key_dir)
     assert rotation.resealed == 3
     assert rotation.retired == [old]
     assert keys.active_key_id() == rotation.new_key_id  # the app's ring follows
@@ -220,7 +221,7 @@ def test_key_rotation_reseals_every_blob_and_retires_the_old_key(session, keys, 
 
 
 def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
-        app, session, keys, settings, store):
+        app, session, keys, settings, store, recovery_share):
     errors = []
     stop = threading.Event()
 
@@ -243,7 +244,7 @@ def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
     try:
         for _ in range(2):
             with get_db().new_session() as s:
-                blobs.rotate_keys(s, settings.key_dir, None)
+                blobs.rotate_keys(s, keys, settings.key_dir)
     finally:
         stop.set()
         for t in threads:
@@ -253,8 +254,7 @@ def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
     report = _verify_blobs(session, keys, settings, store)
     assert report.ok, report.problems
     assert report.blobs >= 9
-    # A fresh process (only the key files on disk) can read everything too.
-    from incidents.evidence import KeyRingHolder
-    fresh = KeyRingHolder(settings.key_dir, None)
+    # A fresh agent (only the key files on disk, and the share) can read everything too.
+    fresh = ring_of(settings.key_dir, shares=[recovery_share])
     for record in session.scalars(sa.select(BlobRecord)):
         fresh.unseal_data_key(record.key_id, record.sealed_key, record.id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import secrets
 
-from incidents.evidence import KeyRingHolder
 from incidents.media import phash as phashes
 from incidents.media.duplicates import unseal_phash
 from incidents.media.process import phash_context
 from incidents.models import EvidenceItem, EvidenceKind, MediaPhash
 from incidents.services import blobs
+from tests.keys import ring_of
 from tests.media.conftest import gen_submission
 
 VALUE = 0x8F3C_0A5E_71D2_B469
@@ -32,14 +32,14 @@ def _item_with_sealed_phash(session, store) -> int:
 
 
 def test_key_rotation_reseals_perceptual_hashes_so_the_old_key_can_retire(
-        session, store, settings):
+        session, store, settings, keys, recovery_share):
     item_id = _item_with_sealed_phash(session, store)
     old = store.keys.active_key_id()
-    rotation = blobs.rotate_keys(session, settings.key_dir, None)
+    rotation = blobs.rotate_keys(session, keys, settings.key_dir)
     assert rotation.retired == [old]
     row = session.get(MediaPhash, item_id, populate_existing=True)
     assert row.key_id == rotation.new_key_id
-    fresh = KeyRingHolder(settings.key_dir, None)  # only the key files left on disk
+    fresh = ring_of(settings.key_dir, shares=[recovery_share])  # the key files and the share
     assert unseal_phash(fresh, row) == VALUE
 
 
