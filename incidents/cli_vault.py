@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,8 +15,7 @@ from incidents.db import get_db
 from incidents.evidence import get_keys
 from incidents.services import vault
 from incidents.settings import Settings
-from storage.agent.core import Vault
-from storage.agent.server import AgentServer, serve_forever
+from storage.agent.run import main as agent_main
 from storage.crypto.key_directory import MANIFEST, Created
 from storage.crypto.key_migration import MigrationRefused, is_v1, migrate_key_directory
 from storage.errors import KeyStoreError
@@ -84,15 +81,11 @@ def vault_group() -> None:
 def agent_command(socket_path: str | None) -> None:
     """Run the key agent (sealed at start) in the foreground until SIGTERM."""
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     path = settings.vault_socket_path if socket_path is None else Path(socket_path)
-    state = Vault(settings.key_dir, share_ttl=settings.vault_share_ttl_seconds)
-    try:
-        server = AgentServer(path, state, allowed_uids={os.getuid()})
-    except RuntimeError as e:
-        raise click.ClickException(str(e)) from e
-    click.echo(f"key agent listening on {path} (sealed)", err=True)
-    serve_forever(server)
+    status = agent_main(["--key-dir", str(settings.key_dir), "--socket", str(path),
+                         "--share-ttl", str(settings.vault_share_ttl_seconds)])
+    if status:
+        raise click.ClickException("the key agent could not start")
 
 
 @vault_group.command("unseal")

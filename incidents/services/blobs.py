@@ -264,7 +264,12 @@ def _record(session: Session, store: BlobStore, stored: StoredBlob, *, actor: st
 
 
 def _reseal_fresh(keys: KeyProvider, key_id: str, sealed: bytes, context: str) -> tuple[str, bytes]:
-    new_key_id, new_sealed = reseal(keys, key_id, sealed, context)
+    try:
+        new_key_id, new_sealed = reseal(keys, key_id, sealed, context)
+    except VaultSealed:
+        # Sealed after a rotation began: keep the old key id; `keys_in_use` then stops that
+        # key from being retired until a later rotation re-seals this record.
+        return key_id, sealed
     if new_key_id == key_id:  # the provider did not pick up the rotation: fail closed
         raise ServiceUnavailable(N_("The vault key was rotated; this server must reload it."))
     return new_key_id, new_sealed
