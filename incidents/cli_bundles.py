@@ -17,11 +17,12 @@ from tqdm import tqdm
 
 from incidents.cli_errors import domain_errors
 from incidents.db import get_db
-from incidents.errors import NotFound
+from incidents.errors import NotFound, VaultIsSealed
 from incidents.evidence import get_blobstore, get_keys
 from incidents.models import User
 from incidents.services import bundles
 from incidents.settings import Settings
+from storage.errors import VaultSealed
 
 
 @click.group("bundle")
@@ -52,6 +53,8 @@ def _export(session: Session, settings: Settings, case_id: str | None,
         user = session.scalar(select(User).where(User.pseudonym == pseudonym))
         if user is None:
             raise NotFound()
+    if get_keys().status()["sealed"]:
+        raise VaultIsSealed()
     plan = bundles.plan(session, user, case_id=case_id, incident_id=incident_id,
                         evidence_ids=list(item_ids) if item_ids else None)
     click.echo(f"{plan.count} items, {plan.total_bytes} bytes; {len(plan.withheld)} withheld")
@@ -66,9 +69,16 @@ def _export(session: Session, settings: Settings, case_id: str | None,
         export = bundles.prepare(session, get_blobstore(), get_keys(), settings, user, plan,
                                  progress=progress)
         partial = out.with_name(out.name + ".part")
-        with partial.open("wb") as sink:
-            for chunk in export.chunks():
-                sink.write(chunk)
+        try:
+            with partial.open("wb") as sink:
+                for chunk in export.chunks():
+                    sink.write(chunk)
+        except VaultSealed as e:  # sealed mid-way: no half bundle is left behind
+            partial.unlink(missing_ok=True)
+            raise VaultIsSealed() from e
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(out)
     assert export.manifest is not None
     click.echo(f"Bundle {export.bundle_id} written to {out}")

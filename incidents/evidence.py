@@ -42,12 +42,20 @@ class EvidenceStartupError(RuntimeError):
     """The evidence store cannot be used safely; the application must not start."""
 
 
+# Tests only: one Vault per key directory in this process, shared by every app made on it,
+# as every web and worker process of an instance shares its one key agent.
+_IN_PROCESS_VAULTS: dict[Path, Vault] = {}
+
+
 def make_transport(app: Flask, settings: Settings) -> Transport:
     """The agent over its socket, or (tests only) a vault living in this process."""
     if settings.vault_agent == "socket":
         return SocketTransport(settings.vault_socket_path)
     if settings.vault_agent == "inprocess" and settings.testing:
-        vault = Vault(settings.key_dir, share_ttl=settings.vault_share_ttl_seconds)
+        vault = _IN_PROCESS_VAULTS.get(settings.key_dir)
+        if vault is None:
+            vault = Vault(settings.key_dir, share_ttl=settings.vault_share_ttl_seconds)
+            _IN_PROCESS_VAULTS[settings.key_dir] = vault
         app.extensions["vault"] = vault
         return LocalTransport(vault)
     raise EvidenceStartupError("vault_agent must be 'socket' (or 'inprocess' in tests only)")

@@ -23,6 +23,9 @@ import pytest
 from storage.agent.core import Vault
 from storage.agent.server import AgentServer
 from tests.keys import init_keys, shares_of
+from tests.review.fixtures import queued, reviewer, submit, witness
+
+__all__ = ["queued", "reviewer", "submit", "witness"]
 
 PROJECT = Path(__file__).resolve().parents[2]
 

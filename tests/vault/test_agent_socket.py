@@ -3,6 +3,7 @@ agent reads as sealed. Runs a real server (thread or process) and real client pr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -38,10 +39,8 @@ def _try_as_other_user(path: Path) -> str:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.settimeout(5)
             sock.connect(str(path))
-            try:  # the agent may have answered and hung up already
+            with contextlib.suppress(BrokenPipeError):  # it may have answered and hung up
                 sock.sendall(protocol.encode({"v": 1, "op": "status"}))
-            except BrokenPipeError:
-                pass
             reply = sock.makefile("rb").readline()
             outcome = "answered: " + reply.decode("ascii", "replace").strip()
         except PermissionError:
