@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
-from incidents.errors import N_
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.core.clock import utcnow
+from incidents.core.errors import N_
+from incidents.models.base import Base
+from incidents.models.types import UTCDateTime
 
 
 class Role(enum.StrEnum):

@@ -12,11 +12,12 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
+from incidents.core.clock import utcnow
 from incidents.models.accounts import User
+from incidents.models.base import Base
 from incidents.models.incidents import Incident
 from incidents.models.submissions import EvidenceItem
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.models.types import UTCDateTime
 
 NAME_MAX = 200
 

@@ -16,11 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, CheckpointRefused, Conflict, NotFound
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, CheckpointRefused, Conflict, NotFound
+from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint, CustodyEvent
 from incidents.services.custody import head
-from incidents.settings import Settings
 from storage.checkpoint_state import CheckpointGuard, RollbackRefused
 from storage.crypto.keys import KeyProvider
 from storage.crypto.merkle import MerkleTree, leaf_hash

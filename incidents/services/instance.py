@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from incidents.settings import PROJECT_ROOT, Settings
+from incidents.core.settings import PROJECT_ROOT, Settings
 from storage.crypto.key_directory import MANIFEST, Argon2Params, Created, init_key_directory
 
 

@@ -14,24 +14,24 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.authz import STAFF, require_access
-from incidents.db import begin_write
-from incidents.errors import N_, InvalidInput, NotFound
+from incidents.core.clock import iso, utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import BlobRecord, EvidenceItem, EvidenceKind, Submission, User
-from incidents.models.types import utcnow
-from incidents.multipart import ReceivedFile
-from incidents.services import blobs, custody, uploads
+from incidents.services import custody, uploads
+from incidents.services.access import STAFF, require_access
+from incidents.services.evidence import blobs
 from incidents.services.submission_input import (
     SubmissionInput,
     clean_declared,
     clean_declared_type,
 )
+from incidents.web.http.multipart import ReceivedFile
 from storage.blobstore import BlobStore, StoredBlob
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ TESTIMONY_TYPE = "text/plain; charset=utf-8"
 METADATA_MAX_BYTES = 64 * 1024
 
 # Called with the evidence item ids after a commit, to queue media processing. Set by the
-# app (see `incidents.jobs` when it exists); None: nothing is queued.
+# app (see `incidents.services.jobs` when it exists); None: nothing is queued.
 AfterCommit = Callable[[list[str]], None]
 
 
@@ -247,10 +247,6 @@ def summary(submission: Submission) -> dict[str, Any]:
             for item in submission.items
         ],
     }
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.isoformat().replace("+00:00", "Z") if when else None
 
 
 def item_for(session: Session, user: User, public_id: str) -> EvidenceItem:

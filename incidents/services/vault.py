@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, InvalidInput, LedgerUnavailable, VaultIsSealed
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, InvalidInput, LedgerUnavailable, VaultIsSealed
 from incidents.models import EvidenceItem, User
 from incidents.models.media import MediaProcessing, ProcessingStatus
 from incidents.services import audit, custody

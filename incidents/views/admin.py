@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.errors import N_, DomainError, InvalidInput
-from incidents.evidence import get_keys
-from incidents.jobs import enqueue
+from incidents.core.errors import N_, DomainError, InvalidInput
 from incidents.models import Role
 from incidents.services import accounts, totp, vault
 from incidents.services import invitations as invites
-from incidents.views.common import settings
+from incidents.web.context import get_keys, jobs, settings
+from incidents.web.db import get_session
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -115,7 +113,7 @@ def vault_unseal() -> Response | tuple[str, int]:
                 needed=result.get("threshold", 0)))
     else:
         for item_id in vault.waiting_items(db):
-            enqueue(current_app, "process_item", item_id)
+            jobs().enqueue("process_item", item_id)
         flash(_("The vault is unsealed."))
     return redirect(url_for("admin.vault_page"))
 

@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from incidents.bundles.builder import BundleItem, BundleManifest, build_bundle
-from incidents.bundles.sources import custody_for
-from incidents.db import begin_write
+from incidents.core.database import begin_write
+from incidents.core.settings import Settings
 from incidents.models import BlobRecord
-from incidents.services import blobs, custody
-from incidents.settings import Settings
+from incidents.services import custody
+from incidents.services.bundles.builder import BundleItem, BundleManifest, build_bundle
+from incidents.services.bundles.sources import custody_for
+from incidents.services.evidence import blobs
 from storage.agent.client import AgentProvider
 from storage.blobstore import BlobStore
 

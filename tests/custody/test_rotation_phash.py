@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import secrets
 
-from incidents.media import phash as phashes
-from incidents.media.duplicates import unseal_phash
-from incidents.media.process import phash_context
 from incidents.models import EvidenceItem, EvidenceKind, MediaPhash
-from incidents.services import blobs
+from incidents.services.evidence import blobs
+from incidents.services.media import phash as phashes
+from incidents.services.media.duplicates import unseal_phash
+from incidents.services.media.process import phash_context
 from tests.keys import ring_of
 from tests.media.conftest import gen_submission
 

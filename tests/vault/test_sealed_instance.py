@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from incidents.db import get_session
 from incidents.models import AuditEvent, CustodyEvent, Role, User
 from incidents.models.media import MediaProcessing, ProcessingStatus
 from incidents.services import totp
+from incidents.web.db import get_session
 from tests.helpers import current_code, fresh_g, gen_user, login
 from tests.review.fixtures import PHOTO, Actor, call, items_of
 from tests.submissions.helpers import gen_metadata, post_submission

@@ -8,10 +8,10 @@ from flask import Response, jsonify
 from flask_login import current_user
 
 from incidents.api.v1.base import blueprint, json_body, string_list
-from incidents.db import get_session
+from incidents.core.clock import iso
 from incidents.models import Case
 from incidents.services import cases
-from incidents.services.submissions import iso
+from incidents.web.db import get_session
 
 
 def case_json(case: Case, *, contents: bool = True) -> dict[str, Any]:

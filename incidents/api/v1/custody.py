@@ -8,10 +8,9 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
-from incidents.db import get_session
-from incidents.evidence import get_keys
 from incidents.services import checkpoints
-from incidents.views.common import settings
+from incidents.web.context import get_keys, settings
+from incidents.web.db import get_session
 from storage.crypto.note import verifier_key
 
 

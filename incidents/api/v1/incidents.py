@@ -11,10 +11,10 @@ from flask import Response, jsonify, url_for
 from flask_login import current_user
 
 from incidents.api.v1.base import blueprint, json_body, string_list
-from incidents.db import get_session
+from incidents.core.clock import iso
 from incidents.models import Incident
 from incidents.services import incidents
-from incidents.services.submissions import iso
+from incidents.web.db import get_session
 
 FIELDS = {"title", "description", "summary", "start_utc", "end_utc", "time_precision",
           "place", "location_precision", "categories", "tags", "injured", "detained",

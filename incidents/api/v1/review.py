@@ -9,12 +9,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from incidents.api.v1.base import blueprint, json_body
-from incidents.db import get_session
-from incidents.evidence import get_keys
+from incidents.core.clock import iso
 from incidents.models import Assessment, Submission
 from incidents.services import review
-from incidents.services.submissions import iso
-from incidents.views.common import settings
+from incidents.web.context import get_keys, settings
+from incidents.web.db import get_session
 
 
 def submission_json(submission: Submission) -> dict[str, Any]:
