@@ -210,3 +210,18 @@ def test_the_admin_page_shows_pending_shares(app, client, tmp_path) -> None:
     page = client.get("/admin/vault").get_data(as_text=True)
     assert "Sealed." in page
     assert "Shares given so far: 0 of 1." in page
+
+
+def test_the_review_page_says_what_waits_for_the_vault(app, client, witness,
+                                                       recovery_share) -> None:
+    _seal(app)
+    app.extensions["media_queue"] = lambda ids: [
+        app.extensions["jobs"].run("process_item", i) for i in ids]
+    response = post_submission(client, witness.token, gen_metadata(),
+                               [(PHOTO.read_bytes(), PHOTO.name, "image/jpeg")])
+    submission = response.get_json()["id"]
+    app.extensions["vault"].add_share(recovery_share)  # unsealed; the job not yet re-run
+    login(client, gen_user(Role.REVIEWER))
+    fresh_g()
+    page = client.get(f"/review/submissions/{submission}").get_data(as_text=True)
+    assert "processing waits for the vault to be unsealed" in page
