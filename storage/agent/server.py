@@ -82,7 +82,19 @@ class AgentServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             super().__init__(str(self.socket_path), _Handler)
         finally:
             os.umask(old)
-        os.chmod(self.socket_path, 0o600)
+
+    def server_bind(self) -> None:
+        # Bind under a temporary name and rename once listening (server_activate): a caller
+        # that sees the socket file can connect, never "connection refused" in between.
+        self._binding = self.socket_path.with_name(f".{self.socket_path.name}.binding")
+        self._binding.unlink(missing_ok=True)
+        self.socket.bind(str(self._binding))
+        self.server_address = str(self.socket_path)
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        os.chmod(self._binding, 0o600)
+        os.replace(self._binding, self.socket_path)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         pid, uid, _ = peer_credentials(request)

@@ -3,6 +3,7 @@ seal takes effect on the very next request, intake goes on, and processing waits
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,26 @@ def test_the_review_page_says_what_waits_for_the_vault(app, client, witness,
     fresh_g()
     page = client.get(f"/review/submissions/{submission}").get_data(as_text=True)
     assert "processing waits for the vault to be unsealed" in page
+
+
+def test_a_receipt_while_sealed_has_events_proofs_and_commitments_and_hashes_after(
+        app, client, witness, recovery_share) -> None:
+    _seal(app)
+    response = post_submission(client, witness.token, gen_metadata(),
+                               [(PHOTO.read_bytes(), PHOTO.name, "image/jpeg")])
+    submission = response.get_json()["id"]
+    fresh_g()
+    sealed = call(client, "GET", f"/api/v1/submissions/{submission}/receipt", witness.token)
+    assert sealed.status_code == 200, sealed.get_data(as_text=True)
+    body = sealed.get_json()
+    assert body["hashes_pending"] is True
+    assert {i["sha256"] for i in body["items"]} == {None}
+    assert all(i["commitment"] for i in body["items"])
+    assert body["checkpoint"]["note"]
+    app.extensions["vault"].add_share(recovery_share)
+    later = call(client, "GET", f"/api/v1/submissions/{submission}/receipt",
+                 witness.token).get_json()
+    assert later["hashes_pending"] is False
+    assert [i["commitment"] for i in later["items"]] == [i["commitment"] for i in body["items"]]
+    photo = next(i for i in later["items"] if i["kind"] == "file")
+    assert photo["sha256"] == hashlib.sha256(PHOTO.read_bytes()).hexdigest()
