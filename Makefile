@@ -42,7 +42,7 @@ run: export INCIDENTS_SECURE_COOKIES ?= false
 # stops (sealing) with `make run`. A fresh instance is unsealed with the share `init` prints.
 run: venv translations
 	@set -e; $(FLASK) vault agent & agent=$$!; trap 'kill $$agent 2>/dev/null' EXIT; \
-	$(FLASK) vault status --wait 10 >/dev/null; \
+	$(FLASK) vault wait --timeout 20; \
 	$(FLASK) init; \
 	$(FLASK) first-run-admin; \
 	echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"; \

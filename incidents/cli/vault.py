@@ -14,6 +14,7 @@ from incidents.services import vault
 from incidents.web.context import get_keys, jobs, keys_or_none
 from incidents.web.context import settings as _settings
 from incidents.web.db import get_db
+from storage.agent.client import SocketTransport
 from storage.agent.run import main as agent_main
 from storage.crypto.key_directory import MANIFEST, Created
 from storage.crypto.key_migration import MigrationRefused, is_v1, migrate_key_directory
@@ -121,19 +122,30 @@ def seal_command() -> None:
     click.echo("vault sealed" if changed else "the vault was already sealed")
 
 
+@vault_group.command("wait")
+@click.option("--timeout", default=10.0, type=float, show_default=True)
+def wait_command(timeout: float) -> None:
+    """Wait until the key agent answers on its socket (for scripts such as `make run`)."""
+    transport = SocketTransport(_settings().vault_socket_path)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            transport({"v": 1, "op": "status"})
+            return
+        except KeyStoreError as e:
+            if time.monotonic() > deadline:
+                raise click.ClickException("the key agent does not answer") from e
+            time.sleep(0.1)
+
+
 @vault_group.command("status")
-@click.option("--wait", default=0.0, type=float, help="seconds to wait for the key agent")
 @domain_errors
-def status_command(wait: float) -> None:
+def status_command() -> None:
     """Sealed or unsealed, how it unseals, how many shares are pending."""
     keys = keys_or_none()
     if keys is None:
         raise click.ClickException("no vault keys yet (flask --app wsgi init)")
-    deadline = time.monotonic() + wait
     state = keys.status()
-    while not state["agent"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-        state = keys.status()
     click.echo("sealed" if state["sealed"] else "unsealed")
     click.echo(f"key agent: {'running' if state['agent'] else 'NOT RUNNING'}")
     if state["method"] == "slip39":

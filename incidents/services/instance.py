@@ -42,6 +42,7 @@ def initialise(settings: Settings, *, shares: int = 1, threshold: int = 1,
     vault: Created | None = None
     instance = settings.instance_path
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(instance, 0o700)  # the key agent may have made it first (for its socket)
     secret = instance / "secret_key"
     if not secret.exists() and not settings.secret_key:
         write_private(secret, secrets.token_hex(32))
