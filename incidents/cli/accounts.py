@@ -8,14 +8,13 @@ import click
 
 from incidents.cli.errors import domain_errors
 from incidents.cli.vault import how_to_unseal, print_shares
-from incidents.models import Role
+from incidents.core.vocabulary import Role
 from incidents.services import accounts, instance, invitations, tokens, vault
 from incidents.web import evidence
 from incidents.web.context import account_policy as _policy
 from incidents.web.context import keys_or_none
 from incidents.web.context import settings as _settings
 from incidents.web.db import get_db
-from storage.crypto.key_directory import Created
 
 
 @click.command("init")
@@ -52,7 +51,7 @@ def init_command(shares: int, threshold: int, use_passphrase: bool) -> None:
     _hand_to_agent(result.vault, passphrase)
 
 
-def _hand_to_agent(created: Created | None, passphrase: str | None) -> None:
+def _hand_to_agent(created: vault.Recovery | None, passphrase: str | None) -> None:
     """A new vault is unsealed at once if the agent runs; an existing sealed one says how."""
     keys = keys_or_none()
     if keys is None:

@@ -8,21 +8,23 @@ checked for that reviewer and the events name them. A progress bar counts payloa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from incidents.cli.errors import domain_errors
-from incidents.core.errors import NotFound, VaultIsSealed
+from incidents.core.errors import VaultIsSealed
 from incidents.core.settings import Settings
-from incidents.models import User
+from incidents.services import accounts
 from incidents.services.bundles import export as bundles
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
 from incidents.web.db import get_db
 from storage.errors import VaultSealed
+
+if TYPE_CHECKING:  # annotations only: faces reach data through services (import-linter)
+    from sqlalchemy.orm import Session
 
 
 @click.group("bundle")
@@ -50,9 +52,7 @@ def _export(session: Session, settings: Settings, case_id: str | None,
             pseudonym: str | None) -> None:
     user = None
     if pseudonym:
-        user = session.scalar(select(User).where(User.pseudonym == pseudonym))
-        if user is None:
-            raise NotFound()
+        user = accounts.find_by_pseudonym(session, pseudonym)
     if get_keys().status()["sealed"]:
         raise VaultIsSealed()
     plan = bundles.plan(session, user, case_id=case_id, incident_id=incident_id,

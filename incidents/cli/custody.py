@@ -5,20 +5,17 @@ from __future__ import annotations
 from functools import partial
 
 import click
-from sqlalchemy import func, select
 from tqdm import tqdm
 
 from incidents.cli.errors import domain_errors
 from incidents.core.database import begin_write
 from incidents.core.errors import DomainError
 from incidents.core.settings import Settings
-from incidents.models import BlobRecord
 from incidents.services import checkpoints, custody, ledger_verify
 from incidents.services.evidence import blobs
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
 from incidents.web.db import get_db
-from storage.crypto.note import verifier_key
 from storage.errors import StorageError
 
 
@@ -182,15 +179,12 @@ def status_command() -> None:
     settings, keys = _settings(), get_keys()
     active = keys.active_key_id()
     with get_db().new_session() as session:
-        rows = session.execute(
-            select(BlobRecord.key_id, func.count()).group_by(BlobRecord.key_id)).all()
-        counts: dict[str, int] = {key_id: count for key_id, count in rows}
+        counts = blobs.count_by_key(session)
     click.echo(f"key directory: {settings.key_dir}")
     for key_id in keys.key_ids():
         mark = " (active)" if key_id == active else ""
         click.echo(f"vault key {key_id}{mark}: {counts.get(key_id, 0)} blob(s)")
     for key_id in sorted(set(counts) - set(keys.key_ids())):
         click.echo(f"vault key {key_id} MISSING: {counts[key_id]} blob(s) cannot be opened")
-    public = keys.signing_key().public_key()
-    origin = settings.custody_origin
-    click.echo(f"checkpoint verifier key: {verifier_key(origin, public)}")
+    click.echo("checkpoint verifier key: "
+               f"{checkpoints.verifier_key(keys, settings.custody_origin)}")

@@ -16,14 +16,12 @@ from incidents.web.context import settings as _settings
 from incidents.web.db import get_db
 from storage.agent.client import SocketTransport
 from storage.agent.run import main as agent_main
-from storage.crypto.key_directory import MANIFEST, Created
-from storage.crypto.key_migration import MigrationRefused, is_v1, migrate_key_directory
 from storage.errors import KeyStoreError
 
 SHARE_PREFIX = "recovery share:"
 
 
-def print_shares(created: Created) -> None:
+def print_shares(created: vault.Recovery) -> None:
     """The shares, each once, on a line starting `recovery share:` (what `make run` shows)."""
     if created.method == "argon2id":
         click.echo("The vault opens with the passphrase you chose; it is stored nowhere.")
@@ -169,22 +167,21 @@ def migrate_command(shares: int, threshold: int, use_passphrase: bool) -> None:
     standard input; with --passphrase the new one is the next line.
     """
     settings = _settings()
-    if not is_v1(settings.key_dir):
+    if not vault.needs_migration(settings.key_dir):
         raise click.ClickException("nothing to migrate: the key directory is not in the old "
                                    "format")
+    with_master_key = vault.has_master_key(settings.key_dir)
     lines = iter(line.strip() for line in sys.stdin.read().splitlines()) if (
-        use_passphrase or not (settings.key_dir / "master.key").exists()) else iter(())
-    old = None if (settings.key_dir / "master.key").exists() else next(lines, None)
+        use_passphrase or not with_master_key) else iter(())
+    old = None if with_master_key else next(lines, None)
     new = next(lines, None) if use_passphrase else None
     if use_passphrase and not new:
         raise click.ClickException("no new passphrase on standard input")
     try:
-        created = migrate_key_directory(settings.key_dir, old_passphrase=old, shares=shares,
-                                        threshold=threshold, passphrase=new)
-    except (MigrationRefused, KeyStoreError, ValueError) as e:
-        raise click.ClickException(f"migration failed: {e}") from e
-    if (settings.key_dir / "master.key").exists() or not (settings.key_dir / MANIFEST).exists():
-        raise click.ClickException("migration incomplete: master.key is still there")
+        created = vault.migrate(settings.key_dir, old_passphrase=old, shares=shares,
+                                threshold=threshold, passphrase=new)
+    except vault.MigrationFailed as e:
+        raise click.ClickException(str(e)) from e
     click.echo("key directory migrated; master.key removed. Remove INCIDENTS_KEY_PASSPHRASE "
                "from the service's environment if it was set, and treat old backups of the "
                "key directory as exposed.")

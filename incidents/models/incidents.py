@@ -28,10 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.core.clock import utcnow
+from incidents.core.vocabulary import LocationPrecision, Verification
 from incidents.models.base import Base
 from incidents.models.submissions import PRECISION_ENUM, EvidenceItem, Submission, TimePrecision
 from incidents.models.types import UTCDateTime
-from incidents.services.research.public import LocationPrecision, Verification
 
 TITLE_MAX = 200
 

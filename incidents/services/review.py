@@ -229,6 +229,12 @@ def load_submission(session: Session, user: User, public_id: str) -> Submission:
     return _load(session, user, Submission, public_id)
 
 
+def assessments_of(session: Session, submission: Submission) -> list[Assessment]:
+    """Every assessment of the submission's items, item by item."""
+    return [a for i in submission.items
+            for a in session.scalars(select(Assessment).where(Assessment.item_id == i.id))]
+
+
 def load_item(session: Session, user: User, public_id: str) -> EvidenceItem:
     return _load(session, user, EvidenceItem, public_id)
 

@@ -31,7 +31,6 @@ from incidents.services.submission_input import (
     clean_declared,
     clean_declared_type,
 )
-from incidents.web.http.multipart import ReceivedFile
 from storage.blobstore import BlobStore, StoredBlob
 
 log = logging.getLogger(__name__)
@@ -57,10 +56,6 @@ class NewFile:
     upload_id: str | None
     declared_name: str
     declared_type: str
-
-
-def files_from_form(received: Sequence[ReceivedFile[StoredBlob]]) -> list[NewFile]:
-    return [NewFile(f.stored, None, f.filename, f.content_type) for f in received]
 
 
 def create(

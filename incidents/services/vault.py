@@ -10,6 +10,7 @@ processing that waited for the key (status pending) is listed for re-queueing af
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -21,11 +22,20 @@ from incidents.core.errors import N_, InvalidInput, LedgerUnavailable, VaultIsSe
 from incidents.models import EvidenceItem, User
 from incidents.models.media import MediaProcessing, ProcessingStatus
 from incidents.services import audit, custody
+from storage.crypto.key_directory import MANIFEST, MASTER_KEY, Created
+from storage.crypto.key_migration import MigrationRefused, is_v1, migrate_key_directory
 from storage.errors import ForeignShare, KeyStoreError, VaultSealed, WrongShares
 
 log = logging.getLogger(__name__)
 
 SUBJECT = "vault"
+
+# What `init` and `migrate` hand back: the recovery shares, to be shown once.
+Recovery = Created
+
+
+class MigrationFailed(Exception):
+    """The old key directory could not be migrated, or master.key could not be removed."""
 
 
 class VaultControl(Protocol):
@@ -134,3 +144,25 @@ def waiting_items(session: Session) -> list[str]:
         .order_by(EvidenceItem.id)).all()
     session.rollback()
     return list(rows)
+
+
+def needs_migration(key_dir: Path) -> bool:
+    """An old key directory: private keys wrapped under master.key or a stored passphrase."""
+    return is_v1(key_dir)
+
+
+def has_master_key(key_dir: Path) -> bool:
+    return (key_dir / MASTER_KEY).exists()
+
+
+def migrate(key_dir: Path, *, old_passphrase: str | None, shares: int, threshold: int,
+            passphrase: str | None) -> Recovery:
+    """v1 -> v2 (storage.crypto.key_migration); refuses to report success with master.key left."""
+    try:
+        created = migrate_key_directory(key_dir, old_passphrase=old_passphrase, shares=shares,
+                                        threshold=threshold, passphrase=passphrase)
+    except (MigrationRefused, KeyStoreError, ValueError) as e:
+        raise MigrationFailed(f"migration failed: {e}") from e
+    if has_master_key(key_dir) or not (key_dir / MANIFEST).exists():
+        raise MigrationFailed("migration incomplete: master.key is still there")
+    return created

@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.core.errors import N_, DomainError, InvalidInput
-from incidents.models import Role
+from incidents.core.vocabulary import Role
 from incidents.services import accounts, totp, vault
 from incidents.services import invitations as invites
 from incidents.web.context import get_keys, jobs, settings

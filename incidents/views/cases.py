@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.models import CaseKind, Role
+from incidents.core.vocabulary import CaseKind, Role
 from incidents.services import cases
 from incidents.services.bundles import export as bundles
 from incidents.web.db import get_session

@@ -27,7 +27,7 @@ from incidents.web.db import get_session
 from incidents.web.extensions import csrf
 from incidents.web.http.forms import metadata_from_form, validate_form_metadata
 from incidents.web.http.multipart import StreamedForm
-from incidents.web.http.streaming import discard_stored, read_evidence_form
+from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
@@ -70,7 +70,7 @@ def create() -> Response | tuple[str, int]:
         form = read_evidence_form(early)
         submission = submissions.create(
             get_session(), _store(), current_user.user, checked["data"],
-            submissions.files_from_form(form.files),
+            files_from_form(form.files),
             max_blob_bytes=settings().max_upload_bytes, after_commit=_after_commit())
     except BaseException as error:
         discard_stored(form)
@@ -120,7 +120,7 @@ def add_files(public_id: str) -> Response:
     form = read_evidence_form()
     try:
         submissions.add_files(get_session(), _store(), user, public_id,
-                              submissions.files_from_form(form.files),
+                              files_from_form(form.files),
                               after_commit=_after_commit())
     except BaseException:
         discard_stored(form)

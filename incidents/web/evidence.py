@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
 from incidents.core.database import Database
 from incidents.core.settings import Settings
@@ -37,5 +37,4 @@ def init_app(app: Flask, settings: Settings, database: Database) -> None:
 
 def reopen() -> None:
     """`flask init` made the keys after this app started: wire the evidence store now."""
-    init_app(current_app._get_current_object(),  # type: ignore[attr-defined]
-             context.settings(), context.database())
+    init_app(context.application(), context.settings(), context.database())

@@ -11,7 +11,6 @@ from incidents.api.v1.base import blueprint
 from incidents.services import checkpoints
 from incidents.web.context import get_keys, settings
 from incidents.web.db import get_session
-from storage.crypto.note import verifier_key
 
 
 @blueprint.get("/custody/checkpoint")
@@ -24,7 +23,7 @@ def custody_checkpoint() -> Response:
         "root_base64": base64.b64encode(cp.root).decode("ascii"),
         "signed_at": cp.signed_at.isoformat(),
         "note": cp.note,
-        "verifier_key": verifier_key(origin, get_keys().signing_key().public_key()),
+        "verifier_key": checkpoints.verifier_key(get_keys(), origin),
     })
 
 

@@ -14,7 +14,7 @@ from incidents.web.db import get_session
 from incidents.web.extensions import csrf
 from incidents.web.http.forms import validate_form_metadata
 from incidents.web.http.multipart import StreamedForm
-from incidents.web.http.streaming import discard_stored, read_evidence_form
+from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
@@ -43,7 +43,7 @@ def create_submission() -> tuple[Response, int]:
         form = read_evidence_form(early)
         submission = submissions.create(
             get_session(), _store(), current_user.user, checked["data"],
-            submissions.files_from_form(form.files),
+            files_from_form(form.files),
             max_blob_bytes=settings().max_upload_bytes,
             after_commit=media_queue())
     except BaseException:
@@ -78,7 +78,7 @@ def add_submission_files(public_id: str) -> tuple[Response, int]:
         uploads = _upload_ids(form)
         items = submissions.add_files(
             get_session(), _store(), user, public_id,
-            [*submissions.files_from_form(form.files),
+            [*files_from_form(form.files),
              *(submissions.NewFile(None, u, "", "") for u in uploads)],
             after_commit=media_queue())
     except BaseException:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -125,6 +125,13 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def count_by_key(session: Session) -> dict[str, int]:
+    """How many blobs each vault key seals (`keys status`)."""
+    rows = session.execute(
+        select(BlobRecord.key_id, func.count()).group_by(BlobRecord.key_id)).all()
+    return {key_id: count for key_id, count in rows}
 
 
 # --- sealed digest -----------------------------------------------------------------------

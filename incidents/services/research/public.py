@@ -9,12 +9,12 @@ field that is not here cannot leak through them.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from incidents.core.errors import N_, InvalidInput
+from incidents.core.vocabulary import LocationPrecision, Verification
 from incidents.services.gazetteer import Gazetteer
 
 # The same values as incidents.models.submissions.TimePrecision (a test holds them equal);
@@ -23,21 +23,6 @@ TIME_PRECISIONS = ("exact", "approximate", "unknown")
 COUNT_FIELDS = ("injured", "detained", "killed")
 # An exact point is published to 4 decimals (about 11 m): finer digits are noise, not evidence.
 POINT_DECIMALS = 4
-
-
-class Verification(enum.StrEnum):
-    REPORTED = "reported"
-    CORROBORATED = "corroborated"
-    VERIFIED = "verified"
-
-
-class LocationPrecision(enum.StrEnum):
-    """How precisely a location may be shown, finest first."""
-
-    EXACT = "exact"
-    TOWN = "town"
-    REGION = "region"
-    NONE = "none"
 
 
 _ORDER = list(LocationPrecision)

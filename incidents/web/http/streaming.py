@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from flask import request
 from flask_login import current_user
@@ -10,8 +10,9 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from incidents.core.settings import Settings
+from incidents.services import submissions
 from incidents.web import context
-from incidents.web.http.multipart import FileSink, FormLimits, StreamedForm, read_form
+from incidents.web.http.multipart import FileSink, FormLimits, ReceivedFile, StreamedForm, read_form
 from incidents.web.http.request_body import RequestBody
 from incidents.web.login import bearer_token
 from storage.blob_writer import StoredBlob
@@ -88,3 +89,8 @@ def discard_stored(form: StreamedForm[StoredBlob] | None) -> None:
     store = context.get_blobstore()
     for received in form.files if form is not None else ():
         store.delete(received.stored.blob_id)
+
+
+def files_from_form(received: Sequence[ReceivedFile[StoredBlob]]) -> list[submissions.NewFile]:
+    """The streamed files as the submission service takes them (claims stay claims)."""
+    return [submissions.NewFile(f.stored, None, f.filename, f.content_type) for f in received]
