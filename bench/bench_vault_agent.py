@@ -9,7 +9,8 @@ In one run, on the same key directory and blobs:
    agent process over its UNIX socket (`python -m storage.agent`);
 2. streaming one --size original (decrypt and read every byte) with each provider;
 3. exporting a bundle of --files originals (decrypt, SHA-256/SHA-512, ZIP to /dev/null) with
-   each provider.
+   each provider;
+4. taking a --intake-size file in while the vault is sealed, against the in-process ring.
 
 Prints each figure and the ratio agent / in-process (target for 2 and 3: within 5%).
 Files go under --dir (default /tmp/bench-vault-agent) and are removed afterwards.
@@ -74,6 +75,16 @@ def stream(store: BlobStore, blob: StoredBlob) -> float:
     return time.perf_counter() - start
 
 
+def intake(store: BlobStore, source: Path) -> float:
+    """Seconds to take one file in (encrypt, hash, seal its data key), as a submission does."""
+    start = time.perf_counter()
+    with source.open("rb", buffering=0) as f:
+        blob = store.put(f)
+    seconds = time.perf_counter() - start
+    store.delete(blob.blob_id)
+    return seconds
+
+
 def export(store: BlobStore, blobs: list[StoredBlob]) -> float:
     items, events = [], []
     for n, blob in enumerate(blobs):
@@ -103,9 +114,13 @@ def best_pair(runs: int, local: Callable[[], float],
               agent: Callable[[], float]) -> tuple[float, float]:
     """Best of `runs` for each, interleaved so that load from other processes hits both."""
     a, b = [], []
-    for _ in range(runs):
-        a.append(local())
-        b.append(agent())
+    for n in range(runs):  # ABBA order: neither side always runs first
+        if n % 2:
+            b.append(agent())
+            a.append(local())
+        else:
+            a.append(local())
+            b.append(agent())
     return min(a), min(b)
 
 
@@ -115,6 +130,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=8, help="bundle items (default 8)")
     parser.add_argument("--bundle-size", default="256M", help="bundle total (default 256M)")
     parser.add_argument("--keys", type=int, default=2000, help="data keys to open")
+    parser.add_argument("--intake-size", default="256M", help="file taken in (default 256M)")
     parser.add_argument("--runs", type=int, default=3, help="best of N for each figure")
     parser.add_argument("--dir", default="/tmp/bench-vault-agent")
     args = parser.parse_args()
@@ -140,8 +156,17 @@ def main() -> None:
         (work / "part").unlink()
         agent = start_agent(work / "keys", work / "agent.sock")
         provider = AgentProvider(work / "keys", SocketTransport(work / "agent.sock"))
-        provider.add_share(share)
         remote = BlobStore(backend, provider)
+        # Intake while the vault is sealed (the agent holds nothing yet) against the old
+        # in-process ring: sealing needs only the public key, so these should be equal.
+        write_random(work / "intake", parse_size(args.intake_size))
+        i_local, i_sealed = best_pair(args.runs, lambda: intake(local, work / "intake"),
+                                      lambda: intake(remote, work / "intake"))
+        (work / "intake").unlink()
+        mb = parse_size(args.intake_size) / MiB
+        print(f"intake {mb:.0f} MiB while sealed: in-process ring {mb / i_local:7.1f} MiB/s, "
+              f"sealed agent {mb / i_sealed:7.1f} MiB/s (time ratio {i_sealed / i_local:.3f})")
+        provider.add_share(share)
 
         key_local = open_keys(ring, parts, args.keys)
         key_agent = open_keys(provider, parts, args.keys)

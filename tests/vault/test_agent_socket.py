@@ -17,7 +17,9 @@ import pytest
 from storage.agent import protocol
 from storage.agent.client import AgentProvider, SocketTransport
 from storage.backends import LocalBackend
-from storage.blobstore import BlobStore
+from storage.blobstore import BlobRef, BlobStore
+from storage.crypto.key_directory import retire_vault_key
+from storage.crypto.keys import reseal
 from storage.errors import VaultSealed
 from tests.vault.conftest import ThreadAgent, start_agent_process, stop
 
@@ -123,5 +125,29 @@ def test_through_a_real_agent_process_and_sigkill_seals(key_dir: Path, shares: l
         assert provider.status()["sealed"] is True
         with pytest.raises(VaultSealed):
             store.open(blob)
+    finally:
+        stop(process)
+
+
+def test_rotation_and_retirement_go_through_a_real_agent(key_dir: Path, shares: list[str],
+                                                         short_socket_dir: Path,
+                                                         tmp_path: Path) -> None:
+    path = short_socket_dir / "agent.sock"
+    process = start_agent_process(key_dir, path)
+    try:
+        provider = AgentProvider(key_dir, SocketTransport(path))
+        store = BlobStore(LocalBackend(tmp_path / "blobs"), provider)
+        old = store.put(io.BytesIO(b"sealed to the first key"))
+        provider.add_share(shares[0])
+        provider.add_share(shares[1])
+        new_id = provider.rotate()
+        assert new_id != old.key_id
+        assert provider.active_key_id() == new_id  # this process follows the manifest
+        key_id, sealed = reseal(provider, old.key_id, old.sealed_key, old.blob_id)
+        assert key_id == new_id
+        retire_vault_key(key_dir, old.key_id)
+        with store.open(BlobRef(old.blob_id, key_id, sealed)) as reader:
+            assert reader.read() == b"sealed to the first key"
+        assert provider.status()["key_ids"] == [new_id]
     finally:
         stop(process)
