@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -116,3 +117,4 @@ def test_a_web_worker_never_holds_the_vault_private_key(app, client, settings, s
         server.terminate()
         server.wait(10)
         stop(agent)
+        shutil.rmtree(sock.parent, ignore_errors=True)
