@@ -39,10 +39,14 @@ translations-update: $(VENV)/.installed
 # Plain HTTP on 127.0.0.1: cookies cannot carry the Secure flag here. Behind TLS in
 # production leave INCIDENTS_SECURE_COOKIES unset (Secure is the default).
 run: export INCIDENTS_SECURE_COOKIES ?= false
+# The key agent holds the vault's private keys in its own process; it starts sealed and
+# stops (sealing) with `make run`. A fresh instance is unsealed with the share `init` prints.
 run: venv translations
-	$(FLASK) init
-	@$(FLASK) first-run-admin
-	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	@set -e; $(FLASK) vault agent & agent=$$!; trap 'kill $$agent 2>/dev/null' EXIT; \
+	$(FLASK) vault wait --timeout 20; \
+	$(FLASK) init; \
+	$(FLASK) first-run-admin; \
+	echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 300 \
 		--access-logfile /dev/null wsgi:app
 

@@ -21,12 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import MiB, parse_size, vm_kib, write_random  # noqa: E402
+from bench.common import MiB, bench_keys, parse_size, vm_kib, write_random  # noqa: E402
 from storage.backends.local import LocalBackend  # noqa: E402
 from storage.blob_writer import StoredBlob  # noqa: E402
 from storage.blobstore import DEFAULT_CHUNK_SIZE, BlobStore  # noqa: E402
 from storage.crypto import hashing  # noqa: E402
-from storage.crypto.key_directory import init_key_directory, load_key_ring  # noqa: E402
 
 CHUNK_TABLE = [64 * 1024, 256 * 1024, 1 * MiB, 4 * MiB]
 
@@ -46,7 +45,7 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 
 
 def store_for(work: Path, chunk_size: int, *, fsync: bool) -> BlobStore:
-    ring = load_key_ring(work / "keys")
+    ring = bench_keys(work / "keys")
     return BlobStore(LocalBackend(work / "blobs", fsync=fsync), ring, chunk_size=chunk_size)
 
 
@@ -116,7 +115,7 @@ def main() -> None:
 def run(work: Path, size: int, repeat: int, *, table: bool) -> None:
     src = work / "source.bin"
     write_random(src, size)
-    init_key_directory(work / "keys")
+    bench_keys(work / "keys")
     mib = size / MiB
     print(
         f"file: {mib:.0f} MiB random bytes under {work}; best of {repeat}; "

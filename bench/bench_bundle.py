@@ -28,17 +28,16 @@ from typing import BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import MiB, parse_size, vm_kib, write_random  # noqa: E402
+from bench.common import MiB, bench_keys, parse_size, vm_kib, write_random  # noqa: E402
 from incidents.services.bundles.builder import BundleCustody, BundleItem, build_bundle
 from storage.backends.local import LocalBackend  # noqa: E402
 from storage.blobstore import BlobRef, BlobStore  # noqa: E402
-from storage.crypto.key_directory import init_key_directory, load_key_ring  # noqa: E402
 
 
 def prepare(work: Path, size: int, files: int) -> list[Path]:
     """Random plaintext files, stored as blobs; writes blobs.json for the child."""
-    init_key_directory(work / "keys")
-    store = BlobStore(LocalBackend(work / "blobs", fsync=False), load_key_ring(work / "keys"))
+    bench_keys(work / "keys")
+    store = BlobStore(LocalBackend(work / "blobs", fsync=False), bench_keys(work / "keys"))
     plain = work / "plain"
     plain.mkdir()
     paths, records = [], []
@@ -58,7 +57,7 @@ def prepare(work: Path, size: int, files: int) -> list[Path]:
 
 def export_child(work: Path, sink: str) -> None:
     """Child-process mode: export the stored blobs once; print seconds and RSS growth."""
-    store = BlobStore(LocalBackend(work / "blobs", fsync=False), load_key_ring(work / "keys"))
+    store = BlobStore(LocalBackend(work / "blobs", fsync=False), bench_keys(work / "keys"))
     records = json.loads((work / "blobs.json").read_text())
     items, events = [], []
     for n, r in enumerate(records):

@@ -64,12 +64,14 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-dossier-", dir=args.dir))
     try:
-        init_key_directory(root / "keys")
+        created = init_key_directory(root / "keys")
+        assert created is not None
         migrate(f"sqlite:///{root / 'incidents.sqlite3'}")
         (root / "secret_key").write_text("bench-secret-" + "0" * 40)
         settings = Settings.load(instance_path=root, environ={}, testing=True,
-                                 secure_cookies=False, **CHEAP_ARGON2)
+                                 secure_cookies=False, vault_agent="inprocess", **CHEAP_ARGON2)
         app = create_app(settings)
+        app.extensions["vault"].add_share(created.shares[0])  # the vault in this process
         app.test_client_class = BrowserLikeClient  # a fresh `g` per request, as in production
         with app.app_context():
             app.extensions["media_queue"] = lambda ids: None  # no previews: not measured

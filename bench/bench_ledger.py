@@ -29,12 +29,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bench.common import bench_keys
 from incidents.core.database import begin_write, make_engine
 from incidents.core.settings import Settings
 from incidents.models import CustodyEvent, LedgerHead
 from incidents.models.base import Base
 from incidents.services import checkpoints, custody, ledger_verify
-from storage.crypto.key_directory import init_key_directory, load_key_ring
 
 ACTOR = "a" * 32
 SUBJECT = "blob:" + "0" * 32
@@ -127,8 +127,7 @@ def verify_vs_hashlib(url: str, n: int) -> tuple[float, float, float]:
     plain, chained = hashlib_baselines(canon)
     del canon
     instance = Path(tempfile.mkdtemp())
-    init_key_directory(instance / "keys")
-    ring = load_key_ring(instance / "keys")
+    ring = bench_keys(instance / "keys")
     settings = Settings.load(instance_path=instance, environ={}, database_url=url)
     with Session(engine) as session:
         checkpoints.checkpoint(session, ring, settings)

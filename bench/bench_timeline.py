@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import bench_keys  # noqa: E402
 from incidents.models import Incident, IncidentSubmission, IncidentTerm, Submission  # noqa: E402
 from incidents.services.gazetteer import load_gazetteer  # noqa: E402
 from incidents.services.instance import migrate  # noqa: E402
@@ -44,7 +45,6 @@ from incidents.services.research import queries as research  # noqa: E402
 from incidents.services.research.filters import Filters  # noqa: E402
 from incidents.services.research.public import LocationPrecision, Verification  # noqa: E402
 from incidents.services.taxonomy import load_taxonomy  # noqa: E402
-from storage.crypto.key_directory import init_key_directory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2022, 1, 1, 18, 0, tzinfo=UTC)  # 2 January 2022, 00:00 in Almaty
@@ -125,7 +125,7 @@ def bulk_insert(url: str, count: int, owner_id: int) -> float:
 
 def make_instance(url: str) -> tuple[Path, dict[str, str]]:
     instance = Path(tempfile.mkdtemp(prefix="bench-timeline-"))
-    init_key_directory(instance / "keys")
+    bench_keys(instance / "keys")
     (instance / "secret_key").write_text(secrets.token_hex(32))
     env = dict(os.environ, INCIDENTS_INSTANCE=str(instance), DATABASE_URL=url,
                INCIDENTS_SECURE_COOKIES="false",

@@ -5,6 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from storage.crypto.key_directory import (
+    MANIFEST,
+    init_key_directory,
+    load_key_ring,
+    unseal_key_from_shares,
+)
+from storage.crypto.keys import VaultKeyRing
+
 MiB = 1024 * 1024
 
 
@@ -33,3 +41,17 @@ def vm_kib(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise RuntimeError(field)
+
+
+def bench_keys(path: Path) -> VaultKeyRing:
+    """A key directory for a benchmark (made if absent) and its unsealed ring.
+
+    The bench's one recovery share is kept beside the directory, as a trustee would keep it;
+    only the key agent holds an unsealed ring in production (bench_vault_agent measures it).
+    """
+    share = path.parent / f"{path.name}.share"
+    if not (path / MANIFEST).exists():
+        created = init_key_directory(path)
+        assert created is not None
+        share.write_text("\n".join(created.shares))
+    return load_key_ring(path, unseal_key_from_shares(path, share.read_text().splitlines()))

@@ -68,7 +68,7 @@ class KeyFileCorrupt(KeyStoreError):
 
 
 class WrongPassphrase(KeyStoreError):
-    """The wrapping key (passphrase or master.key) does not open the private keys."""
+    """The wrapping key (passphrase, unseal key or master.key) does not open the private keys."""
 
 
 class KeyMismatch(KeyStoreError):
@@ -85,3 +85,23 @@ class KeyRetireRefused(KeyStoreError):
 
 class SealedKeyError(KeyStoreError):
     """A sealed data key does not open for this blob with this vault key."""
+
+
+class VaultSealed(KeyStoreError):
+    """The vault is sealed (or its key agent is not running): no data key can be opened."""
+
+
+class WrongShares(KeyStoreError):
+    """The recovery shares or the passphrase given do not open this vault."""
+
+
+class ForeignShare(WrongShares):
+    """A recovery share belongs to another vault (its SLIP-39 identifier differs)."""
+
+
+class KeyDirectoryOutdated(KeyStoreError):
+    """The key directory is in the old format (master.key or a stored passphrase): migrate it."""
+
+
+class AgentRefused(KeyStoreError):
+    """The key agent refused the request (an unknown caller, or a malformed request)."""

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from incidents.app import create_app
 from incidents.core.settings import Settings
 from incidents.models.base import Base
-from incidents.services.evidence.store import KeyRingHolder
 from incidents.services.instance import migrate
 from incidents.web.db import get_db, get_session
+from storage.agent.client import AgentProvider
 from storage.blobstore import BlobStore
 from storage.crypto.key_directory import init_key_directory
 from tests.fixtures.openapi import DocumentedClient
@@ -64,7 +64,10 @@ REDIS_URL = _worker_redis(os.environ.get("TEST_REDIS_URL", ""))
 def template_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrated database (SQLite) and keys, made once and copied for each test."""
     root = tmp_path_factory.mktemp("template")
-    init_key_directory(root / "keys")
+    created = init_key_directory(root / "keys")
+    assert created is not None
+    # The test instance's one recovery share, outside the instance folder (as a trustee's).
+    (root.parent / "template-share").write_text(created.shares[0])
     if POSTGRES_URL:
         migrate(POSTGRES_URL)
     else:
@@ -90,15 +93,27 @@ def settings(instance_path: Path) -> Settings:
         secure_cookies=False,
         database_url=POSTGRES_URL,
         redis_url=REDIS_URL,
+        vault_agent="inprocess",
         **CHEAP_ARGON2,
     )
 
 
+@pytest.fixture(scope="session")
+def recovery_share(template_instance: Path) -> str:
+    """The share that unseals every test instance (copied from one template)."""
+    return (template_instance.parent / "template-share").read_text()
+
+
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
+def app(settings: Settings, recovery_share: str) -> Iterator[Flask]:
     app = create_app(settings)
     # Every /api/v1 JSON answer the suite receives is checked against openapi.json.
     app.test_client_class = DocumentedClient
+    # Tests start unsealed with the vault in this process (settings: vault_agent); the
+    # tests of the real agent process and of sealing are in tests/vault/.
+    vault = app.extensions.get("vault")
+    if vault is not None:
+        vault.add_share(recovery_share)
     with app.app_context():
         yield app
         # Background jobs started by the test must finish before the database goes away.
@@ -143,7 +158,7 @@ def session(app: Flask) -> Session:
 
 
 @pytest.fixture
-def keys(app: Flask) -> KeyRingHolder:
+def keys(app: Flask) -> AgentProvider:
     return app.extensions["keys"]
 
 

@@ -22,10 +22,12 @@ from incidents.cli.custody import custody_group, keys_group
 from incidents.cli.demo import demo_command
 from incidents.cli.jobs import worker_command
 from incidents.cli.uploads import uploads_group
+from incidents.cli.vault import vault_group
 
 
 def init_app(app: Flask) -> None:
     for command in (init_command, create_admin_command, first_run_admin_command,
                     invite_command, token_group, uploads_group, custody_group, bundle_group,
-                    actors_group, keys_group, worker_command, demo_command, backup_group):
+                    actors_group, keys_group, vault_group, worker_command, demo_command,
+                    backup_group):
         app.cli.add_command(command)

@@ -2,21 +2,78 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from incidents.cli.errors import domain_errors
+from incidents.cli.vault import how_to_unseal, print_shares
 from incidents.core.vocabulary import Role
-from incidents.services import accounts, instance, invitations, tokens
+from incidents.services import accounts, instance, invitations, tokens, vault
+from incidents.web import evidence
 from incidents.web.context import account_policy as _policy
+from incidents.web.context import keys_or_none
 from incidents.web.context import settings as _settings
 from incidents.web.db import get_db
 
 
 @click.command("init")
-def init_command() -> None:
-    """Create the database schema, the instance secret and the keys, where absent."""
-    created = instance.initialise(_settings())
-    click.echo("created: " + ", ".join(created) if created else "instance already initialised")
+@click.option("--shares", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="recovery shares to split the vault's unseal key into")
+@click.option("--threshold", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="how many shares unseal the vault")
+@click.option("--passphrase", "use_passphrase", is_flag=True,
+              help="unseal with a passphrase read from stdin instead of shares")
+def init_command(shares: int, threshold: int, use_passphrase: bool) -> None:
+    """Create the database schema, the instance secret and the keys, where absent.
+
+    A new vault's unseal key is printed once as recovery shares (lines starting
+    `recovery share:`) and, if the key agent is running and enough shares exist, given to it
+    so that the new instance starts unsealed. Nothing on disk opens the vault.
+    """
+    if threshold > shares:
+        raise click.BadParameter("the threshold cannot exceed the number of shares")
+    if threshold == 1 and shares > 1:
+        raise click.BadParameter("a threshold of 1 allows only one share")
+    passphrase = None
+    if use_passphrase:
+        passphrase = sys.stdin.readline().strip()
+        if len(passphrase) < _settings().passphrase_min_length:
+            raise click.BadParameter("the passphrase on stdin is too short", param_hint="stdin")
+    result = instance.initialise(_settings(), shares=shares, threshold=threshold,
+                                 passphrase=passphrase)
+    click.echo("created: " + ", ".join(result.created) if result.created
+               else "instance already initialised")
+    if result.vault is not None:
+        # The app was created before the keys existed: wire the evidence store now.
+        evidence.reopen()
+        print_shares(result.vault)
+    _hand_to_agent(result.vault, passphrase)
+
+
+def _hand_to_agent(created: vault.Recovery | None, passphrase: str | None) -> None:
+    """A new vault is unsealed at once if the agent runs; an existing sealed one says how."""
+    keys = keys_or_none()
+    if keys is None:
+        return
+    state = keys.status()
+    if not state["agent"]:
+        click.echo("The key agent is not running: start it (`flask --app wsgi vault agent`); "
+                   "the vault will be sealed until unsealed.")
+        return
+    if not state["sealed"]:
+        click.echo("The vault is unsealed.")
+        return
+    if created is None:
+        click.echo(how_to_unseal())
+        return
+    with get_db().new_session() as session:
+        if passphrase is not None:
+            vault.unseal_with_passphrase(session, keys, passphrase, actor=None, via="init")
+        else:
+            for share in created.shares[:created.threshold]:
+                vault.give_share(session, keys, share, actor=None, via="init")
+    click.echo("The vault is unsealed (the key agent holds its keys until it stops).")
 
 
 @click.command("create-admin")

@@ -14,12 +14,14 @@ import click
 from tqdm import tqdm
 
 from incidents.cli.errors import domain_errors
+from incidents.core.errors import VaultIsSealed
 from incidents.core.settings import Settings
 from incidents.services import accounts
 from incidents.services.bundles import export as bundles
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
 from incidents.web.db import get_db
+from storage.errors import VaultSealed
 
 if TYPE_CHECKING:  # annotations only: faces reach data through services (import-linter)
     from sqlalchemy.orm import Session
@@ -51,6 +53,8 @@ def _export(session: Session, settings: Settings, case_id: str | None,
     user = None
     if pseudonym:
         user = accounts.find_by_pseudonym(session, pseudonym)
+    if get_keys().status()["sealed"]:
+        raise VaultIsSealed()
     plan = bundles.plan(session, user, case_id=case_id, incident_id=incident_id,
                         evidence_ids=list(item_ids) if item_ids else None)
     click.echo(f"{plan.count} items, {plan.total_bytes} bytes; {len(plan.withheld)} withheld")
@@ -65,9 +69,16 @@ def _export(session: Session, settings: Settings, case_id: str | None,
         export = bundles.prepare(session, get_blobstore(), get_keys(), settings, user, plan,
                                  progress=progress)
         partial = out.with_name(out.name + ".part")
-        with partial.open("wb") as sink:
-            for chunk in export.chunks():
-                sink.write(chunk)
+        try:
+            with partial.open("wb") as sink:
+                for chunk in export.chunks():
+                    sink.write(chunk)
+        except VaultSealed as e:  # sealed mid-way: no half bundle is left behind
+            partial.unlink(missing_ok=True)
+            raise VaultIsSealed() from e
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(out)
     assert export.manifest is not None
     click.echo(f"Bundle {export.bundle_id} written to {out}")

@@ -115,3 +115,16 @@ class CheckpointRefused(Conflict):
     """The signer refused a checkpoint: smaller than, or inconsistent with, one already signed."""
 
     code = "checkpoint_refused"
+
+
+VAULT_SEALED_MESSAGE = N_("The evidence vault is sealed. Evidence can be opened again once it "
+                          "is unsealed; witnesses can still submit.")
+
+
+class VaultIsSealed(ServiceUnavailable):
+    """The evidence vault is sealed (or its key agent is down): evidence cannot be opened."""
+
+    code = "vault_sealed"
+
+    def __init__(self, message: str = VAULT_SEALED_MESSAGE, **params: Any) -> None:
+        super().__init__(message, **params)

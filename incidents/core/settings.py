@@ -6,7 +6,7 @@ import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ PLAIN_ENV_NAMES = {
     "redis_url": "REDIS_URL",
     "tsa_url": "TSA_URL",
     "secret_key": "SECRET_KEY",
-    "key_passphrase": "INCIDENTS_KEY_PASSPHRASE",
 }
 
 
@@ -63,8 +62,11 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
-    key_protection: str = "keyfile"
-    key_passphrase: str = field(default="", repr=False)
+    # "socket": the key agent process (`flask --app wsgi vault agent`) holds the unsealed
+    # keys; "inprocess": a vault inside this process, for tests only (refused otherwise).
+    vault_agent: str = "socket"
+    vault_socket: str = ""  # default: <instance>/run/vault-agent.sock
+    vault_share_ttl_seconds: int = 600
     checkpoint_every_events: int = 100
     checkpoint_every_minutes: int = 60
     orphan_grace_seconds: int = 3600  # blobs with no row younger than this are left alone
@@ -83,6 +85,11 @@ class Settings:
     @property
     def key_dir(self) -> Path:
         return self.instance_path / "keys"
+
+    @property
+    def vault_socket_path(self) -> Path:
+        return Path(self.vault_socket) if self.vault_socket else (
+            self.instance_path / "run" / "vault-agent.sock")
 
     @property
     def blob_dir(self) -> Path:

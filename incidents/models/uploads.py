@@ -65,6 +65,9 @@ class Upload(Base):
     ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
     digest_key_id: Mapped[str | None] = mapped_column(String(32))
     sealed_digest: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # custody.commitment(sha256, salt), made when the upload finished: claiming it needs no
+    # vault private key (migration 0010; None for uploads finished before it).
+    commitment: Mapped[str | None] = mapped_column(String(64))
 
     format: Mapped[str] = mapped_column(String(16), default=UploadFormat.SEGMENTS.value,
                                         server_default=UploadFormat.SEGMENTS.value)

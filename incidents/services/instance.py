@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
 from incidents.core.settings import PROJECT_ROOT, Settings
-from storage.crypto.key_directory import MANIFEST, init_key_directory
+from storage.crypto.key_directory import MANIFEST, Argon2Params, Created, init_key_directory
 
 
 def write_private(path: Path, text: str) -> None:
@@ -26,19 +27,34 @@ def migrate(database_url: str) -> None:
     command.upgrade(config, "head")
 
 
-def initialise(settings: Settings) -> list[str]:
-    """Create what is missing; returns a list of what was created (for the CLI to print)."""
+@dataclass(frozen=True)
+class Initialised:
+    """What `init` made: names for the CLI to print and, for a new vault, its recovery shares."""
+
+    created: list[str]
+    vault: Created | None
+
+
+def initialise(settings: Settings, *, shares: int = 1, threshold: int = 1,
+               passphrase: str | None = None) -> Initialised:
+    """Create what is missing: secret, schema, keys (the vault's unseal key only as shares)."""
     created: list[str] = []
+    vault: Created | None = None
     instance = settings.instance_path
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(instance, 0o700)  # the key agent may have made it first (for its socket)
     secret = instance / "secret_key"
     if not secret.exists() and not settings.secret_key:
         write_private(secret, secrets.token_hex(32))
         created.append("secret key")
     migrate(settings.effective_database_url)
     if not (settings.key_dir / MANIFEST).exists():
-        init_key_directory(settings.key_dir, passphrase=settings.key_passphrase or None)
+        argon2 = Argon2Params(memory_cost=settings.argon2_memory_kib,
+                              iterations=settings.argon2_time_cost,
+                              lanes=settings.argon2_parallelism)
+        vault = init_key_directory(settings.key_dir, shares=shares, threshold=threshold,
+                                   passphrase=passphrase, argon2=argon2)
         created.append("vault and signing keys")
     if settings.storage_backend == "local":
         settings.blob_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return created
+    return Initialised(created, vault)

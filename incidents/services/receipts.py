@@ -19,6 +19,7 @@ from incidents.models import BlobRecord, CustodyEvent, Submission, User
 from incidents.services import checkpoints, custody, submissions
 from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
+from storage.errors import VaultSealed
 
 RECEIPT_FORMAT = "incidents-receipt/v1"
 
@@ -43,6 +44,10 @@ HOW_TO_CHECK_STEPS = (
        "evidence bundle. Any later checkpoint must be consistent with this one: if it is not, "
        "history was rewritten."),
 )
+HASHES_PENDING = N_(
+    "The evidence vault is sealed just now, so this receipt does not show each file's SHA-256 "
+    "and salt yet. Everything else is final: open this receipt again later to get them; the "
+    "commitments shown here will not change.")
 HOW_TO_CHECK = [HOW_TO_CHECK_INTRO] + [
     f"{number}. {step}" for number, step in enumerate(HOW_TO_CHECK_STEPS, start=1)]
 
@@ -60,18 +65,31 @@ def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, set
     if events and (latest is None or latest.size <= max(e.seq for e in events)):
         latest = checkpoints.checkpoint(session, keys, settings)
     items = []
+    sealed = False
     for item in submission.items:
         record = session.get(BlobRecord, item.blob_id)
         assert record is not None
-        sha256, salt = blobs.unseal_digest(store.keys, record)
+        try:
+            sha256, salt = blobs.unseal_digest(store.keys, record)
+        except VaultSealed:
+            # The vault is sealed: the hash and salt wait for the unseal; the commitment
+            # (in the signed ledger) and everything else stand now.
+            sealed = True
+            commitment = next((e.commitment for e in events if e.action == "stored"
+                               and e.subject == f"blob:{record.id}"), None)
+            sha256_text: str | None = None
+            salt_text: str | None = None
+        else:
+            commitment = custody.commitment(sha256, salt)
+            sha256_text, salt_text = sha256, salt.hex()
         items.append({
             "id": item.public_id,
             "kind": item.kind.value,
             "name": item.declared_name,
             "size": item.size,
-            "sha256": sha256,
-            "salt": salt.hex(),
-            "commitment": custody.commitment(sha256, salt),
+            "sha256": sha256_text,
+            "salt": salt_text,
+            "commitment": commitment,
             "received_at": submissions.iso(item.received_at),
         })
     proofs = {e.seq: checkpoints.inclusion_proof(session, e.seq, latest) for e in events}
@@ -79,6 +97,9 @@ def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, set
     session.rollback()  # reads only; end the snapshot
     return {
         "format": RECEIPT_FORMAT,
+        # True while the vault is sealed: fetch the receipt again after the unseal for each
+        # item's SHA-256 and salt (the commitments below do not change).
+        "hashes_pending": sealed,
         "submission": submission.public_id,
         "received_at": submissions.iso(submission.created_at),
         "items": items,

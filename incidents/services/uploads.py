@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -85,6 +86,7 @@ from storage.errors import (
     SealedKeyError,
     StorageError,
     StorageFull,
+    VaultSealed,
 )
 
 log = logging.getLogger(__name__)
@@ -539,7 +541,8 @@ def _finish_stream(session: Session, store: BlobStore, pk: int, capability: str)
         # private key opens this blob, as for every other piece of evidence.
         .values(state=UploadState.FINISHED, ciphertext_sha256=final.ciphertext_sha256,
                 digest_key_id=digest_key_id, sealed_digest=sealed_digest, sealed_state=None,
-                backend_state=None, writer=None)
+                backend_state=None, writer=None,
+                commitment=custody.commitment(final.sha256, salt))
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -603,7 +606,8 @@ def _finish(session: Session, store: BlobStore, pk: int, *, single: StoredBlob |
         .where(Upload.id == pk, Upload.state == UploadState.RECEIVING)
         .values(state=UploadState.FINISHED, blob_id=final.blob_id, key_id=final.key_id,
                 sealed_key=final.sealed_key, ciphertext_sha256=final.ciphertext_sha256,
-                digest_key_id=digest_key_id, sealed_digest=sealed_digest)
+                digest_key_id=digest_key_id, sealed_digest=sealed_digest,
+                commitment=custody.commitment(final.sha256, salt))
         .execution_options(synchronize_session=False)
     )
     if finished.rowcount != 1:  # type: ignore[attr-defined]
@@ -711,10 +715,14 @@ def claim_finished_upload(
                         sealed_key=upload.sealed_key, digest_key_id=upload.digest_key_id,
                         sealed_digest=upload.sealed_digest, status=BlobStatus.ACTIVE)
     name, kind = upload.filename, upload.filetype
-    try:
-        sha256, salt = blobs.unseal_digest(store.keys, record)
-    except StorageError as e:
-        raise ServiceUnavailable(N_("The vault key is not available; nothing was stored.")) from e
+    commitment = upload.commitment
+    if commitment is None:  # finished before migration 0010: only the vault can say
+        try:
+            sha256, salt = blobs.unseal_digest(store.keys, record)
+        except StorageError as e:
+            raise ServiceUnavailable(N_("The vault key is not available; nothing was "
+                                        "stored.")) from e
+        commitment = custody.commitment(sha256, salt)
     claimed = session.execute(
         delete(Upload)
         .where(Upload.id == upload.id, Upload.state == UploadState.FINISHED)
@@ -723,21 +731,22 @@ def claim_finished_upload(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise NotFound(N_("There is no such upload, or it has expired."))
     session.expunge(upload)
-    commitment = custody.commitment(sha256, salt)
     custody.append(session, actor=user.public_id, action="stored",
                    subject=f"blob:{record.id}", commitment=commitment,
                    details={"size": record.size, "part_of": subject})
     # As in blobs.ingest: if the vault key was rotated since this blob was sealed (maybe
     # by another process), re-seal now, under the ledger lock, so the old key can retire.
+    # While sealed this waits: the old key stays in use, so it cannot be retired meanwhile.
     current = custody.head(session)
     active = current.active_key_id if current else None
-    if active is not None and active != record.key_id:
-        record.key_id, record.sealed_key = reseal(store.keys, record.key_id, record.sealed_key,
-                                                  record.id)
-    if active is not None and active != record.digest_key_id:
-        record.digest_key_id, record.sealed_digest = reseal(
-            store.keys, record.digest_key_id, record.sealed_digest,
-            record.id + blobs.DIGEST_SUFFIX)
+    with contextlib.suppress(VaultSealed):
+        if active is not None and active != record.key_id:
+            record.key_id, record.sealed_key = reseal(store.keys, record.key_id,
+                                                      record.sealed_key, record.id)
+        if active is not None and active != record.digest_key_id:
+            record.digest_key_id, record.sealed_digest = reseal(
+                store.keys, record.digest_key_id, record.sealed_digest,
+                record.id + blobs.DIGEST_SUFFIX)
     session.add(record)
     session.flush()
     return record, name, kind

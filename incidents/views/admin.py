@@ -1,4 +1,4 @@
-"""Admin pages: users (roles, suspension) and invitations."""
+"""Admin pages: users (roles, suspension), invitations, and the vault (unseal, seal now)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.core.errors import DomainError
+from incidents.core.errors import N_, DomainError, InvalidInput
 from incidents.core.vocabulary import Role
-from incidents.services import accounts
+from incidents.services import accounts, totp, vault
 from incidents.services import invitations as invites
-from incidents.web.context import settings
+from incidents.web.context import get_keys, jobs, settings
 from incidents.web.db import get_session
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -72,3 +72,50 @@ def revoke_invitation(invitation_id: int) -> Response:
     db = get_session()
     invites.revoke(db, current_user.user, invitation_id)
     return redirect(url_for("admin.invitations"))
+
+
+def _vault_page(error: DomainError | None = None) -> str:
+    return render_template("admin/vault.html", state=vault.status(get_keys()), error=error,
+                           ttl_minutes=settings().vault_share_ttl_seconds // 60)
+
+
+@blueprint.get("/vault")
+def vault_page() -> str:
+    return _vault_page()
+
+
+@blueprint.post("/vault/unseal")
+def vault_unseal() -> Response | tuple[str, int]:
+    """One trustee's share (or the passphrase), with a fresh second-factor code."""
+    db, keys, user = get_session(), get_keys(), current_user.user
+    try:
+        if not totp.check_code(db, user, request.form.get("code", "")):
+            db.commit()  # a used recovery code stays used
+            raise InvalidInput(N_("The second-factor code is wrong or was already used."),
+                               field="code")
+        db.commit()
+        if "passphrase" in request.form:
+            result = vault.unseal_with_passphrase(db, keys, request.form.get("passphrase", ""),
+                                                  actor=user, via="web")
+        else:
+            result = vault.give_share(db, keys, request.form.get("share", ""), actor=user,
+                                      via="web")
+    except DomainError as error:
+        db.rollback()
+        return _vault_page(error), error.status
+    if result["sealed"]:
+        flash(_("Share accepted: %(given)d of %(needed)d given.", given=result["pending"],
+                needed=result.get("threshold", 0)))
+    else:
+        for item_id in vault.waiting_items(db):
+            jobs().enqueue("process_item", item_id)
+        flash(_("The vault is unsealed."))
+    return redirect(url_for("admin.vault_page"))
+
+
+@blueprint.post("/vault/seal")
+def vault_seal() -> Response:
+    """Seal now: no second factor asked, because this is what to press when a raid comes."""
+    vault.seal(get_session(), get_keys(), actor=current_user.user, via="web")
+    flash(_("The vault is sealed."))
+    return redirect(url_for("admin.vault_page"))

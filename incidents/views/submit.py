@@ -136,7 +136,8 @@ def _receipt(public_id: str) -> dict[str, Any]:
 @blueprint.get("/submissions/<public_id>/receipt")
 def receipt(public_id: str) -> str:
     return render_template("submit/receipt.html", receipt=_receipt(public_id),
-                           steps=receipts.HOW_TO_CHECK_STEPS)
+                           steps=receipts.HOW_TO_CHECK_STEPS,
+                           hashes_pending=receipts.HASHES_PENDING)
 
 
 @blueprint.get("/submissions/<public_id>/receipt.json")

@@ -20,10 +20,10 @@ from incidents.services.accounts import AccountPolicy
 
 if TYPE_CHECKING:
     from incidents.core.database import Database
-    from incidents.services.evidence.store import KeyRingHolder
     from incidents.services.jobs import Jobs
     from incidents.services.research.aggregates import AggregateCache
     from incidents.services.submissions import AfterCommit
+    from storage.agent.client import AgentProvider
     from storage.blobstore import BlobStore
 
 T = TypeVar("T")
@@ -58,16 +58,26 @@ def database() -> Database:
     return value
 
 
-def get_keys() -> KeyRingHolder:
-    keys: KeyRingHolder | None = _get("keys")
+def get_keys() -> AgentProvider:
+    keys: AgentProvider | None = _get("keys")
     if keys is None:
+        if _get("keys_outdated"):
+            raise ServiceUnavailable(N_("The vault keys must be migrated before evidence can "
+                                        "be stored or read."))
         raise ServiceUnavailable(N_("Evidence storage is not set up yet."))
+    return keys
+
+
+def keys_or_none() -> AgentProvider | None:
+    """The key provider, or None before `flask --app wsgi init` (for CLI messages)."""
+    keys: AgentProvider | None = _get("keys")
     return keys
 
 
 def get_blobstore() -> BlobStore:
     store: BlobStore | None = _get("blobstore")
     if store is None:
+        get_keys()
         raise ServiceUnavailable(N_("Evidence storage is not set up yet."))
     return store
 

@@ -10,9 +10,10 @@ from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from incidents.core.errors import DomainError
+from incidents.core.errors import DomainError, VaultIsSealed
 from incidents.web.db import get_db
 from incidents.web.i18n import error_message
+from storage.errors import VaultSealed
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,11 @@ def init_app(app: Flask) -> None:
         else:
             message = str(HTTP_MESSAGES.get(error.status, ""))
         return error_response(error.status, error.code, message, error.field)
+
+    @app.errorhandler(VaultSealed)
+    def _vault_sealed(error: VaultSealed) -> Response:
+        # Any evidence read that reached the key agent while sealed (or with the agent down).
+        return _domain_error(VaultIsSealed())
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

@@ -6,14 +6,25 @@ from flask import Flask
 
 from incidents.core.database import Database
 from incidents.core.settings import Settings
-from incidents.services.evidence.store import checkpoint_if_due, open_store
+from incidents.services.evidence.store import (
+    checkpoint_if_due,
+    keys_outdated,
+    make_transport,
+    open_store,
+)
 from incidents.web import context
 
 
 def init_app(app: Flask, settings: Settings, database: Database) -> None:
-    opened = open_store(settings, database)
+    transport, vault = make_transport(settings)
+    if vault is not None:  # tests: the vault in this process (settings.vault_agent)
+        context.register(app, "vault", vault)
+    opened = open_store(settings, database, transport)
     if opened is None:
-        return  # no keys yet: evidence routes answer 503 until `flask --app wsgi init`
+        # No keys yet (until `flask --app wsgi init`), or old ones (until `vault migrate`):
+        # evidence routes answer 503 meanwhile.
+        context.register(app, "keys_outdated", keys_outdated(settings))
+        return
     keys, store = opened
     context.register(app, "keys", keys)
     context.register(app, "blobstore", store)
@@ -22,3 +33,8 @@ def init_app(app: Flask, settings: Settings, database: Database) -> None:
     def _checkpoint_if_due(exc: BaseException | None) -> None:
         if exc is None:
             checkpoint_if_due(database, keys, settings)
+
+
+def reopen() -> None:
+    """`flask init` made the keys after this app started: wire the evidence store now."""
+    init_app(context.application(), context.settings(), context.database())

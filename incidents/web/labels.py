@@ -126,6 +126,8 @@ ACTION_LABELS: dict[str, str] = {
     "case_linked": N_("added to a case"),
     "key_rotated": N_("vault key rotated"),
     "key_retired": N_("vault key retired"),
+    "vault_unsealed": N_("vault unsealed"),
+    "vault_sealed": N_("vault sealed"),
     "actor_created": N_("actor recorded"),
     "actor_edited": N_("actor edited"),
     "post_added": N_("post added"),

@@ -2,9 +2,10 @@
 
 Each blob's data key is sealed with HPKE (RFC 9180) to the public half of the active vault
 key, a hybrid ML-KEM-768 + X25519 key, with the key id and blob id bound in as HPKE ``info``.
-Sealing needs only public keys; unsealing goes through ``KeyProvider`` so it can later move
-into a separate process or behind k-of-n trustees. The key files the ring is loaded from
-are in ``storage.crypto.key_directory``.
+Sealing needs only public keys (``PublicKeyRing``, all a web or worker process holds);
+unsealing goes through ``KeyProvider``, which on the web side asks the key agent
+(``storage.agent``), the one process holding ``VaultKeyRing``. The key files the rings are
+loaded from are in ``storage.crypto.key_directory``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from storage.errors import KeyUnavailable, SealedKeyError
+from storage.errors import KeyUnavailable, SealedKeyError, VaultSealed
+
+# What checkpoint signing takes; named here so code outside storage/crypto can type it.
+SigningKey = Ed25519PrivateKey
 
 HPKE_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 HPKE_INFO_LABEL = b"incidents/blob-data-key/v1"
@@ -35,6 +39,42 @@ def hpke_info(key_id: str, blob_id: str) -> bytes:
     """HPKE ``info``: label ‖ len(key_id) ‖ key_id ‖ len(blob_id) ‖ blob_id (ASCII, u8 lengths)."""
     k, b = key_id.encode("ascii"), blob_id.encode("ascii")
     return HPKE_INFO_LABEL + bytes([len(k)]) + k + bytes([len(b)]) + b
+
+
+class PublicKeyRing:
+    """The vault public keys and the signing key: enough to take evidence in while sealed."""
+
+    def __init__(self, *, active: str, public_keys: dict[str, hpke.MLKEM768X25519PublicKey],
+                 signing_key: Ed25519PrivateKey) -> None:
+        if active not in public_keys:
+            raise KeyUnavailable(f"active vault key {active} is not in the ring")
+        self._active = active
+        self.public_keys = public_keys
+        self._signing = signing_key
+
+    def __repr__(self) -> str:
+        return f"<PublicKeyRing active={self._active} keys={sorted(self.public_keys)}>"
+
+    def active_key_id(self) -> str:
+        return self._active
+
+    def seal_data_key(self, data_key: bytes, blob_id: str) -> tuple[str, bytes]:
+        """Seal ``data_key`` for ``blob_id`` to the active public key; return (key_id, sealed)."""
+        key_id = self._active
+        sealed = HPKE_SUITE.encrypt(data_key, self.public_keys[key_id],
+                                    info=hpke_info(key_id, blob_id))
+        return key_id, sealed
+
+    def unseal_data_key(self, key_id: str, sealed: bytes, blob_id: str) -> bytes:
+        raise VaultSealed(f"blob {blob_id}: no private key in this process")
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        return self._signing
+
+    def signing_public_key_pem(self) -> bytes:
+        return self._signing.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
 
 class VaultKeyRing:

@@ -29,8 +29,9 @@ class QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture
-def live_app(settings: Settings) -> Iterator[Flask]:
+def live_app(settings: Settings, recovery_share: str) -> Iterator[Flask]:
     app = create_app(dataclasses.replace(settings, secure_cookies=False))
+    app.extensions["vault"].add_share(recovery_share)  # unsealed, as the `app` fixture is
     with app.app_context():
         yield app
     database = app.extensions["database"]

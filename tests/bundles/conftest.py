@@ -25,7 +25,7 @@ from incidents.services import custody
 from incidents.services.bundles.builder import BundleItem, BundleManifest, build_bundle
 from incidents.services.bundles.sources import custody_for
 from incidents.services.evidence import blobs
-from incidents.services.evidence.store import KeyRingHolder
+from storage.agent.client import AgentProvider
 from storage.blobstore import BlobStore
 
 CREATED = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
@@ -107,7 +107,7 @@ def subjects_for(evidence: dict[str, blobs.Ingested]) -> list[str]:
 
 
 @pytest.fixture
-def export(settings: Settings, session: Session, keys: KeyRingHolder, tmp_path: Path,
+def export(settings: Settings, session: Session, keys: AgentProvider, tmp_path: Path,
            evidence: dict[str, blobs.Ingested], make_items: Callable[[], list[BundleItem]]
            ) -> Callable[[str], Exported]:
     def run(name: str = "bundle-1") -> Exported:

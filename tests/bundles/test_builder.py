@@ -25,7 +25,7 @@ from incidents.services.bundles.builder import (
 )
 from incidents.services.bundles.sources import custody_for
 from incidents.services.evidence import blobs
-from incidents.services.evidence.store import KeyRingHolder
+from storage.agent.client import AgentProvider
 from tests.bundles.conftest import CREATED, Exported, subjects_for
 
 MiB = 1024 * 1024
@@ -54,13 +54,13 @@ def test_the_payload_manifest_is_known_before_any_original_is_read(
     assert hashlib.sha256(text.encode()).hexdigest() == bundle.manifest.manifest_sha256
 
 
-def _fixed_custody(session: Session, keys: KeyRingHolder, settings: Settings,
+def _fixed_custody(session: Session, keys: AgentProvider, settings: Settings,
                    evidence: dict[str, blobs.Ingested]) -> BundleCustody:
     return custody_for(session, keys, settings, subjects_for(evidence))
 
 
 def test_the_same_inputs_give_byte_identical_zips(
-        session: Session, keys: KeyRingHolder, settings: Settings,
+        session: Session, keys: AgentProvider, settings: Settings,
         evidence: dict[str, blobs.Ingested], make_items: Callable[[], list[BundleItem]]
 ) -> None:
     fixed = _fixed_custody(session, keys, settings, evidence)
@@ -77,7 +77,7 @@ def test_the_same_inputs_give_byte_identical_zips(
 
 
 def test_an_original_that_does_not_match_its_record_stops_the_bundle(
-        session: Session, keys: KeyRingHolder, settings: Settings,
+        session: Session, keys: AgentProvider, settings: Settings,
         evidence: dict[str, blobs.Ingested], make_items: Callable[[], list[BundleItem]]
 ) -> None:
     items = make_items()
@@ -91,7 +91,7 @@ def test_an_original_that_does_not_match_its_record_stops_the_bundle(
 
 
 def test_an_item_without_a_custody_commitment_is_refused_before_any_byte(
-        session: Session, keys: KeyRingHolder, settings: Settings,
+        session: Session, keys: AgentProvider, settings: Settings,
         evidence: dict[str, blobs.Ingested], make_items: Callable[[], list[BundleItem]]
 ) -> None:
     stray = BundleItem(item_id="ev-stray", filename="ev-stray.bin", size=1,

@@ -26,7 +26,8 @@ from tests.storage.conftest import s3_endpoint  # noqa: F401 (the moto server fi
 
 
 @pytest.fixture
-def s3_app(settings: Settings, s3_endpoint: str) -> Iterator[Flask]:  # noqa: F811
+def s3_app(settings: Settings, s3_endpoint: str,  # noqa: F811
+           recovery_share: str) -> Iterator[Flask]:
     bucket = f"backup-{settings.instance_path.parent.name[-20:].lower().replace('_', '-')}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
                  aws_access_key_id="testing",
@@ -34,6 +35,7 @@ def s3_app(settings: Settings, s3_endpoint: str) -> Iterator[Flask]:  # noqa: F8
     s3 = dataclasses.replace(settings, storage_backend="s3", s3_endpoint_url=s3_endpoint,
                              s3_bucket=bucket, s3_access_key="testing", s3_secret_key="testing")
     app = create_app(s3)
+    app.extensions["vault"].add_share(recovery_share)  # unsealed, as the `app` fixture is
     with app.app_context():
         yield app
         database = get_db()

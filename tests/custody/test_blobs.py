@@ -20,6 +20,7 @@ from incidents.web.db import get_db
 from tests.conftest import POSTGRES_URL
 from tests.custody.conftest import ingest_bytes
 from tests.helpers import gen_user
+from tests.keys import ring_of
 
 DATA = b"testimony: the crowd in Almaty was fired upon at 22:10 " * 50
 
@@ -209,7 +210,7 @@ def test_a_copy_of_database_and_blobs_without_keys_reveals_no_plaintext(session,
 def test_key_rotation_reseals_every_blob_and_retires_the_old_key(session, keys, settings, store):
     records = [ingest_bytes(session, store, DATA + bytes([n])).record for n in range(3)]
     old = keys.active_key_id()
-    rotation = key_rotation.rotate_keys(session, settings.key_dir, None)
+    rotation = key_rotation.rotate_keys(session, keys, settings.key_dir)
     assert rotation.resealed == 3
     assert rotation.retired == [old]
     assert keys.active_key_id() == rotation.new_key_id  # the app's ring follows
@@ -223,7 +224,7 @@ def test_key_rotation_reseals_every_blob_and_retires_the_old_key(session, keys, 
 
 
 def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
-        app, session, keys, settings, store):
+        app, session, keys, settings, store, recovery_share):
     errors = []
     stop = threading.Event()
 
@@ -246,7 +247,7 @@ def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
     try:
         for _ in range(2):
             with get_db().new_session() as s:
-                key_rotation.rotate_keys(s, settings.key_dir, None)
+                key_rotation.rotate_keys(s, keys, settings.key_dir)
     finally:
         stop.set()
         for t in threads:
@@ -256,8 +257,7 @@ def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
     report = _verify_blobs(session, keys, settings, store)
     assert report.ok, report.problems
     assert report.blobs >= 9
-    # A fresh process (only the key files on disk) can read everything too.
-    from incidents.services.evidence.store import KeyRingHolder
-    fresh = KeyRingHolder(settings.key_dir, None)
+    # A fresh agent (only the key files on disk, and the share) can read everything too.
+    fresh = ring_of(settings.key_dir, shares=[recovery_share])
     for record in session.scalars(sa.select(BlobRecord)):
         fresh.unseal_data_key(record.key_id, record.sealed_key, record.id)

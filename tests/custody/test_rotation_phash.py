@@ -8,10 +8,10 @@ import secrets
 from incidents.models import EvidenceItem, EvidenceKind, MediaPhash
 from incidents.services.evidence import blobs
 from incidents.services.evidence import keys as key_rotation
-from incidents.services.evidence.store import KeyRingHolder
 from incidents.services.media import phash as phashes
 from incidents.services.media.duplicates import unseal_phash
 from incidents.services.media.process import phash_context
+from tests.keys import ring_of
 from tests.media.conftest import gen_submission
 
 VALUE = 0x8F3C_0A5E_71D2_B469
@@ -33,14 +33,14 @@ def _item_with_sealed_phash(session, store) -> int:
 
 
 def test_key_rotation_reseals_perceptual_hashes_so_the_old_key_can_retire(
-        session, store, settings):
+        session, store, settings, keys, recovery_share):
     item_id = _item_with_sealed_phash(session, store)
     old = store.keys.active_key_id()
-    rotation = key_rotation.rotate_keys(session, settings.key_dir, None)
+    rotation = key_rotation.rotate_keys(session, keys, settings.key_dir)
     assert rotation.retired == [old]
     row = session.get(MediaPhash, item_id, populate_existing=True)
     assert row.key_id == rotation.new_key_id
-    fresh = KeyRingHolder(settings.key_dir, None)  # only the key files left on disk
+    fresh = ring_of(settings.key_dir, shares=[recovery_share])  # the key files and the share
     assert unseal_phash(fresh, row) == VALUE
 
 

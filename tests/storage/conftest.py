@@ -20,8 +20,9 @@ import pytest
 
 from storage.backends import BlobBackend, LocalBackend, S3Backend
 from storage.blobstore import BlobStore
-from storage.crypto.key_directory import Argon2Params, init_key_directory, load_key_ring
+from storage.crypto.key_directory import Argon2Params
 from storage.crypto.keys import VaultKeyRing
+from tests.keys import init_keys, ring_of
 
 CHUNK = 64  # small, so every chunk-boundary case needs only a few bytes
 CHEAP_ARGON2 = Argon2Params(memory_cost=8, iterations=1, lanes=1)
@@ -83,13 +84,13 @@ def make_s3_backend(endpoint: str, bucket: str | None = None) -> S3Backend:
 @pytest.fixture
 def key_dir(tmp_path: Path) -> Path:
     path = tmp_path / "keys"
-    init_key_directory(path)
+    init_keys(path)
     return path
 
 
 @pytest.fixture
 def ring(key_dir: Path) -> VaultKeyRing:
-    return load_key_ring(key_dir)
+    return ring_of(key_dir)
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -14,7 +14,6 @@ import pytest
 from storage.backends import BlobBackend, LocalBackend
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobRef, BlobStore
-from storage.crypto.key_directory import init_key_directory, load_key_ring
 from storage.crypto.keys import VaultKeyRing
 from storage.crypto.stream import HEADER_LEN, TAG_LEN
 from storage.errors import (
@@ -26,6 +25,7 @@ from storage.errors import (
     KeyUnavailable,
     SealedKeyError,
 )
+from tests.keys import init_keys, ring_of
 from tests.storage.conftest import CHUNK, make_s3_backend, raw, replace_raw
 
 RECORD = CHUNK + TAG_LEN
@@ -274,8 +274,8 @@ def test_a_sealed_key_does_not_open_with_another_vault_key(
     store: BlobStore, tmp_path: Path
 ) -> None:
     blob = store.put(io.BytesIO(_data(10)))
-    init_key_directory(tmp_path / "other-keys")
-    other = load_key_ring(tmp_path / "other-keys")
+    init_keys(tmp_path / "other-keys")
+    other = ring_of(tmp_path / "other-keys")
     with pytest.raises(SealedKeyError, match=blob.blob_id):
         other.unseal_data_key(other.active_key_id(), blob.sealed_key, blob.blob_id)
     with pytest.raises(KeyUnavailable, match=blob.blob_id):

@@ -23,7 +23,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from storage.backends import LocalBackend
     from storage.blobstore import BlobStore
-    from storage.crypto.key_directory import load_key_ring
+    from tests.keys import ring_of
     from tests.storage.conftest import make_s3_backend
 
     kind, where, keys, size = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
     else:
         endpoint, bucket = where.split("|")
         backend = make_s3_backend(endpoint, bucket)
-    store = BlobStore(backend, load_key_ring(Path(keys)), chunk_size=1024 * 1024)
+    store = BlobStore(backend, ring_of(Path(keys)), chunk_size=1024 * 1024)
 
     def stalled():
         yield b"x" * size

@@ -16,6 +16,7 @@ import struct
 from pathlib import Path
 
 import pytest
+import shamir_mnemonic
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from storage.backends import LocalBackend
 from storage.blobstore import BlobStore
-from storage.crypto.key_directory import init_key_directory, load_key_ring
+from tests.keys import init_keys, ring_of, shares_of
 from tests.storage.conftest import CHEAP_ARGON2
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text("utf-8")
@@ -35,9 +36,10 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text("u
 
 
 def wrapping_key(key_dir: Path, passphrase: str | None) -> bytes:
-    wrapping = json.loads((key_dir / "keyring.json").read_text())["wrapping"]
-    if wrapping["method"] == "key-file":
-        return (key_dir / "master.key").read_bytes()
+    """The unseal key: SLIP-39 shares combined (the trustees'), or Argon2id of the passphrase."""
+    wrapping = json.loads((key_dir / "keyring.json").read_text())["unseal"]
+    if wrapping["method"] == "slip39":
+        return shamir_mnemonic.combine_mnemonics(shares_of(key_dir))
     return Argon2id(
         salt=base64.b64decode(wrapping["salt"]),
         length=32,
@@ -133,9 +135,9 @@ def test_the_document_states_the_constants_this_decryptor_uses() -> None:
 
 @pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 1000])
 def test_a_blob_decrypts_from_the_document_alone(tmp_path: Path, size: int) -> None:
-    init_key_directory(tmp_path / "keys")
+    init_keys(tmp_path / "keys")
     store = BlobStore(
-        LocalBackend(tmp_path / "blobs"), load_key_ring(tmp_path / "keys"), chunk_size=100
+        LocalBackend(tmp_path / "blobs"), ring_of(tmp_path / "keys"), chunk_size=100
     )
     plaintext = os.urandom(size)
     blob = store.put(io.BytesIO(plaintext))
@@ -151,8 +153,8 @@ def test_a_blob_decrypts_from_the_document_alone(tmp_path: Path, size: int) -> N
 
 
 def test_a_passphrase_protected_directory_opens_from_the_document(tmp_path: Path) -> None:
-    init_key_directory(tmp_path / "keys", passphrase="pässphrase", argon2=CHEAP_ARGON2)
-    ring = load_key_ring(tmp_path / "keys", passphrase="pässphrase")
+    init_keys(tmp_path / "keys", passphrase="pässphrase", argon2=CHEAP_ARGON2)
+    ring = ring_of(tmp_path / "keys", passphrase="pässphrase")
     store = BlobStore(LocalBackend(tmp_path / "blobs"), ring)
     blob = store.put(io.BytesIO(b"testimony"))
     got = decrypt_from_disk(
@@ -166,20 +168,21 @@ def test_a_passphrase_protected_directory_opens_from_the_document(tmp_path: Path
     assert got == b"testimony"
 
 
-def test_the_signing_key_unwraps_from_the_document(tmp_path: Path) -> None:
-    init_key_directory(tmp_path / "keys")
+def test_the_signing_key_reads_from_the_document(tmp_path: Path) -> None:
+    init_keys(tmp_path / "keys")
     manifest = json.loads((tmp_path / "keys" / "keyring.json").read_text())
     doc = json.loads((tmp_path / "keys" / f"signing-{manifest['signing_key']}.json").read_text())
-    secret = unwrap(doc, wrapping_key(tmp_path / "keys", None), b"incidents/signing-key/v1")
+    assert doc["format"] == "incidents-signing-key/v2"
+    secret = base64.b64decode(doc["private_key"])
     key = Ed25519PrivateKey.from_private_bytes(secret)
     assert key.public_key().public_bytes_raw() == base64.b64decode(doc["public_key"])
-    ring = load_key_ring(tmp_path / "keys")
+    ring = ring_of(tmp_path / "keys")
     assert ring.signing_key().private_bytes_raw() == secret
 
 
 def test_the_document_decryptor_also_rejects_a_blob_under_another_id(tmp_path: Path) -> None:
-    init_key_directory(tmp_path / "keys")
-    store = BlobStore(LocalBackend(tmp_path / "blobs"), load_key_ring(tmp_path / "keys"))
+    init_keys(tmp_path / "keys")
+    store = BlobStore(LocalBackend(tmp_path / "blobs"), ring_of(tmp_path / "keys"))
     a = store.put(io.BytesIO(b"a" * 10))
     b = store.put(io.BytesIO(b"b" * 10))
     wkey = wrapping_key(tmp_path / "keys", None)

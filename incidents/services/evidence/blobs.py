@@ -30,6 +30,7 @@ from incidents.core.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    VaultIsSealed,
 )
 from incidents.models import BlobRecord, BlobStatus, Role, User
 from incidents.services import custody
@@ -41,6 +42,7 @@ from storage.errors import (
     KeyStoreError,
     StorageError,
     StorageFull,
+    VaultSealed,
 )
 
 log = logging.getLogger(__name__)
@@ -254,7 +256,12 @@ def _record(session: Session, store: BlobStore, stored: StoredBlob, *, actor: st
 
 
 def _reseal_fresh(keys: KeyProvider, key_id: str, sealed: bytes, context: str) -> tuple[str, bytes]:
-    new_key_id, new_sealed = reseal(keys, key_id, sealed, context)
+    try:
+        new_key_id, new_sealed = reseal(keys, key_id, sealed, context)
+    except VaultSealed:
+        # Sealed after a rotation began: keep the old key id; `keys_in_use` then stops that
+        # key from being retired until a later rotation re-seals this record.
+        return key_id, sealed
     if new_key_id == key_id:  # the provider did not pick up the rotation: fail closed
         raise ServiceUnavailable(N_("The vault key was rotated; this server must reload it."))
     return new_key_id, new_sealed
@@ -282,24 +289,33 @@ def open_for_reading(
         raise NotFound()
     blob_id = record.id
     ref = BlobRef(blob_id=blob_id, key_id=record.key_id, sealed_key=record.sealed_key)
+    # The data key first (it needs the unsealed vault), then the event, then plaintext: a
+    # sealed vault records no access that did not happen, and nothing leaves unrecorded.
+    try:
+        reader = store.open(ref)
+    except VaultSealed as e:
+        session.rollback()
+        raise VaultIsSealed() from e
+    except BlobNotFound as e:
+        session.rollback()
+        log.error("blob %s is missing from the store", blob_id)
+        raise ServiceUnavailable(N_("The evidence file is missing.")) from e
+    except StorageError as e:
+        session.rollback()
+        log.error("blob %s could not be opened: %s", blob_id, type(e).__name__)
+        raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
     try:
         begin_write(session)
         custody.append(session, actor=actor, action=action, subject=f"blob:{blob_id}")
         session.commit()
     except SQLAlchemyError as e:
         session.rollback()
+        reader.close()
         log.error("access to blob %s refused: ledger not writable (%s)", blob_id,
                   type(e).__name__)
         raise LedgerUnavailable(N_("The custody ledger cannot be written, so the evidence "
                                    "cannot be opened.")) from e
-    try:
-        return store.open(ref)
-    except BlobNotFound as e:
-        log.error("blob %s is missing from the store", blob_id)
-        raise ServiceUnavailable(N_("The evidence file is missing.")) from e
-    except StorageError as e:
-        log.error("blob %s could not be opened: %s", blob_id, type(e).__name__)
-        raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
+    return reader
 
 
 # --- removal -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -74,12 +75,22 @@ class Rotation:
     kept: list[str]
 
 
-def rotate_keys(session: Session, key_dir: Path, passphrase: str | None, *,
+class RotatingKeys(KeyProvider, Protocol):
+    """A key provider that can make a new vault key (the key agent, which holds the unseal key)."""
+
+    def rotate(self) -> str: ...
+
+    def key_ids(self) -> list[str]: ...
+
+
+def rotate_keys(session: Session, ring: RotatingKeys, key_dir: Path, *,
                 actor: str | None = None) -> Rotation:
     """Make a new vault key active, re-seal every data key to it in ONE transaction (with a
-    "key_rotated" event), then retire each older key that no row uses any more."""
-    new_key_id = key_directory.rotate_vault_key(key_dir, passphrase=passphrase)
-    ring = key_directory.load_key_ring(key_dir, passphrase=passphrase)
+    "key_rotated" event), then retire each older key that no row uses any more.
+
+    The new key is made by the key agent (it alone holds the unseal key); each data key is
+    opened by the agent and sealed again here to the new public key."""
+    new_key_id = ring.rotate()
     try:
         resealed = reseal_all(session, ring, actor=actor)
         session.commit()

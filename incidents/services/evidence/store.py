@@ -1,19 +1,19 @@
-"""Wiring of the evidence store: the vault key ring and the blob store, checked at start-up.
+"""Wiring of the evidence store: the vault public keys, the key agent and the blob store.
 
-`open_store` loads the key directory and refuses to start (EvidenceStartupError, with the
-key store's message) when a key file is missing, open to others, the passphrase is wrong
-or a public key does not match its private half. An instance whose key directory has not
-been created yet (no `keyring.json`) and that holds no blobs starts without them, so that
-`flask --app wsgi init` can create them; evidence services then answer 503.
+This process never holds a vault private key: `AgentProvider` seals new data keys with the
+public keys and asks the key agent (storage.agent) to open them, so intake works while the
+vault is sealed and reads answer 503 (`VaultSealed`). `open_store` refuses to start
+(EvidenceStartupError) when a key file is missing, open to others or malformed. An
+instance whose key directory has not been created yet (no `keyring.json`) and that holds
+no blobs starts without them, so that `flask --app wsgi init` can create them; evidence
+services then answer 503.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,12 +21,14 @@ from incidents.core.database import Database
 from incidents.core.settings import Settings
 from incidents.services import checkpoints
 from incidents.services.evidence import orphans as orphan_blobs
+from storage.agent.client import AgentProvider, LocalTransport, SocketTransport, Transport
+from storage.agent.core import Vault
 from storage.backends import make_backend
 from storage.backends.base import BlobBackend
 from storage.blobstore import BlobStore
-from storage.crypto.key_directory import MANIFEST, load_key_ring
-from storage.crypto.keys import VaultKeyRing
-from storage.errors import KeyStoreError, KeyUnavailable, StorageError
+from storage.crypto.key_directory import MANIFEST
+from storage.crypto.key_migration import is_v1
+from storage.errors import KeyDirectoryOutdated, KeyStoreError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -39,67 +41,22 @@ class EvidenceStartupError(RuntimeError):
     """The evidence store cannot be used safely; the application must not start."""
 
 
-class KeyRingHolder:
-    """The KeyProvider the application uses: the key directory's ring, following rotations.
+# Tests only: one Vault per key directory in this process, shared by every app made on it,
+# as every web and worker process of an instance shares its one key agent.
+_IN_PROCESS_VAULTS: dict[Path, Vault] = {}
 
-    `keys rotate` (another process) writes a new manifest; the next seal here notices and
-    reloads, so new blobs are sealed to the new key. Rings loaded earlier are kept to open
-    data keys sealed before the reload (their key files may be retired meanwhile).
-    """
 
-    def __init__(self, key_dir: Path, passphrase: str | None) -> None:
-        self.key_dir = key_dir
-        self._passphrase = passphrase
-        self._lock = threading.Lock()
-        self._stamp = self._manifest_stamp()
-        self._ring = load_key_ring(key_dir, passphrase=passphrase)
-        self._older: list[VaultKeyRing] = []
-
-    def __repr__(self) -> str:
-        return f"<KeyRingHolder {self._ring!r}>"
-
-    def _manifest_stamp(self) -> bytes:
-        # The content, not the mtime: two rotations within the clock's granularity, or a
-        # reused inode, must still be noticed. The manifest is a few hundred bytes.
-        return (self.key_dir / MANIFEST).read_bytes()
-
-    def refresh(self) -> VaultKeyRing:
-        """The current ring, reloaded first if the key directory's manifest changed."""
-        try:
-            stamp = self._manifest_stamp()
-        except FileNotFoundError:
-            return self._ring
-        if stamp == self._stamp:
-            return self._ring
-        with self._lock:
-            if stamp != self._stamp:
-                ring = load_key_ring(self.key_dir, passphrase=self._passphrase)
-                self._older.insert(0, self._ring)
-                self._ring, self._stamp = ring, stamp
-                log.info("vault key ring reloaded; active key %s", ring.active_key_id())
-        return self._ring
-
-    def active_key_id(self) -> str:
-        return self.refresh().active_key_id()
-
-    def key_ids(self) -> list[str]:
-        return self.refresh().key_ids()
-
-    def seal_data_key(self, data_key: bytes, blob_id: str) -> tuple[str, bytes]:
-        return self.refresh().seal_data_key(data_key, blob_id)
-
-    def unseal_data_key(self, key_id: str, sealed: bytes, blob_id: str) -> bytes:
-        rings = [self.refresh(), *self._older]
-        for ring in rings:
-            if key_id in ring.key_ids():
-                return ring.unseal_data_key(key_id, sealed, blob_id)
-        raise KeyUnavailable(f"blob {blob_id}: vault key {key_id} is not available")
-
-    def signing_key(self) -> Any:
-        return self._ring.signing_key()
-
-    def signing_public_key_pem(self) -> bytes:
-        return self._ring.signing_public_key_pem()
+def make_transport(settings: Settings) -> tuple[Transport, Vault | None]:
+    """The agent over its socket, or (tests only) a vault living in this process."""
+    if settings.vault_agent == "socket":
+        return SocketTransport(settings.vault_socket_path), None
+    if settings.vault_agent == "inprocess" and settings.testing:
+        vault = _IN_PROCESS_VAULTS.get(settings.key_dir)
+        if vault is None:
+            vault = Vault(settings.key_dir, share_ttl=settings.vault_share_ttl_seconds)
+            _IN_PROCESS_VAULTS[settings.key_dir] = vault
+        return LocalTransport(vault), vault
+    raise EvidenceStartupError("vault_agent must be 'socket' (or 'inprocess' in tests only)")
 
 
 def make_blob_backend(settings: Settings) -> BlobBackend:
@@ -121,19 +78,24 @@ def _holds_local_blobs(blob_dir: Path) -> bool:
     return False
 
 
-def load_keys(settings: Settings) -> KeyRingHolder:
-    """Load the key directory or raise EvidenceStartupError saying what is wrong."""
-    if settings.key_protection == "passphrase" and not settings.key_passphrase:
-        raise EvidenceStartupError("key_protection is 'passphrase' but no passphrase was given "
-                                   "(set INCIDENTS_KEY_PASSPHRASE)")
+def load_keys(settings: Settings, transport: Transport) -> AgentProvider:
+    """The public keys and the way to the agent, or EvidenceStartupError saying what is wrong."""
     try:
-        return KeyRingHolder(settings.key_dir, settings.key_passphrase or None)
+        return AgentProvider(settings.key_dir, transport)
+    except KeyDirectoryOutdated as e:
+        raise EvidenceStartupError(str(e)) from e
     except KeyStoreError as e:
-        raise EvidenceStartupError(f"cannot load the vault keys: {e}") from e
+        raise EvidenceStartupError(f"cannot load the vault public keys: {e}") from e
 
 
-def open_store(settings: Settings, database: Database) -> tuple[KeyRingHolder, BlobStore] | None:
-    """The key ring and blob store, checked; None while no key directory exists yet."""
+def keys_outdated(settings: Settings) -> bool:
+    """An old key directory (master.key): the app starts so that `vault migrate` can run."""
+    return (settings.key_dir / MANIFEST).exists() and is_v1(settings.key_dir)
+
+
+def open_store(settings: Settings, database: Database,
+               transport: Transport) -> tuple[AgentProvider, BlobStore] | None:
+    """The public keys and blob store, checked; None while no (current) key directory exists."""
     if not (settings.key_dir / MANIFEST).exists():
         if settings.storage_backend == "local" and _holds_local_blobs(settings.blob_dir):
             raise EvidenceStartupError(
@@ -142,7 +104,11 @@ def open_store(settings: Settings, database: Database) -> tuple[KeyRingHolder, B
         log.warning("no vault keys yet: evidence storage is unavailable until "
                     "`flask --app wsgi init`")
         return None
-    keys = load_keys(settings)
+    if keys_outdated(settings):
+        log.error("the key directory is in the old format (master.key): run "
+                  "`flask --app wsgi vault migrate`; evidence storage is unavailable until then")
+        return None
+    keys = load_keys(settings, transport)
     store = BlobStore(make_blob_backend(settings), keys)
     if settings.storage_backend == "local":  # S3: `custody sweep` (no network at start-up)
         try:
@@ -169,7 +135,7 @@ def _quarantine_orphans_at_start_up(database: Database, store: BlobStore,
         raise EvidenceStartupError(f"cannot read the blob folder: {e}") from e
 
 
-def checkpoint_if_due(database: Database, keys: KeyRingHolder, settings: Settings) -> None:
+def checkpoint_if_due(database: Database, keys: AgentProvider, settings: Settings) -> None:
     """After a request that appended custody events: sign a checkpoint if one is due."""
     if not database.session.registry.has():
         return

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
 from incidents.core.database import begin_write, unit_of_work
+from incidents.core.errors import VaultIsSealed
 from incidents.models import (
     BlobRecord,
     DerivativeKind,
@@ -57,6 +58,8 @@ from incidents.services.media.source import SeekableBlob, as_binary
 from storage.blobstore import BlobStore
 
 log = logging.getLogger(__name__)
+
+WAITING_FOR_VAULT = "waiting_for_vault"  # MediaProcessing.error while the vault is sealed
 
 # Derivatives and metadata documents are small; this only guards against a runaway encoder.
 DERIVATIVE_MAX_BYTES = 256 * 1024 * 1024
@@ -96,6 +99,13 @@ def process_item(session: Session, store: BlobStore, item_id: int | str) -> Medi
     try:
         analysis = analyse(session, store, item, record)
         _record(session, store, item, row, analysis)
+    except VaultIsSealed:
+        # Not a failure: the original is safe and unread; it runs again after the unseal
+        # (services.vault.waiting_items). The review page says it is waiting.
+        session.rollback()
+        _mark_waiting(session, item.id)
+        log.info("processing of evidence item %s waits for the vault", item.id)
+        return row
     except Exception as e:
         session.rollback()
         _mark_failed(session, item.id, type(e).__name__)
@@ -116,6 +126,16 @@ def _mark_running(session: Session, item: EvidenceItem) -> MediaProcessing:
     row.error = None
     session.commit()
     return row
+
+
+def _mark_waiting(session: Session, item_pk: int) -> None:
+    begin_write(session)
+    row = session.get(MediaProcessing, item_pk)
+    if row is not None:
+        row.status = ProcessingStatus.PENDING
+        row.error = WAITING_FOR_VAULT
+        row.started_at = None
+    session.commit()
 
 
 def _mark_failed(session: Session, item_pk: int, error: str) -> None:
