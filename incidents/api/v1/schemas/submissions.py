@@ -61,9 +61,9 @@ class ReceiptItemOut(Out):
     kind: str
     name: str | None
     size: int
-    sha256: str
-    salt: str
-    commitment: str
+    sha256: str | None = Field(description="null while the vault is sealed (hashes_pending)")
+    salt: str | None = Field(description="null while the vault is sealed (hashes_pending)")
+    commitment: str | None
     received_at: str | None
 
 
@@ -92,6 +92,9 @@ class ReceiptOut(Out):
     """The witness receipt (incidents-receipt/v1; docs/formats.md)."""
 
     format: str
+    hashes_pending: bool = Field(
+        description="true while the vault is sealed: fetch the receipt again after the unseal "
+                    "for each item's sha256 and salt (the commitments do not change)")
     submission: str
     received_at: str | None
     items: list[ReceiptItemOut]
