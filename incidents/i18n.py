@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from babel.dates import get_timezone_location
 from flask import Flask, current_app, request, session
-from flask_babel import format_decimal, get_locale, gettext, ngettext
+from flask_babel import (
+    format_date,
+    format_decimal,
+    format_time,
+    get_locale,
+    get_timezone,
+    gettext,
+    ngettext,
+    to_user_timezone,
+)
 from flask_login import current_user
 
 from incidents.errors import N_, ByteCount, DomainError
 from incidents.extensions import babel
-from incidents.labels import CONSENT_LABELS, ENUM_LABELS
+from incidents.labels import CONSENT_LABELS, CREDIBILITY_LABELS, ENUM_LABELS
 from incidents.services.custody import ACTION_LABELS
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.submission_input import FIELD_LABELS
@@ -22,6 +33,10 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
 # Binary units, as Jinja's filesizeformat(binary=True) had them; the number is localised.
 SIZE_UNITS = (N_("%(size)s KiB"), N_("%(size)s MiB"), N_("%(size)s GiB"), N_("%(size)s TiB"))
+
+
+# One date format per language (issue 13): "6 января 2022, 14:23 (Алматы, UTC+6)".
+DATE_PATTERNS = {"en": "d MMMM y", "ru": "d MMMM y", "kk": "y 'ж'. d MMMM"}
 
 
 def select_locale() -> str:
@@ -48,6 +63,37 @@ def filesize(size: int) -> str:
     return gettext(unit, size=format_decimal(value, format="#,##0.0"))
 
 
+def day(value: date | datetime | None) -> str:
+    """A calendar day, the same way everywhere: "6 января 2022"; a moment's local day."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return format_date(value, DATE_PATTERNS.get(str(get_locale()), "d MMMM y"))
+
+
+def zone_note(value: datetime | None = None) -> str:
+    """The display zone as a reader names it, with its offset: "Алматы, UTC+6"."""
+    zone = get_timezone()
+    offset = (to_user_timezone(value) if value else datetime.now(zone)).utcoffset()
+    hours, rest = divmod(int(offset.total_seconds()) if offset else 0, 3600)
+    minutes = rest // 60
+    shown = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
+    city = get_timezone_location(zone, locale=str(get_locale()), return_city=True)
+    return f"{city}, {shown}"
+
+
+def when(value: datetime | None, date_only: bool = False, *, zone: bool = True) -> str:
+    """A moment: "6 января 2022, 14:23 (Алматы, UTC+6)"; a date-only report gets no time."""
+    if value is None:
+        return "—"
+    if date_only:
+        return day(value)
+    local = to_user_timezone(value)
+    text = f"{day(value)}, {format_time(local, 'HH:mm')}"
+    return f"{text} ({zone_note(value)})" if zone else text
+
+
 def custody_action(action: str) -> str:
     """A custody action's name in the reader's language (the id itself if it has none)."""
     label = ACTION_LABELS.get(action)
@@ -60,6 +106,11 @@ def enum_label(value: StrEnum | None) -> str:
         return "—"
     label = ENUM_LABELS.get(type(value), {}).get(value.value)
     return gettext(label) if label else value.value
+
+
+def credibility_label(level: int) -> str:
+    label = CREDIBILITY_LABELS.get(level)
+    return gettext(label) if label else str(level)
 
 
 def consent_label(key: str) -> str:
@@ -103,10 +154,14 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.context_processor
     def _languages() -> dict[str, object]:
         return {"language_names": LANGUAGE_NAMES, "get_locale": get_locale,
-                "error_message": error_message, "field_label": field_label}
+                "error_message": error_message, "field_label": field_label,
+                "zone_note": zone_note}
 
     app.add_template_filter(filesize, "filesize")
+    app.add_template_filter(when, "when")
+    app.add_template_filter(day, "day")
     app.add_template_filter(custody_action, "custody_action")
     app.add_template_filter(enum_label, "label")
     app.add_template_filter(consent_label, "consent_label")
+    app.add_template_filter(credibility_label, "credibility_label")
     app.add_template_filter(place_name, "place_name")

@@ -70,6 +70,9 @@ QUEUE_STATES: dict[str, tuple[SubmissionStatus, ...]] = {
 SETTABLE = {"new": SubmissionStatus.RECEIVED, "in_review": SubmissionStatus.IN_REVIEW,
             "accepted": SubmissionStatus.ACCEPTED, "rejected": SubmissionStatus.REJECTED,
             "needs_info": SubmissionStatus.NEEDS_INFO}
+# The choices of the assessment form, in order.
+RELIABILITY_GRADES = tuple(SourceReliability)
+CREDIBILITY_GRADES = CREDIBILITY_VALUES
 TEXT_MAX = 10_000
 QUEUE_LIMIT = 200
 METADATA_MAX_BYTES = 4 * 1024 * 1024
@@ -276,6 +279,10 @@ def set_status(session: Session, user: User, public_id: str, state: str) -> Subm
     submission = load_submission(session, user, public_id)
     if state not in SETTABLE:
         raise InvalidInput(N_("The field %(name)s is not valid."), field="status", name="status")
+    if queue_name(submission.status) == state:
+        # Already there (e.g. "used in an incident" is shown as accepted): submitting the form
+        # unchanged must not move the report back a step.
+        return submission
     begin_write(session)
     _change_status(session, user, submission, SETTABLE[state])
     session.commit()
@@ -600,9 +607,16 @@ def submission_public_id(session: Session, submission_pk: int) -> str:
     return found.public_id if found else ""
 
 
+@dataclass(frozen=True)
+class Preview:
+    reader: BlobReader
+    mime: str
+    size: int
+
+
 def open_preview(session: Session, store: BlobStore, user: User, item_public_id: str,
-                 kind: str) -> tuple[BlobReader, str]:
-    """A derivative (preview, thumbnail, poster, video preview), decrypted; "viewed" event."""
+                 kind: str) -> Preview:
+    """A derivative (preview, thumbnail, poster, playable copy), decrypted; "viewed" event."""
     item = load_item(session, user, item_public_id)
     try:
         wanted = DerivativeKind(kind)
@@ -613,8 +627,9 @@ def open_preview(session: Session, store: BlobStore, user: User, item_public_id:
     if derivative is None:
         raise NotFound()
     record = session.get(BlobRecord, derivative.blob_id)
-    mime = derivative.mime
-    return blobs.open_for_reading(session, store, record, actor=user.public_id), mime
+    size = record.size if record is not None else 0
+    reader = blobs.open_for_reading(session, store, record, actor=user.public_id)
+    return Preview(reader, derivative.mime, size)
 
 
 def download_name(session: Session, item: EvidenceItem) -> str:
@@ -693,6 +708,28 @@ def chunks(reader: BlobReader, size: int = 256 * 1024) -> Iterator[bytes]:
     """Read a blob reader to the end in chunks, closing it afterwards."""
     with reader:
         while chunk := reader.read(size):
+            yield chunk
+
+
+def byte_range(reader: BlobReader, start: int, stop: int,
+               size: int = 256 * 1024) -> Iterator[bytes]:
+    """Bytes ``start`` up to ``stop`` (exclusive), closing the reader afterwards.
+
+    STREAM chunks authenticate in order, so the bytes before ``start`` are decrypted and
+    dropped: a seek costs reading the playable copy up to that point (a few MB at most).
+    """
+    with reader:
+        position = 0
+        while position < start:
+            skipped = reader.read(min(size, start - position))
+            if not skipped:
+                return
+            position += len(skipped)
+        while position < stop:
+            chunk = reader.read(min(size, stop - position))
+            if not chunk:
+                return
+            position += len(chunk)
             yield chunk
 
 

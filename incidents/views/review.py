@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from incidents.db import get_session
 from incidents.evidence import get_blobstore, get_keys
-from incidents.security import SANDBOX_POLICY
+from incidents.security import PLAYABLE_POLICY, SANDBOX_POLICY
 from incidents.services import bundles, review
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
@@ -58,7 +58,9 @@ def submission(public_id: str) -> str:
     return render_template("review/submission.html", view=view, s=view.submission,
                            place=place, language=language, taxonomy=load_taxonomy(),
                            reviewers=review.reviewers(session), states=list(review.SETTABLE),
-                           reliability="ABCDEF", credibility=range(1, 7),
+                           current_state=review.queue_name(view.submission.status),
+                           reliability=review.RELIABILITY_GRADES,
+                           credibility=review.CREDIBILITY_GRADES,
                            submission_id=review.submission_public_id)
 
 
@@ -100,9 +102,41 @@ def assess(public_id: str) -> Response:
 
 @blueprint.get("/items/<public_id>/preview/<kind>")
 def preview(public_id: str, kind: str) -> Response:
-    reader, mime = review.open_preview(get_session(), get_blobstore(), current_user.user,
-                                       public_id, kind)
-    return evidence_response(None, review.chunks(reader), mime)
+    """A derivative; the playable copy answers Range requests so the player can seek."""
+    found = review.open_preview(get_session(), get_blobstore(), current_user.user,
+                                public_id, kind)
+    if not found.mime.startswith(("video/", "audio/")):
+        return evidence_response(None, review.chunks(found.reader), found.mime)
+    return ranged_media_response(found)
+
+
+def ranged_media_response(found: review.Preview) -> Response:
+    """RFC 9110 §14: one byte range as 206, an unsatisfiable one as 416, none as 200.
+
+    Several ranges in one request (multipart/byteranges) are answered with the whole body,
+    which §14.2 allows; media players never ask for them.
+    """
+    size = found.size
+    wanted = request.range
+    span = wanted.range_for_length(size) if wanted is not None else None
+    if wanted is not None and span is None and len(wanted.ranges) == 1:
+        found.reader.close()
+        response = Response(status=416)
+        response.headers["Content-Range"] = f"bytes */{size}"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    start, stop = span if span is not None else (0, size)
+    body = review.byte_range(found.reader, start, stop)
+    response = Response(stream_with_context(body), mimetype=found.mime,
+                        status=206 if span is not None else 200)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Content-Length"] = str(stop - start)
+    if span is not None:
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = PLAYABLE_POLICY
+    return response
 
 
 @blueprint.get("/items/<public_id>/original")
