@@ -111,10 +111,17 @@ def _map_place(incident: PublicIncident, gazetteer: Gazetteer) -> tuple[Place, b
     location = incident.place
     if location.precision is LocationPrecision.REGION:
         region = gazetteer.get(location.region_id)
-        return (region, True) if region else None
+        if region is None:
+            return None
+        # Almaty's "region" is the city itself: drawn as the one dot of the town.
+        shown = gazetteer.same_place(region)
+        return shown, shown.kind == "region"
     if location.precision in (LocationPrecision.EXACT, LocationPrecision.TOWN):
         place = gazetteer.get(location.place_id)
-        return (place, place.kind == "region") if place else None
+        if place is None:
+            return None
+        place = gazetteer.same_place(place)
+        return place, place.kind == "region"
     return None
 
 

@@ -26,7 +26,7 @@ from incidents.research.map import map_table, render_map
 from incidents.research.public import PublicIncident, Verification
 from incidents.research.suppress import suppress
 from incidents.services import research
-from incidents.services.gazetteer import load_gazetteer
+from incidents.services.gazetteer import collation_key, load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from incidents.views.common import settings
 
@@ -118,10 +118,10 @@ def _common(filters: Filters) -> dict[str, Any]:
     return {
         "filters": filters, "language": language, "labels": _labels(language),
         "taxonomy": taxonomy,
-        "regions": sorted((p for p in gazetteer.places if p.kind == "region"),
-                          key=lambda p: p.name(language)),
-        "towns": sorted((p for p in gazetteer.places if p.kind != "region"),
-                        key=lambda p: p.name(language)),
+        "regions": sorted((p for p in gazetteer.listed() if p.kind == "region"),
+                          key=lambda p: collation_key(p.name(language), language)),
+        "towns": sorted((p for p in gazetteer.listed() if p.kind != "region"),
+                        key=lambda p: collation_key(p.name(language), language)),
         "verification_names": verification_names(), "precision_names": precision_names(),
         "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
         "local_time": local_time, "utc_time": utc_time, "map_labels": _map_labels,
@@ -149,7 +149,8 @@ def timeline() -> str:
             result.daily, title=gettext("Published incidents per day and category"),
             description=gettext("Stacked bars, one per day in %(zone)s time; the table "
                                 "below gives the same numbers.", zone=context["zone_name"]),
-            labels=context["labels"], day_label=_day_label, threshold=threshold)
+            labels=context["labels"], day_label=_day_label, threshold=threshold,
+            fewer_text=gettext("fewer than %(threshold)d", threshold=threshold))
         table = chart_table(result.daily, threshold)
     pages = max(1, -(-result.total // filters.per_page))
     return render_template(
