@@ -20,6 +20,7 @@ from flask_babel import (
     to_user_timezone,
 )
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from incidents.errors import N_, ByteCount, DomainError
 from incidents.extensions import babel
@@ -94,6 +95,16 @@ def when(value: datetime | None, date_only: bool = False, *, zone: bool = True) 
     return f"{text} ({zone_note(value)})" if zone else text
 
 
+def code_spans(text: str) -> Markup:
+    """Text with `backticks` as <code> elements (everything else escaped)."""
+    parts = str(text).split("`")
+    out = [escape(part) if index % 2 == 0 else Markup("<code>%s</code>") % part
+           for index, part in enumerate(parts)]
+    if len(parts) % 2 == 0:  # an odd backtick: show it as it was
+        out[-1] = Markup("`") + escape(parts[-1])
+    return Markup("").join(out)
+
+
 def custody_action(action: str) -> str:
     """A custody action's name in the reader's language (the id itself if it has none)."""
     label = ACTION_LABELS.get(action)
@@ -159,6 +170,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     app.add_template_filter(filesize, "filesize")
     app.add_template_filter(when, "when")
+    app.add_template_filter(code_spans, "code_spans")
     app.add_template_filter(day, "day")
     app.add_template_filter(custody_action, "custody_action")
     app.add_template_filter(enum_label, "label")

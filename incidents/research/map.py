@@ -30,7 +30,9 @@ STANDARD_PARALLEL = 48.0
 R_MIN, R_MAX = 3.0, 24.0
 LABELS = 10  # the largest circles get a printed name
 MIN_STEP = 0.6  # outline points closer than this (in SVG units) to the last one are dropped
-CREDIT = "Made with Natural Earth"
+# The outline's source, printed in the reader's language under the map (the figure caption);
+# the SVG carries it too, in the same words, for anyone who saves the picture alone.
+CREDIT = "Natural Earth"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +167,8 @@ def _radius(count: int, largest: int) -> float:
 
 
 def render_map(data: MapData, *, title: str, description: str, language: str = "en",
-               threshold: int | None = None, id_prefix: str = "incident-map") -> str:
+               threshold: int | None = None, id_prefix: str = "incident-map",
+               credit: str = CREDIT) -> str:
     """The map as an SVG string, to be inserted with `|safe` (everything in it is escaped).
 
     With `threshold`, a place with fewer incidents is drawn at the smallest size and its
@@ -203,6 +206,6 @@ def render_map(data: MapData, *, title: str, description: str, language: str = "
                    f'fill="#222">{text(name)}</text>')
     out.append("</g>")
     out.append(f'<text x="{number(frame.width - PAD)}" y="{number(frame.height - 2)}" '
-               f'font-size="9" text-anchor="end" fill="#555">{CREDIT}</text>')
+               f'font-size="9" text-anchor="end" fill="#555">{text(credit)}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -355,16 +355,20 @@ def map_data(session: Session, filters: Filters, *, gazetteer: Gazetteer | None 
 
 
 def export(database: Database, filters: Filters, kind: str, *,
-           gazetteer: Gazetteer | None = None, zone: str = "Asia/Almaty") -> Iterator[str]:
-    """Every matching incident as `kind` (csv, json, geojson), streamed from its own session."""
+           gazetteer: Gazetteer | None = None, zone: str = "Asia/Almaty",
+           bom: bool = False) -> Iterator[str]:
+    """Every matching incident as `kind` (csv, json, geojson), streamed from its own session.
+
+    ``bom`` starts a CSV with U+FEFF, so that Excel reads it as UTF-8 (Cyrillic intact).
+    """
     if kind == "csv":
-        return csv_export(database, filters, gazetteer=gazetteer, zone=zone)
+        return csv_export(database, filters, gazetteer=gazetteer, zone=zone, bom=bom)
     render = EXPORTS[kind]  # KeyError: a bug, kinds come from a fixed route
     return render(stream(database, filters, gazetteer=gazetteer), zone)
 
 
 def csv_export(database: Database, filters: Filters, *, gazetteer: Gazetteer | None = None,
-               zone: str = "Asia/Almaty") -> Iterator[str]:
+               zone: str = "Asia/Almaty", bom: bool = False) -> Iterator[str]:
     """The CSV export, byte for byte `exports.csv_chunks` over `stream(...)`, made faster.
 
     The biggest export is the CSV of everything, so its rows go from database rows to cells
@@ -374,8 +378,8 @@ def csv_export(database: Database, filters: Filters, *, gazetteer: Gazetteer | N
     """
     mapper = _mapper(gazetteer)
     tz = ZoneInfo(zone)
-    yield from csv_text(mapper.csv_cells(row, tz)
-                        for row in _rows(database, filters, mapper.gazetteer))
+    yield from csv_text((mapper.csv_cells(row, tz)
+                         for row in _rows(database, filters, mapper.gazetteer)), bom=bom)
 
 
 def stream(database: Database, filters: Filters, *,

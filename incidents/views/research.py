@@ -106,6 +106,10 @@ def _page_url(endpoint: str, filters: Filters, **extra: Any) -> str:
     return base + "?" + "&".join(f"{k}={_quote(v)}" for k, v in items)
 
 
+def _with_param(url: str, key: str, value: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{key}={_quote(value)}"
+
+
 def _quote(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.~" else
                    "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in value)
@@ -126,6 +130,8 @@ def _common(filters: Filters) -> dict[str, Any]:
         "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
         "local_time": local_time, "utc_time": utc_time, "map_labels": _map_labels,
         "zone_name": settings().display_timezone,
+        "excel_link": _with_param(_page_url("research.export", filters.with_page(1),
+                                            kind="csv"), "excel", "1"),
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
                          for kind in CONTENT_TYPES},
         "threshold": settings().research_min_cell_count,
@@ -183,7 +189,8 @@ def map_page() -> str:
         data, title=gettext("Published incidents by town and region"),
         description=gettext("Circles grow with the number of incidents; dashed circles are "
                             "incidents known only by region. The table below gives the same "
-                            "numbers."), language=language, threshold=threshold)
+                            "numbers."), language=language, threshold=threshold,
+        credit=gettext("Borders: Natural Earth"))
     return render_template(
         "research/map.html", map_svg=svg, rows=map_table(data, language, threshold),
         unplaced=suppress(data.unplaced, threshold),
@@ -191,10 +198,10 @@ def map_page() -> str:
         **context)
 
 
-def export_response(filters: Filters, kind: str) -> Response:
+def export_response(filters: Filters, kind: str, *, bom: bool = False) -> Response:
     """Stream the filtered set as `kind`: rows leave as they are read, memory stays flat."""
     chunks: Iterator[str] = research.export(get_db(), filters, kind, gazetteer=load_gazetteer(),
-                                            zone=settings().display_timezone)
+                                            zone=settings().display_timezone, bom=bom)
     response = Response((c.encode("utf-8") for c in chunks), mimetype=None,
                         content_type=CONTENT_TYPES[kind])
     name = export_filename(kind, utcnow())
@@ -206,4 +213,6 @@ def export_response(filters: Filters, kind: str) -> Response:
 
 @blueprint.get("/timeline.<any(csv, json, geojson):kind>")
 def export(kind: str) -> Response:
-    return export_response(filters_from_request(), kind)
+    # `excel=1`: a byte-order mark first, which Excel needs to read UTF-8 (issue 13).
+    return export_response(filters_from_request(), kind,
+                           bom=kind == "csv" and request.args.get("excel") == "1")
