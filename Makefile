@@ -12,7 +12,7 @@ REDIS_HOST ?= 127.0.0.1
 REQUIRE_SERVICES ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck translations translations-update browser venv clean-instance
+.PHONY: run test lint typecheck translations translations-update browser venv clean-instance assets screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,27 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
+# Browser assets from the npm registry, pinned by package-lock.json: Leaflet (served from
+# static/vendor/, copied with its licence) and axe-core (read by the browser tests only).
+# Nothing is fetched by a page at run time.
+VENDOR := static/vendor
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+$(VENDOR)/.installed: node_modules/.installed
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/markercluster
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+		node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+	cp -r node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+		node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+		node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
+		node_modules/leaflet.markercluster/MIT-LICENCE.txt $(VENDOR)/markercluster/
+	touch $@
+
+assets: $(VENDOR)/.installed
+
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d incidents/translations -f >/dev/null
 
@@ -38,7 +59,7 @@ translations-update: $(VENV)/.installed
 # Plain HTTP on 127.0.0.1: cookies cannot carry the Secure flag here. Behind TLS in
 # production leave INCIDENTS_SECURE_COOKIES unset (Secure is the default).
 run: export INCIDENTS_SECURE_COOKIES ?= false
-run: venv translations
+run: venv translations assets
 	$(FLASK) init
 	@$(FLASK) first-run-admin
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
@@ -57,6 +78,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev translations browser lint typecheck
+test: $(VENV)/.installed-dev translations browser assets lint typecheck
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+
+# Every page at 1280 and 390 px in Russian, as PNGs in docs/screens/ (linked from
+# docs/screens.md). Not part of `make test`: the pictures are for people to look at.
+screenshots: $(VENV)/.installed-dev translations browser assets
+	SCREENSHOTS=1 $(BIN)/pytest -q -n 0 -p no:cacheprovider tests/browser/test_screenshots.py

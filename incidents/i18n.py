@@ -74,13 +74,19 @@ def day(value: date | datetime | None) -> str:
 
 
 def zone_note(value: datetime | None = None) -> str:
-    """The display zone as a reader names it, with its offset: "Алматы, UTC+6"."""
+    """The display zone as a reader names it, with its offset then: "Алматы, UTC+6".
+
+    Without a moment, only the city: Almaty's offset changed (UTC+6 in 2022, UTC+5 since
+    March 2024), so an offset alone would be wrong for half of what a page shows.
+    """
     zone = get_timezone()
-    offset = (to_user_timezone(value) if value else datetime.now(zone)).utcoffset()
+    city = get_timezone_location(zone, locale=str(get_locale()), return_city=True)
+    if value is None:
+        return city
+    offset = to_user_timezone(value).utcoffset()
     hours, rest = divmod(int(offset.total_seconds()) if offset else 0, 3600)
     minutes = rest // 60
     shown = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
-    city = get_timezone_location(zone, locale=str(get_locale()), return_city=True)
     return f"{city}, {shown}"
 
 
@@ -93,6 +99,22 @@ def when(value: datetime | None, date_only: bool = False, *, zone: bool = True) 
     local = to_user_timezone(value)
     text = f"{day(value)}, {format_time(local, 'HH:mm')}"
     return f"{text} ({zone_note(value)})" if zone else text
+
+
+def iso_when(text: str | None) -> str:
+    """A stored RFC 3339 / EXIF time as `when` shows it; a time without a zone (a camera's
+    clock) is shown as written, marked as such; text that is not a time, unchanged."""
+    if not text:
+        return "—"
+    try:
+        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return str(text)
+    if parsed.tzinfo is None:
+        shown = format_date(parsed.date(), DATE_PATTERNS.get(str(get_locale()), "d MMMM y"))
+        return gettext("%(moment)s (camera clock, zone unknown)",
+                       moment=f"{shown}, {parsed:%H:%M:%S}")
+    return when(parsed)
 
 
 def code_spans(text: str) -> Markup:
@@ -171,6 +193,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(filesize, "filesize")
     app.add_template_filter(when, "when")
     app.add_template_filter(code_spans, "code_spans")
+    app.add_template_filter(iso_when, "iso_when")
     app.add_template_filter(day, "day")
     app.add_template_filter(custody_action, "custody_action")
     app.add_template_filter(enum_label, "label")

@@ -40,6 +40,8 @@ class World:
     submissions: dict[str, str] = field(default_factory=dict)
     items: dict[str, str] = field(default_factory=dict)
     incidents: dict[str, str] = field(default_factory=dict)
+    # One sign-in per role (a second factor's code works once): its session cookie, reused.
+    cookies: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def _process(app: Flask, queued: list[Any]) -> None:
@@ -104,13 +106,16 @@ def signed_in(chromium: Any, app: Flask, world: World, role: str | None, *,
     context = chromium.new_context(locale=locale, viewport={"width": width, "height": height},
                                    java_script_enabled=javascript)
     if role is not None:
-        client = app.test_client()
-        client.__class__ = BrowserLikeClient
-        login(client, world.users[role])
-        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-        assert cookie is not None
+        if role not in world.cookies:
+            client = app.test_client()
+            client.__class__ = BrowserLikeClient
+            login(client, world.users[role])
+            cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+            assert cookie is not None
+            world.cookies[role] = (cookie.key, cookie.value)
+        name, value = world.cookies[role]
         host = urlsplit(world.server).hostname
-        context.add_cookies([{"name": cookie.key, "value": cookie.value, "domain": host,
+        context.add_cookies([{"name": name, "value": value, "domain": host,
                               "path": "/", "httpOnly": True}])
     language = locale.split("-")[0]
     if language != "en":
@@ -127,7 +132,7 @@ def pages_for(world: World, role: str | None) -> Iterator[str]:
     if role is None:
         yield from ("/login", "/register")
         return
-    yield from ("/submit", "/submissions/", "/account/")
+    yield from ("/submit", "/submissions", "/account/")
     if role == "contributor":
         yield f"/submissions/{sub['photo']}"
         yield f"/submissions/{sub['photo']}/receipt"
