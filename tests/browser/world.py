@@ -32,6 +32,9 @@ RU_TESTIMONY = ("Пятого января на площади Республи�
                 "Я снимал это на телефон из окна, потом мы прятались в подъезде до вечера; "
                 "соседка перевязывала раненого парня прямо на лестнице.")
 
+# What people paste: a link with no space in it (it must wrap, not widen the page).
+LONG_WORD = "https://t.me/" + "очень_длинная_ссылка_без_пробелов_" * 6
+
 
 @dataclass
 class World:
@@ -68,7 +71,8 @@ def build(app: Flask, server: str) -> World:
                                consent={"legal": True, "research": True,
                                         "publication": True, "contact": False}),
                   [(photo, "ещё раз.jpg", "image/jpeg")]),
-        "video": (gen_metadata(place="zhanaozen", occurred_at="2022-01-04"),
+        "video": (gen_metadata(place="zhanaozen", occurred_at="2022-01-04",
+                               testimony=RU_TESTIMONY + " " + LONG_WORD),
                   [(media.video("mp4", seconds=4.0), "видео.mp4", "video/mp4")]),
         "audio": (gen_metadata(place="aktau", occurred_at="2022-01-04"),
                   [(media.audio("ipod", seconds=3.0), "голос.m4a", "audio/mp4")]),
