@@ -120,7 +120,8 @@ def test_long_testimony_wraps_inside_a_phone_screen(chromium, live_app, world):
     try:
         page.goto(f"{world.server}/review/submissions/{world.submissions['video']}")
         box = page.locator("blockquote.testimony").bounding_box()
-        assert box is not None and box["x"] + box["width"] <= 390
+        assert box is not None
+        assert box["x"] + box["width"] <= 390
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     finally:
         context.close()

@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from incidents.db import get_session
-from incidents.media.process import process_item
 from incidents.models import Role, User
 from incidents.services import incidents as incident_service
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.media.process import process_item
 from incidents.services.taxonomy import load_taxonomy
+from incidents.web.db import get_session
 from tests.fixtures import media
 from tests.helpers import BrowserLikeClient, gen_token, gen_user, login
 from tests.submissions.helpers import gen_metadata, post_submission
@@ -85,8 +85,9 @@ def build(app: Flask, server: str) -> World:
     session = get_session()
     reviewer = users["reviewer"]
     gazetteer, taxonomy = load_gazetteer(), load_taxonomy()
-    from incidents.models import Submission  # noqa: PLC0415 - test data only
     from sqlalchemy import select  # noqa: PLC0415
+
+    from incidents.models import Submission  # noqa: PLC0415 - test data only
 
     subs = list(session.scalars(select(Submission).where(
         Submission.public_id.in_([world.submissions["photo"], world.submissions["again"]]))))

@@ -7,8 +7,8 @@ import io
 import av
 import pytest
 
-from incidents.db import get_session
-from incidents.media.process import process_item
+from incidents.services.media.process import process_item
+from incidents.web.db import get_session
 from tests.fixtures import media
 from tests.helpers import login
 from tests.review.fixtures import items_of
