@@ -17,8 +17,8 @@ from typing import IO, Any
 import av
 import av.error
 
-from incidents.media.av_meta import open_container
-from incidents.media.results import Derivative, MediaFlagged
+from incidents.services.media.av_meta import open_container
+from incidents.services.media.results import Derivative, MediaFlagged
 
 PLAYABLE_LONG_SIDE = 640
 PLAYABLE_SECONDS = 600.0
