@@ -28,26 +28,13 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
-# Browser assets from the npm registry, pinned by package-lock.json: Leaflet (served from
-# static/vendor/, copied with its licence) and axe-core (read by the browser tests only).
-# Nothing is fetched by a page at run time.
-VENDOR := static/vendor
+# Browser tooling from the npm registry, pinned by package-lock.json: axe-core, read by the
+# accessibility tests (tests/browser/test_accessibility.py) and never served to users.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-$(VENDOR)/.installed: node_modules/.installed
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/markercluster
-	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
-		node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
-	cp -r node_modules/leaflet/dist/images $(VENDOR)/leaflet/
-	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
-		node_modules/leaflet.markercluster/dist/MarkerCluster.css \
-		node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
-		node_modules/leaflet.markercluster/MIT-LICENCE.txt $(VENDOR)/markercluster/
-	touch $@
-
-assets: $(VENDOR)/.installed
+assets: node_modules/.installed
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d incidents/translations -f >/dev/null
