@@ -26,6 +26,7 @@ from incidents.core.errors import N_, ByteCount, DomainError
 from incidents.core.settings import Settings
 from incidents.services.custody import ACTION_LABELS
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.taxonomy import load_taxonomy
 from incidents.services.submission_input import FIELD_LABELS
 from incidents.web import context
 from incidents.web.extensions import babel
@@ -118,6 +119,11 @@ def iso_when(text: str | None) -> str:
     return when(parsed)
 
 
+def term_label(term_id: str) -> str:
+    """A category or tag id's label in the reader's language (the id if it is unknown)."""
+    return load_taxonomy().label(term_id, str(get_locale()))
+
+
 def code_spans(text: str) -> Markup:
     """Text with `backticks` as <code> elements (everything else escaped)."""
     parts = str(text).split("`")
@@ -195,6 +201,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(code_spans, "code_spans")
     app.add_template_filter(iso_when, "iso_when")
+    app.add_template_filter(term_label, "term_label")
     app.add_template_filter(day, "day")
     app.add_template_filter(custody_action, "custody_action")
     app.add_template_filter(enum_label, "label")
