@@ -26,8 +26,8 @@ from incidents.core.errors import N_, ByteCount, DomainError
 from incidents.core.settings import Settings
 from incidents.services.custody import ACTION_LABELS
 from incidents.services.gazetteer import load_gazetteer
-from incidents.services.taxonomy import load_taxonomy
 from incidents.services.submission_input import FIELD_LABELS
+from incidents.services.taxonomy import load_taxonomy
 from incidents.web import context
 from incidents.web.extensions import babel
 from incidents.web.labels import CONSENT_LABELS, CREDIBILITY_LABELS, ENUM_LABELS
