@@ -30,7 +30,7 @@ from incidents.services.submission_input import FIELD_LABELS
 from incidents.services.taxonomy import load_taxonomy
 from incidents.web import context
 from incidents.web.extensions import babel
-from incidents.web.labels import CONSENT_LABELS, CREDIBILITY_LABELS, ENUM_LABELS
+from incidents.web.labels import ACTOR_LABELS, CONSENT_LABELS, CREDIBILITY_LABELS, ENUM_LABELS
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
@@ -153,6 +153,14 @@ def credibility_label(level: int) -> str:
     return gettext(label) if label else str(level)
 
 
+def actor_label(value: str | None) -> str:
+    """An actor kind, force, post kind, role, status or decision in the reader's language."""
+    if not value:
+        return "—"
+    label = ACTOR_LABELS.get(str(value))
+    return gettext(label) if label else str(value)
+
+
 def consent_label(key: str) -> str:
     label = CONSENT_LABELS.get(key)
     return gettext(label) if label else key
@@ -207,4 +215,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(enum_label, "label")
     app.add_template_filter(consent_label, "consent_label")
     app.add_template_filter(credibility_label, "credibility_label")
+    app.add_template_filter(actor_label, "actor_label")
     app.add_template_filter(place_name, "place_name")
