@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.browser.world import build, pages_for, signed_in
+from tests.browser.world import World, build, pages_for, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +23,11 @@ ROLES = (None, "contributor", "reviewer", "researcher", "admin")
 MAX_HEIGHT = 2400  # px: a long page is cut, the PNG stays small
 
 
-def _name(role: str | None, path: str) -> str:
-    stem = re.sub(r"[0-9a-f]{32}|INC-[A-Z0-9]+", "id", path.strip("/")) or "home"
+def _name(role: str | None, path: str, world: World) -> str:
+    stem = path.strip("/") or "home"
+    for key, public_id in world.submissions.items():
+        stem = stem.replace(public_id, key)
+    stem = re.sub(r"INC-[A-Z0-9]+", "incident", stem)
     return f"{role or 'anonymous'}-{re.sub(r'[^a-z0-9]+', '-', stem).strip('-')}"
 
 
@@ -43,7 +46,7 @@ def test_every_page_is_photographed_at_desktop_and_phone_width(chromium, live_ap
     for role in ROLES:
         lines += [f"## {role or 'anonymous'}", "", "| page | 1280 px | 390 px |", "|---|---|---|"]
         for path in pages_for(world, role):
-            name = _name(role, path)
+            name = _name(role, path, world)
             if name in seen:
                 continue
             seen.add(name)
@@ -60,8 +63,7 @@ def test_every_page_is_photographed_at_desktop_and_phone_width(chromium, live_ap
                     context.close()
                 _shrink(target)
                 cells.append(f"[{width}](screens/{target.name})")
-            lines.append(f"| `{path.replace(world.submissions.get('photo', '-'), '…')}` | "
-                         + " | ".join(cells) + " |")
+            lines.append(f"| {name.split('-', 1)[1]} | " + " | ".join(cells) + " |")
         lines.append("")
     (ROOT / "docs" / "screens.md").write_text("\n".join(lines), encoding="utf-8")
 
