@@ -49,8 +49,7 @@ def submission(public_id: str) -> str:
                            reviewers=review.reviewers(session), states=list(review.SETTABLE),
                            current_state=review.queue_name(view.submission.status),
                            reliability=review.RELIABILITY_GRADES,
-                           credibility=review.CREDIBILITY_GRADES,
-                           submission_id=review.submission_public_id)
+                           credibility=review.CREDIBILITY_GRADES)
 
 
 @blueprint.post("/submissions/<public_id>/status")
