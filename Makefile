@@ -13,7 +13,7 @@ REQUIRE_SERVICES ?= 0
 PYTEST_ARGS ?=
 
 # `make test` ends with the cluster test (tests/cluster, scripts/test-cluster.sh).
-.PHONY: run test test-cluster lint typecheck translations translations-update browser pdftools venv clean-instance
+.PHONY: run test test-cluster lint typecheck translations translations-update browser pdftools venv clean-instance assets screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
+# Browser tooling from the npm registry, pinned by package-lock.json: axe-core, read by the
+# accessibility tests (tests/browser/test_accessibility.py) and never served to users.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+assets: node_modules/.installed
+
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d incidents/translations -f >/dev/null
 
@@ -41,7 +49,7 @@ translations-update: $(VENV)/.installed
 run: export INCIDENTS_SECURE_COOKIES ?= false
 # The key agent holds the vault's private keys in its own process; it starts sealed and
 # stops (sealing) with `make run`. A fresh instance is unsealed with the share `init` prints.
-run: venv translations
+run: venv translations assets
 	@set -e; $(FLASK) vault agent & agent=$$!; trap 'kill $$agent 2>/dev/null' EXIT; \
 	$(FLASK) vault wait --timeout 20; \
 	$(FLASK) init; \
@@ -70,7 +78,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev translations browser pdftools lint typecheck
+test: $(VENV)/.installed-dev translations browser pdftools assets lint typecheck
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-cluster
@@ -78,3 +86,8 @@ test: $(VENV)/.installed-dev translations browser pdftools lint typecheck
 # Two web servers, two RQ workers, PostgreSQL, S3 (moto_server) and Redis as one instance.
 test-cluster: $(VENV)/.installed-dev translations
 	BIN=$(BIN) bash scripts/test-cluster.sh $(REQUIRE_SERVICES)
+
+# Every page at 1280 and 390 px in Russian, as PNGs in docs/screens/ (linked from
+# docs/screens.md). Not part of `make test`: the pictures are for people to look at.
+screenshots: $(VENV)/.installed-dev translations browser assets
+	SCREENSHOTS=1 $(BIN)/pytest -q -n 0 -p no:cacheprovider tests/browser/test_screenshots.py
