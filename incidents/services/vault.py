@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, unit_of_work
 from incidents.core.errors import N_, InvalidInput, LedgerUnavailable, VaultIsSealed
 from incidents.models import EvidenceItem, User
 from incidents.models.media import MediaProcessing, ProcessingStatus
-from incidents.services import audit, custody
+from incidents.services import audit, custody, totp
 from storage.crypto.key_directory import MANIFEST, MASTER_KEY, Created
 from storage.crypto.key_migration import MigrationRefused, is_v1, migrate_key_directory
 from storage.errors import ForeignShare, KeyStoreError, VaultSealed, WrongShares
@@ -78,6 +78,16 @@ def _wrong(error: WrongShares, field: str) -> InvalidInput:
         return InvalidInput(N_("This passphrase does not open the vault."), field=field)
     return InvalidInput(N_("These recovery shares do not open the vault. Every share given "
                            "so far has been forgotten; start again."), field=field)
+
+
+def check_trustee_code(session: Session, user: User, code: str) -> None:
+    """A fresh second-factor code before a share is taken; a used recovery code stays used
+    (committed now, whatever the share then does)."""
+    with unit_of_work(session):
+        accepted = totp.check_code(session, user, code)
+    if not accepted:
+        raise InvalidInput(N_("The second-factor code is wrong or was already used."),
+                           field="code")
 
 
 def give_share(session: Session, keys: VaultControl, share: str, *, actor: User | None,

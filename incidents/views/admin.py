@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.core.errors import N_, DomainError, InvalidInput
+from incidents.core.errors import DomainError
 from incidents.core.vocabulary import Role
-from incidents.services import accounts, totp, vault
+from incidents.services import accounts, vault
 from incidents.services import invitations as invites
 from incidents.web.context import get_keys, jobs, settings
 from incidents.web.db import get_session
@@ -89,11 +89,7 @@ def vault_unseal() -> Response | tuple[str, int]:
     """One trustee's share (or the passphrase), with a fresh second-factor code."""
     db, keys, user = get_session(), get_keys(), current_user.user
     try:
-        if not totp.check_code(db, user, request.form.get("code", "")):
-            db.commit()  # a used recovery code stays used
-            raise InvalidInput(N_("The second-factor code is wrong or was already used."),
-                               field="code")
-        db.commit()
+        vault.check_trustee_code(db, user, request.form.get("code", ""))
         if "passphrase" in request.form:
             result = vault.unseal_with_passphrase(db, keys, request.form.get("passphrase", ""),
                                                   actor=user, via="web")
@@ -101,7 +97,6 @@ def vault_unseal() -> Response | tuple[str, int]:
             result = vault.give_share(db, keys, request.form.get("share", ""), actor=user,
                                       via="web")
     except DomainError as error:
-        db.rollback()
         return _vault_page(error), error.status
     if result["sealed"]:
         flash(_("Share accepted: %(given)d of %(needed)d given.", given=result["pending"],

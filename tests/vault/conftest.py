@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -79,11 +80,22 @@ def start_agent_process(key_dir: Path, socket_path: Path) -> subprocess.Popen[by
         [sys.executable, "-m", "storage.agent", "--key-dir", str(key_dir), "--socket",
          str(socket_path)], cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
-    while not socket_path.exists():
+    # The socket file alone is not enough: a killed agent leaves its file behind, so wait
+    # until this agent accepts a connection.
+    while not _accepts(socket_path):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"agent did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
         time.sleep(0.05)
     return process
+
+
+def _accepts(socket_path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(socket_path))
+        except OSError:
+            return False
+    return True
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
