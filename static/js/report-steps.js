@@ -137,9 +137,20 @@
                                             {maximumFractionDigits: 1}) : String(value);
     return number + " " + units[unit];
   }
+  // An upload continuing by itself after a reload (upload.js keeps unfinished files) is
+  // shown to the witness: until they touch the form, open the step that holds it.
+  var touched = false;
+  ["click", "keydown"].forEach(function (name) {
+    form.addEventListener(name, function () { touched = true; });
+  });
   form.addEventListener("upload-progress", function (event) {
     var detail = event.detail || {};
     if (!detail.item) { return; }
+    if (!touched) {
+      steps.forEach(function (step, i) {
+        if (step.hidden && step.contains(detail.item)) { show(i, false); }
+      });
+    }
     var label = detail.item.querySelector(".upload-bytes");
     if (!label) {
       label = document.createElement("span");
