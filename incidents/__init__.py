@@ -9,7 +9,18 @@ from pathlib import Path
 
 from flask import Flask
 
-from incidents import authz, cli, db, evidence, i18n, jobs, login, security, web_errors
+from incidents import (
+    authz,
+    cli,
+    db,
+    evidence,
+    i18n,
+    jobs,
+    login,
+    ratelimits,
+    security,
+    web_errors,
+)
 from incidents.extensions import csrf, limiter
 from incidents.routes import register_blueprints
 from incidents.settings import Settings
@@ -35,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     web_errors.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimits.init_app(app, settings)
     login.init_app(app)
     i18n.init_app(app, settings)
     security.init_app(app)
@@ -64,6 +76,9 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
         "RATELIMIT_DEFAULT": settings.default_rate_limit,
         "RATELIMIT_HEADERS_ENABLED": True,
+        # The coarse limit's window reset is not a wait: Retry-After stays ours to set, on
+        # a 429 only (the credential throttle's or the coarse limit's own).
+        "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
         "JSON_SORT_KEYS": False,
     }
 

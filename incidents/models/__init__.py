@@ -43,6 +43,7 @@ from incidents.models.submissions import (
     SubmissionStatus,
     TimePrecision,
 )
+from incidents.models.throttle import CredentialThrottle
 from incidents.models.uploads import Upload, UploadSegment, UploadState
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "CaseKind",
     "CaseMember",
     "Checkpoint",
+    "CredentialThrottle",
     "CustodyEvent",
     "DerivativeKind",
     "EvidenceItem",

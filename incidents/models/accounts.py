@@ -93,6 +93,10 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The passphrase was right and the second factor is still to come: such a row proves
+    # the first step on the server (a signed cookie alone would yield to the secret key)
+    # and signs nobody in.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship()
 
@@ -109,6 +113,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Tokens made before expiry existed have none and keep working until revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from incidents.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
 from incidents.models import Invitation, Role, User, UserSession
 from incidents.models.types import utcnow
-from incidents.services import audit, totp
+from incidents.services import audit, tokens, totp
 from incidents.services.passwords import PasswordHasher, check_policy
 from incidents.services.secrets import token_hash
+from incidents.services.throttle import Throttle, account_key
 from incidents.settings import Settings
 
 PSEUDONYM_MIN, PSEUDONYM_MAX = 3, 40
@@ -131,6 +132,9 @@ def register(
     return user
 
 
+WRONG_CREDENTIALS = N_("The pseudonym, passphrase or code is not correct.")
+
+
 def authenticate(
     session: Session,
     policy: AccountPolicy,
@@ -139,8 +143,15 @@ def authenticate(
     passphrase: str,
     totp_code: str | None = None,
     require_totp: bool = False,
+    throttle: Throttle | None = None,
 ) -> User:
-    """Check credentials; every failure raises the same AuthenticationFailed, equally slowly."""
+    """Check credentials; every failure raises the same AuthenticationFailed, equally slowly.
+
+    With a throttle, the attempt is counted against the account name first (TooManyAttempts
+    when it must wait), whether or not such an account exists.
+    """
+    if throttle is not None:
+        throttle.reserve(account_key(pseudonym))
     try:
         _, key = normalise_pseudonym(pseudonym)
     except InvalidInput:
@@ -149,20 +160,35 @@ def authenticate(
     if user is None:
         policy.hasher.burn(passphrase)
         audit.record(session, "login_failed")
-        raise AuthenticationFailed(N_("The pseudonym or passphrase is not correct."))
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
     if not policy.hasher.verify(user.password_hash, passphrase) or user.suspended:
         audit.record(session, "login_failed", subject=user)
-        raise AuthenticationFailed(N_("The pseudonym or passphrase is not correct."))
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
     if (
         require_totp
         and user.needs_totp
         and (not user.totp_enabled or not totp.check_code(session, user, totp_code or ""))
     ):
         audit.record(session, "login_failed", subject=user, reason="second_factor")
-        raise AuthenticationFailed(
-            N_("The code from your authenticator app is not correct."), field="totp"
-        )
+        # The same words as a wrong passphrase: a right staff passphrase must not show.
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
     return user
+
+
+def second_step(session: Session, throttle: Throttle, pending_token: str, code: str) -> User:
+    """The code after the passphrase; the account is the one the server-side row names."""
+    user = tokens.take_pending(session, pending_token)
+    if user is None:
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    throttle.reserve(account_key(user.pseudonym))
+    user = second_factor(session, user.id, code)
+    tokens.end_pending(session, pending_token)
+    return user
+
+
+def signed_in(throttle: Throttle, user: User) -> None:
+    """Every credential step succeeded: the account's attempt counter starts over."""
+    throttle.clear(account_key(user.pseudonym))
 
 
 def second_factor(session: Session, user_id: int, code: str) -> User:

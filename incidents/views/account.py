@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,7 +12,7 @@ from werkzeug.wrappers import Response
 from incidents.db import get_session
 from incidents.errors import DomainError
 from incidents.services import accounts, tokens, totp
-from incidents.views.common import account_policy
+from incidents.views.common import account_policy, settings
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
 
@@ -50,12 +52,14 @@ def passphrase() -> Response | str | tuple[str, int]:
 def create_token() -> Response | tuple[str, int]:
     db = get_session()
     try:
-        _row, token = tokens.create_api_token(db, current_user.user, request.form.get("name", ""))
+        row, token = tokens.create_api_token(
+            db, current_user.user, request.form.get("name", ""),
+            lifetime=timedelta(days=settings().api_token_days))
     except DomainError as error:
         db.rollback()
         return _page(error.status, error=error)
     db.commit()
-    return _page(201, new_token=token)
+    return _page(201, new_token=token, new_token_expires=row.expires_at)
 
 
 @blueprint.post("/tokens/<int:token_id>/revoke")

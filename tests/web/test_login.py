@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from incidents.authz import ENROLMENT_ENDPOINTS, PERMISSIONS, PUBLIC
 from incidents.db import get_session
-from incidents.models import Role, User
+from incidents.models import Role, User, UserSession
+from incidents.models.types import utcnow
 from tests.conftest import REDIS_URL
 from tests.helpers import PASSPHRASE, current_code, gen_user, next_code
 from tests.web.conftest import form_token, fresh_g, is_russian, post_form
@@ -22,7 +24,7 @@ WRONG = "The pseudonym, passphrase or code is not correct."
 
 @pytest.fixture
 def throttled(app_with):
-    return app_with(login_rate_limit="3 per minute")
+    return app_with(login_free_attempts=3, login_delay_base_seconds=60)
 
 
 def attempt(client, pseudonym: str, passphrase: str = "wrong passphrase 1234", **kwargs):
@@ -190,8 +192,10 @@ def test_a_code_replayed_in_its_window_is_refused(client, app):
 def test_the_second_step_expires_after_a_few_minutes(client):
     user = gen_user(Role.REVIEWER)
     staff_first_step(client, user)
-    with client.session_transaction() as session:
-        session["pending_since"] = int(time.time()) - 3600
+    db = get_session()
+    for row in db.scalars(select(UserSession).where(UserSession.pending.is_(True))):
+        row.created_at = utcnow() - timedelta(hours=1)
+    db.commit()
     get_session().refresh(user)
     response = second_step(client, next_code(user))
     assert response.status_code == 401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import jsonify
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -9,14 +11,10 @@ from werkzeug.wrappers import Response
 from incidents.api.v1.base import blueprint, json_body, string_field
 from incidents.db import get_session
 from incidents.errors import N_, AuthenticationFailed, InvalidInput
-from incidents.extensions import limiter
-from incidents.ratelimits import LOGIN_SCOPE, login_key
+from incidents.ratelimits import credential_throttle
 from incidents.services import accounts, tokens
+from incidents.services.submissions import iso
 from incidents.views.common import account_policy, settings
-
-
-def _login_limit() -> str:
-    return settings().login_rate_limit
 
 
 @blueprint.post("/auth/register")
@@ -39,7 +37,6 @@ def register() -> tuple[Response, int]:
 
 
 @blueprint.post("/auth/token")
-@limiter.shared_limit(_login_limit, scope=LOGIN_SCOPE, key_func=login_key)
 def token() -> tuple[Response, int]:
     data = json_body({"pseudonym", "passphrase", "totp", "name"})
     db = get_session()
@@ -51,14 +48,17 @@ def token() -> tuple[Response, int]:
             passphrase=string_field(data, "passphrase"),
             totp_code=string_field(data, "totp", required=False, max_length=20),
             require_totp=True,
+            throttle=credential_throttle(),
         )
     except AuthenticationFailed:
         db.commit()  # keep the audit record of the failure
         raise
-    _row, text = tokens.create_api_token(db, user, string_field(data, "name", required=False,
-                                                               max_length=80))
+    row, text = tokens.create_api_token(
+        db, user, string_field(data, "name", required=False, max_length=80),
+        lifetime=timedelta(days=settings().api_token_days))
     db.commit()
-    return jsonify({"token": text}), 201
+    accounts.signed_in(credential_throttle(), user)
+    return jsonify({"token": text, "expires_at": iso(row.expires_at)}), 201
 
 
 @blueprint.get("/me")
