@@ -84,7 +84,8 @@ def test_a_stranger_hammering_a_pseudonym_delays_the_witness_only_briefly(app_wi
                                                   "passphrase": "guess guess guess"})
         if response.status_code == 429:
             waits.append(int(response.headers["Retry-After"]))
-    assert waits and max(waits) <= 2  # never a quarter-hour wall
+    assert waits
+    assert max(waits) <= 2  # never a quarter-hour wall
     time.sleep(2.1)
     phone = app.test_client()
     response = post_form(phone, "/login", {"pseudonym": witness.pseudonym,
