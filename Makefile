@@ -38,12 +38,12 @@ translations-update: $(VENV)/.installed
 # Plain HTTP on 127.0.0.1: cookies cannot carry the Secure flag here. Behind TLS in
 # production leave INCIDENTS_SECURE_COOKIES unset (Secure is the default).
 run: export INCIDENTS_SECURE_COOKIES ?= false
+# Threaded workers with read deadlines and private logs: gunicorn.conf.py, incidents/serving.py.
 run: venv translations
 	$(FLASK) init
 	@$(FLASK) first-run-admin
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 300 \
-		--access-logfile /dev/null wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 # Debian's Chromium for the browser tests; Playwright never downloads its own browser.
 browser:

@@ -11,6 +11,7 @@ from flask import Flask
 
 from incidents import (
     authz,
+    body_limits,
     cli,
     db,
     evidence,
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     evidence.init_app(app, settings)
     jobs.init_app(app, settings)
     web_errors.init_app(app)
+    body_limits.init_app(app, settings)  # before the CSRF check reads any form
     csrf.init_app(app)
     limiter.init_app(app)
     ratelimits.init_app(app, settings)

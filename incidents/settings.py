@@ -56,6 +56,8 @@ class Settings:
     max_upload_bytes: int = 2 * 1024**3
     upload_expiry_hours: int = 24
     max_form_field_bytes: int = 1024**2
+    # Any body but evidence (JSON, forms): refused with 413 before it is read past this.
+    max_json_body_bytes: int = 1024**2
     max_form_parts: int = 200
     # Credential throttle per account (incidents.services.throttle): free attempts, then
     # delays doubling from the base up to the cap, in seconds.

@@ -19,6 +19,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from incidents.body_limits import streams_large_body
 from incidents.db import get_session
 from incidents.errors import DomainError
 from incidents.extensions import csrf
@@ -102,6 +103,7 @@ def new() -> str:
 
 @blueprint.post("/submit")
 @csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@streams_large_body
 def create() -> Response | tuple[str, int]:
     checked: dict[str, submission_input.SubmissionInput] = {}
     typed: dict[str, list[str]] = {}
@@ -159,6 +161,7 @@ def answer_request(public_id: str, request_id: str) -> Response:
 
 @blueprint.post("/submissions/<public_id>/files")
 @csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@streams_large_body
 def add_files(public_id: str) -> Response:
     user = current_user.user
     # Refuse someone else's submission before any byte is stored.

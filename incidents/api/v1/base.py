@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from incidents.body_limits import json_depth_exceeds
 from incidents.errors import N_, InvalidInput
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -18,6 +19,8 @@ def json_body(allowed: set[str]) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InvalidInput(N_("The request body is not valid UTF-8.")) from e
+    if json_depth_exceeds(raw):
+        raise InvalidInput(N_("The request body is nested too deeply."))
     data = request.get_json(silent=True) if text.strip() else {}
     if not isinstance(data, dict):
         raise InvalidInput(N_("The request body must be a JSON object."))

@@ -8,6 +8,7 @@ from flask import Response, current_app, jsonify, url_for
 from flask_login import current_user
 
 from incidents.api.v1.base import blueprint
+from incidents.body_limits import streams_large_body
 from incidents.db import get_session
 from incidents.extensions import csrf
 from incidents.multipart import StreamedForm
@@ -32,6 +33,7 @@ def _validate(fields: Mapping[str, list[str]]) -> submission_input.SubmissionInp
 
 @blueprint.post("/submissions")
 @csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@streams_large_body
 def create_submission() -> tuple[Response, int]:
     checked: dict[str, submission_input.SubmissionInput] = {}
 
@@ -70,6 +72,7 @@ def get_submission(public_id: str) -> Response:
 
 @blueprint.post("/submissions/<public_id>/files")
 @csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@streams_large_body
 def add_submission_files(public_id: str) -> tuple[Response, int]:
     user = current_user.user
     submissions.get(get_session(), user, public_id)  # 404 before any byte is stored

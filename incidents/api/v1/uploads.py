@@ -15,6 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
+from incidents.body_limits import streams_large_body
 from incidents.db import get_session
 from incidents.errors import (
     N_,
@@ -104,6 +105,7 @@ def uploads_options() -> Response:
 
 
 @blueprint.post("/uploads/", strict_slashes=False)
+@streams_large_body
 def create_upload() -> Response:
     _require_tus()
     if request.headers.get("Upload-Defer-Length") is not None:
@@ -145,6 +147,7 @@ def upload_head(upload_id: str) -> Response:
 
 
 @blueprint.route("/uploads/<upload_id>", methods=["PATCH"])
+@streams_large_body
 def upload_patch(upload_id: str) -> Response:
     _require_tus()
     if request.mimetype != OFFSET_TYPE:
