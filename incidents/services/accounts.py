@@ -203,14 +203,41 @@ def second_factor(session: Session, user_id: int, code: str) -> User:
 
 
 def change_passphrase(
-    session: Session, policy: AccountPolicy, user: User, *, current: str, new: str
+    session: Session, policy: AccountPolicy, user: User, *, current: str, new: str,
+    keep_session: str = "", revoke_tokens: bool = False, throttle: Throttle | None = None,
 ) -> None:
+    """A new passphrase; every other session of the account ends, and its API tokens too
+    if asked (someone who knew the old passphrase may hold either)."""
+    if throttle is not None:
+        throttle.reserve(account_key(user.pseudonym))
     if not policy.hasher.verify(user.password_hash, current):
         raise InvalidInput(N_("Your current passphrase is not correct."), field="current")
     check_policy(new, min_length=policy.passphrase_min_length, pseudonym=user.pseudonym)
     user.password_hash = policy.hasher.hash(new)
     user.must_change_password = False
-    audit.record(session, "passphrase_changed", actor=user, subject=user)
+    tokens.end_other_sessions(session, user, keep_session)
+    if revoke_tokens:
+        tokens.revoke_all_api_tokens(session, user)
+    audit.record(session, "passphrase_changed", actor=user, subject=user,
+                 tokens_revoked=revoke_tokens)
+
+
+def remove_second_factor(session: Session, policy: AccountPolicy, throttle: Throttle,
+                         user: User, *, passphrase: str, code: str) -> None:
+    """Remove (or, for staff, start replacing) the factor: needs the passphrase and a code.
+
+    A session and its CSRF token alone are not enough: whoever borrowed an open browser
+    must not be able to swap the factor for their own.
+    """
+    throttle.reserve(account_key(user.pseudonym))
+    right = policy.hasher.verify(user.password_hash, passphrase)
+    # The code is checked even after a wrong passphrase, so both cost the same time.
+    code_ok = totp.check_code(session, user, code or "")
+    if not (right and code_ok):
+        audit.record(session, "totp_disable_failed", actor=user, subject=user)
+        raise AuthenticationFailed(N_("The passphrase or the code is not correct."),
+                                   field="code")
+    totp.disable(session, user)
 
 
 def create_admin(session: Session, policy: AccountPolicy, username: str) -> tuple[User, str]:

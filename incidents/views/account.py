@@ -10,8 +10,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.db import get_session
-from incidents.errors import DomainError
-from incidents.services import accounts, tokens, totp
+from incidents.errors import AuthenticationFailed, DomainError
+from incidents.login import current_session_token
+from incidents.ratelimits import credential_throttle
+from incidents.services import accounts, tokens
 from incidents.views.common import account_policy, settings
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
@@ -35,16 +37,21 @@ def passphrase() -> Response | str | tuple[str, int]:
     if request.method == "GET":
         return render_template("account/passphrase.html")
     db = get_session()
+    revoke = request.form.get("revoke_tokens") == "yes"
     try:
         accounts.change_passphrase(
             db, account_policy(), current_user.user,
             current=request.form.get("current", ""), new=request.form.get("new", ""),
+            keep_session=current_session_token(), revoke_tokens=revoke,
+            throttle=credential_throttle(),
         )
     except DomainError as error:
         db.rollback()
         return render_template("account/passphrase.html", error=error), error.status
     db.commit()
-    flash(_("Your passphrase was changed."))
+    flash(_("Your passphrase was changed. You were signed out everywhere else."))
+    if revoke:
+        flash(_("Your API tokens were revoked."))
     return redirect(url_for("account.index"))
 
 
@@ -72,9 +79,17 @@ def revoke_token(token_id: int) -> Response:
 
 
 @blueprint.post("/totp/disable")
-def disable_totp() -> Response:
-    """Contributors may drop an optional factor; staff re-enrol at once."""
+def disable_totp() -> Response | tuple[str, int]:
+    """Contributors may drop an optional factor; staff re-enrol at once. Both need the
+    passphrase and a current code (or a recovery code)."""
     db = get_session()
-    totp.disable(db, current_user.user)
+    try:
+        accounts.remove_second_factor(db, account_policy(), credential_throttle(),
+                                      current_user.user,
+                                      passphrase=request.form.get("passphrase", ""),
+                                      code=request.form.get("code", ""))
+    except AuthenticationFailed as error:
+        db.commit()  # keep the audit record and the used-up step
+        return _page(error.status, error=error)
     db.commit()
     return redirect(url_for("auth.totp_setup"))

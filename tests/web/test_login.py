@@ -303,7 +303,9 @@ def test_the_second_factor_can_be_replaced_only_by_a_posted_form(app):
     user, client = register_staff(app)
     enrol(client, app)
     token = form_token(client, "/account/")
-    response = client.post("/account/totp/disable", data={"csrf_token": token})
+    get_session().refresh(user)
+    response = client.post("/account/totp/disable", data={
+        "csrf_token": token, "passphrase": PASSPHRASE, "code": next_code(user)})
     assert response.headers["Location"] == "/totp"
     session = get_session()
     session.refresh(user)
