@@ -80,6 +80,8 @@ class Settings:
     custody_origin: str = "january-evidence.example/custody"
     tsa_url: str = ""
     log_ip_addresses: bool = False
+    # Where "Quick exit" lands: a neutral site a witness's browser might visit anyway.
+    quick_exit_url: str = "https://www.gismeteo.kz/"
     testing: bool = False
 
     @property

@@ -23,6 +23,7 @@ from incidents.body_limits import streams_large_body
 from incidents.db import get_session
 from incidents.errors import DomainError
 from incidents.extensions import csrf
+from incidents.login import sign_out
 from incidents.models.types import utcnow
 from incidents.multipart import StreamedForm
 from incidents.services import receipts, review, submission_input, submissions
@@ -200,9 +201,20 @@ def receipt_json(public_id: str) -> Response:
 
 @blueprint.get("/exit")
 def quick_exit() -> Response:
-    """A neutral page with nothing of ours on it; the link to it replaces history with JS."""
-    response = Response(render_template("submit/exit.html"))
-    response.headers["Clear-Site-Data"] = '"cache"'
+    """Leave at once: the session ends on the server, the browser forgets this site, and a
+    neutral outside page takes this one's place.
+
+    A GET, so that a plain link works without JavaScript (signing someone out is all a
+    forged link could do). The page is neutral itself and moves on to `quick_exit_url` by
+    `<meta http-equiv="refresh">`, which replaces its history entry; with JavaScript the
+    link and the Esc key reach it by `location.replace`, replacing the page left too.
+    """
+    sign_out()
+    response = Response(render_template("submit/exit.html", target=settings().quick_exit_url),
+                        mimetype="text/html")
+    # Cookies (this session's, the language), storage and the cache of this origin.
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -166,3 +166,28 @@ def test_hsts_is_sent_whenever_cookies_are_secure(app_with):
     assert "max-age=63072000" in header
     plain = app_with(secure_cookies=False).test_client()
     assert "Strict-Transport-Security" not in plain.get("/").headers
+
+
+def test_quick_exit_is_a_page_that_ends_the_session_even_for_a_kept_cookie(app, client):
+    user = gen_user(Role.CONTRIBUTOR)
+    sign_in(client, user)
+    kept = cookie(client)
+    assert kept
+    fresh_g()
+    response = client.get("/exit")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    for kind in ('"cache"', '"cookies"', '"storage"'):
+        assert kind in response.headers["Clear-Site-Data"]
+    html = response.get_data(as_text=True)
+    target = app.extensions["settings"].quick_exit_url
+    assert f'http-equiv="refresh" content="0; url={target}"' in html
+    assert "Evidence" not in html
+    # Someone who copied the cookie before the exit finds the session gone on the server.
+    assert not signed_in(replay(app, kept))
+
+
+def test_the_quick_exit_destination_is_configurable(app_with):
+    client = app_with(quick_exit_url="https://weather.example/almaty").test_client()
+    html = client.get("/exit").get_data(as_text=True)
+    assert 'url=https://weather.example/almaty"' in html
