@@ -39,6 +39,9 @@ class User(Base):
     # Pseudonym as typed (shown) and its case-folded NFKC form (unique, used to log in).
     pseudonym: Mapped[str] = mapped_column(String(64))
     pseudonym_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Its Unicode TR39 skeleton (incidents.services.pseudonyms): a new name whose skeleton
+    # equals an existing one's looks like it and is refused.
+    pseudonym_skeleton: Mapped[str | None] = mapped_column(String(200), index=True)
     # A random public id for custody records and exports, never the database id.
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     role: Mapped[Role] = mapped_column(ROLE_ENUM)

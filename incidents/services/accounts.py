@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
 from incidents.models import Invitation, Role, User, UserSession
 from incidents.models.types import utcnow
-from incidents.services import audit, tokens, totp
+from incidents.services import audit, pseudonyms, tokens, totp
 from incidents.services.passwords import PasswordHasher, check_policy
 from incidents.services.secrets import token_hash
 from incidents.services.throttle import Throttle, account_key
@@ -63,6 +64,25 @@ def normalise_pseudonym(raw: str) -> tuple[str, str]:
     return name, name.casefold()
 
 
+def check_new_pseudonym(session: Session, display: str, key: str) -> str:
+    """A name for a new account: one script, no look-alike characters, and not looking
+    like an existing name (TR39 skeletons). Returns its skeleton."""
+    if not pseudonyms.is_acceptable(display):
+        raise InvalidInput(
+            N_("Use letters of one alphabet, digits, spaces and - _ . ' only: this name "
+               "mixes alphabets or has characters that imitate others."), field="pseudonym")
+    skeleton = pseudonyms.skeleton(display)
+    if session.scalar(select(User.id).where(
+            or_(User.pseudonym_key == key, User.pseudonym_skeleton == skeleton))) is not None:
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
+    return skeleton
+
+
+def invitation_key(token: str) -> str:
+    """The throttle's key for one invitation: probing names through it is slowed."""
+    return hashlib.sha256(("invitation:" + (token or "")).encode("utf-8", "replace")).hexdigest()
+
+
 INVALID_INVITATION = N_("This invitation is not valid. It may have expired or been used already.")
 
 
@@ -103,20 +123,25 @@ def register(
     pseudonym: str,
     passphrase: str,
     language: str | None = None,
+    throttle: Throttle | None = None,
 ) -> User:
     """Create an account from an invitation; the role comes from the invitation, never the form.
 
-    On any error the caller rolls back, which also releases the invitation.
+    On any error the caller rolls back, which also releases the invitation. With a
+    throttle, every attempt through one invitation counts: someone holding it cannot test
+    unlimited names for existence.
     """
     display, key = normalise_pseudonym(pseudonym)
     check_policy(passphrase, min_length=policy.passphrase_min_length, pseudonym=display)
+    if throttle is not None:  # each try of a name spends from the invitation's counter
+        throttle.reserve(invitation_key(invitation_token))
     password_hash = policy.hasher.hash(passphrase)  # slow: before the claim takes a lock
     invitation = claim_invitation(session, invitation_token)
-    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
+    skeleton = check_new_pseudonym(session, display, key)
     user = User(
         pseudonym=display,
         pseudonym_key=key,
+        pseudonym_skeleton=skeleton,
         public_id=secrets.token_hex(8),
         role=invitation.role,
         password_hash=password_hash,
@@ -243,13 +268,13 @@ def remove_second_factor(session: Session, policy: AccountPolicy, throttle: Thro
 def create_admin(session: Session, policy: AccountPolicy, username: str) -> tuple[User, str]:
     """An admin with a one-time passphrase that must be changed at first sign-in."""
     display, key = normalise_pseudonym(username)
-    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
+    skeleton = check_new_pseudonym(session, display, key)
     one_time = "-".join(secrets.token_hex(3) for _ in range(4))
     user = User(
         pseudonym=display,
         pseudonym_key=key,
         public_id=secrets.token_hex(8),
+        pseudonym_skeleton=skeleton,
         role=Role.ADMIN,
         password_hash=policy.hasher.hash(one_time),
         must_change_password=True,

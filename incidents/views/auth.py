@@ -74,6 +74,7 @@ def register() -> Response | str | tuple[str, int]:
             pseudonym=request.form.get("pseudonym", ""),
             passphrase=request.form.get("passphrase", ""),
             language=session.get("lang"),
+            throttle=credential_throttle(),
         )
     except DomainError as error:
         db.rollback()

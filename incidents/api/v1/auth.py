@@ -31,6 +31,7 @@ def register() -> tuple[Response, int]:
         pseudonym=string_field(data, "pseudonym", max_length=200),
         passphrase=string_field(data, "passphrase"),
         language=language,
+        throttle=credential_throttle(),
     )
     db.commit()
     return jsonify({"pseudonym": user.pseudonym, "role": user.role.value}), 201
