@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from incidents.db import begin_write
 from incidents.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
 from incidents.models import Invitation, Role, User, UserSession
 from incidents.models.types import utcnow
@@ -184,9 +185,15 @@ def authenticate(
     user = session.scalar(select(User).where(User.pseudonym_key == key)) if key else None
     if user is None:
         policy.hasher.burn(passphrase)
+        begin_write(session)  # SQLite: a writer from here, never a stale read upgraded
         audit.record(session, "login_failed")
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    if not policy.hasher.verify(user.password_hash, passphrase) or user.suspended:
+    right = policy.hasher.verify(user.password_hash, passphrase)
+    # The hash was slow and took no lock; what follows writes (an audit record, a session,
+    # a used TOTP step): take the write lock now, waiting for it, instead of failing with
+    # "database is locked" when another sign-in committed meanwhile.
+    begin_write(session)
+    if not right or user.suspended:
         audit.record(session, "login_failed", subject=user)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     if (
@@ -206,6 +213,7 @@ def second_step(session: Session, throttle: Throttle, pending_token: str, code: 
     if user is None:
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     throttle.reserve(account_key(user.pseudonym))
+    begin_write(session)
     user = second_factor(session, user.id, code)
     tokens.end_pending(session, pending_token)
     return user

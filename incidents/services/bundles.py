@@ -71,6 +71,9 @@ class BundlePlan:
 def _item_rows(session: Session, public_ids: Sequence[str]) -> list[EvidenceItem]:
     if not isinstance(public_ids, list | tuple) or not public_ids or len(public_ids) > MAX_ITEMS:
         raise InvalidInput(N_("Choose between 1 and 10000 evidence items."), field="evidence_ids")
+    if not all(isinstance(public_id, str) for public_id in public_ids):
+        raise InvalidInput(N_("The field %(name)s is not valid."), field="evidence_ids",
+                           name="evidence_ids")
     found: list[EvidenceItem] = []
     for public_id in dict.fromkeys(public_ids):
         row = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == public_id)) if (

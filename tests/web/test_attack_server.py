@@ -21,7 +21,7 @@ import requests
 
 from incidents.db import get_session
 from incidents.models import Role
-from tests.helpers import gen_user
+from tests.helpers import PASSPHRASE, gen_invitation, gen_user
 from tests.web.live_server import LiveServer, live_server
 
 __all__ = ["live_server"]
@@ -249,3 +249,40 @@ def test_token_guesses_spread_over_both_worker_processes_share_one_counter(
     assert statuses[:5] == [401] * 5
     assert set(statuses[5:]) == {429}
     live_server.assert_log_clean(user.pseudonym, "guessguess")
+
+
+def test_concurrent_anonymous_sign_ins_and_registrations_never_answer_500(
+        live_server: LiveServer) -> None:
+    """Two worker processes, many threads, one SQLite file: no 'database is locked'."""
+    known = [gen_user(Role.CONTRIBUTOR, pseudonym=f"busy-{secrets.token_hex(3)}")
+             for _ in range(4)]
+    invitations = [gen_invitation() for _ in range(16)]
+    get_session().commit()
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def sign_in(user_index: int) -> None:
+        user = known[user_index % len(known)]
+        passphrase = PASSPHRASE if user_index % 3 == 0 else "not the passphrase 1"
+        answer = requests.post(f"{live_server.url}/api/v1/auth/token", timeout=60,
+                               json={"pseudonym": user.pseudonym, "passphrase": passphrase})
+        with lock:
+            statuses.append(answer.status_code)
+
+    def register(index: int) -> None:
+        answer = requests.post(f"{live_server.url}/api/v1/auth/register", timeout=60, json={
+            "invitation": invitations[index], "pseudonym": f"newcomer {secrets.token_hex(4)}",
+            "passphrase": PASSPHRASE})
+        with lock:
+            statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(16)]
+    threads += [threading.Thread(target=register, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 32
+    assert [s for s in statuses if s >= 500] == []
+    assert statuses.count(201) >= 16  # every registration, and the right sign-ins
+    live_server.assert_log_clean(*(u.pseudonym for u in known))

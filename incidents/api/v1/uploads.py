@@ -55,7 +55,9 @@ def _int_header(name: str, *, required: bool = True) -> int | None:
     value = request.headers.get(name)
     if value is None and not required:
         return None
-    if value is None or not value.isdigit() or len(value) > 19:
+    # RFC 9110 and tus: 1*DIGIT, ASCII only. str.isdigit() also takes "²" or "٣", which
+    # int() then refuses or reads as a number no client meant.
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise InvalidInput(N_("The header %(header)s must be a non-negative integer."),
                            field=name, header=name)
     return int(value)
