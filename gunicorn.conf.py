@@ -28,4 +28,4 @@ errorlog = "-"
 logger_class = "incidents.serving.PrivateLogger"
 logconfig_dict = serving.logconfig(os.environ.get("GUNICORN_LOG_LEVEL", "INFO"))
 # Request bodies are never spooled to disk by gunicorn (it has no such buffer); the app
-# streams evidence into the encrypting blob writer (incidents.multipart).
+# streams evidence into the encrypting blob writer (incidents.web.http.multipart).

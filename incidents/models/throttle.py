@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.db import Base
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.core.clock import utcnow
+from incidents.models.base import Base
+from incidents.models.types import UTCDateTime
 
 
 class CredentialThrottle(Base):

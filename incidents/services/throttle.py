@@ -32,10 +32,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, DomainError
+from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, DomainError
 from incidents.models import CredentialThrottle
-from incidents.models.types import utcnow
 
 
 class TooManyAttempts(DomainError):

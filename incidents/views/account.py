@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.errors import AuthenticationFailed, DomainError
-from incidents.login import current_session_token
-from incidents.ratelimits import credential_throttle
+from incidents.core.errors import AuthenticationFailed, DomainError
 from incidents.services import accounts, tokens
-from incidents.views.common import account_policy, settings
+from incidents.web.context import account_policy, settings
+from incidents.web.db import get_session
+from incidents.web.login import current_session_token
+from incidents.web.ratelimits import credential_throttle
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
 

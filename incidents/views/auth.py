@@ -7,13 +7,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.errors import AuthenticationFailed, DomainError, NotFound
-from incidents.login import sign_in, sign_out
-from incidents.ratelimits import credential_throttle
+from incidents.core.errors import AuthenticationFailed, DomainError, NotFound
 from incidents.services import accounts, tokens, totp
 from incidents.services.qrcodes import qr_svg
-from incidents.views.common import account_policy, safe_next, settings
+from incidents.web.context import account_policy, settings
+from incidents.web.db import get_session
+from incidents.web.http.forms import safe_next
+from incidents.web.login import sign_in, sign_out
+from incidents.web.ratelimits import credential_throttle
 
 blueprint = Blueprint("auth", __name__)
 # The session key holding the token of the server-side row of a half-done sign-in.

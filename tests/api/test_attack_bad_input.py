@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.db import get_session
 from incidents.models import EvidenceItem, Role
+from incidents.web.db import get_session
 from tests.helpers import gen_token, gen_user
 from tests.submissions.helpers import gen_metadata, post_submission
 

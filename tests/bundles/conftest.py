@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from incidents.bundles.builder import BundleItem, BundleManifest, build_bundle
-from incidents.bundles.sources import custody_for
-from incidents.db import begin_write
-from incidents.evidence import KeyRingHolder
+from incidents.core.database import begin_write
+from incidents.core.settings import Settings
 from incidents.models import BlobRecord
-from incidents.services import blobs, custody
-from incidents.settings import Settings
+from incidents.services import custody
+from incidents.services.bundles.builder import BundleItem, BundleManifest, build_bundle
+from incidents.services.bundles.sources import custody_for
+from incidents.services.evidence import blobs
+from incidents.services.evidence.store import KeyRingHolder
 from storage.blobstore import BlobStore
 
 CREATED = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)

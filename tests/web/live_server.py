@@ -24,9 +24,9 @@ import pytest
 import requests
 from flask import Flask
 
-from incidents import create_app
-from incidents.db import get_db
-from incidents.settings import Settings
+from incidents.app import create_app
+from incidents.core.settings import Settings
+from incidents.web.db import get_db
 from tests.conftest import POSTGRES_URL, REDIS_URL, _truncate
 from tests.helpers import CHEAP_ARGON2, PASSPHRASE
 

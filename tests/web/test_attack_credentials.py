@@ -11,8 +11,8 @@ import time
 
 from sqlalchemy import func, select
 
-from incidents.db import get_session
 from incidents.models import AuditEvent, Role
+from incidents.web.db import get_session
 from tests.helpers import PASSPHRASE, gen_user, next_code
 from tests.web.conftest import post_form
 

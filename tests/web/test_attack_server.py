@@ -19,8 +19,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from incidents.db import get_session
 from incidents.models import Role
+from incidents.web.db import get_session
 from tests.helpers import PASSPHRASE, gen_invitation, gen_user
 from tests.web.live_server import LiveServer, live_server
 

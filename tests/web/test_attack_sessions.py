@@ -10,10 +10,10 @@ from datetime import timedelta
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
-from incidents.db import get_session
+from incidents.core.clock import utcnow
 from incidents.models import ApiToken, Role, UserSession
-from incidents.models.types import utcnow
 from incidents.services import totp
+from incidents.web.db import get_session
 from tests.helpers import PASSPHRASE, current_code, gen_token, gen_user, next_code
 from tests.web.conftest import form_token, fresh_g, post_form, sign_in
 from tests.web.test_sessions import COOKIE, cookie, replay, signed_in

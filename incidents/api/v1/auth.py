@@ -9,12 +9,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint, json_body, string_field
-from incidents.db import get_session
-from incidents.errors import N_, AuthenticationFailed, InvalidInput
-from incidents.ratelimits import credential_throttle
+from incidents.core.clock import iso
+from incidents.core.errors import N_, AuthenticationFailed, InvalidInput
 from incidents.services import accounts, tokens
-from incidents.services.submissions import iso
-from incidents.views.common import account_policy, settings
+from incidents.web.context import account_policy, settings
+from incidents.web.db import get_session
+from incidents.web.ratelimits import credential_throttle
 
 
 @blueprint.post("/auth/register")

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from incidents.body_limits import json_depth_exceeds
-from incidents.errors import N_, InvalidInput
+from incidents.core.errors import N_, InvalidInput
+from incidents.web.http.body_limits import json_depth_exceeds
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
