@@ -77,6 +77,9 @@ class Throttle(Protocol):
     def clear(self, key: str) -> None:
         """The right credentials were given: start the count over."""
 
+    def clear_all(self) -> None:
+        """Forget every counter."""
+
 
 class DatabaseThrottle:
     """Counters in the database, for deployments without Redis (SQLite included).
@@ -125,6 +128,13 @@ class DatabaseThrottle:
         row.blocked_until = now + timedelta(seconds=self.policy.delay_after(row.attempts))
         session.flush()
 
+    def clear_all(self) -> None:
+        """Forget every counter (tests; an operator after an incident)."""
+        session = self._session()
+        begin_write(session)
+        session.execute(delete(CredentialThrottle))
+        session.commit()
+
     def clear(self, key: str) -> None:
         session = self._session()
         begin_write(session)
@@ -172,3 +182,8 @@ class RedisThrottle:
 
     def clear(self, key: str) -> None:
         self._client.delete(f"throttle:{key}")
+
+    def clear_all(self) -> None:
+        """Forget every counter (tests; an operator after an incident)."""
+        for name in self._client.scan_iter(match="throttle:*", count=1000):
+            self._client.delete(name)

@@ -27,7 +27,7 @@ from flask import Flask
 from incidents.app import create_app
 from incidents.core.settings import Settings
 from incidents.web.db import get_db
-from tests.conftest import POSTGRES_URL, REDIS_URL, _truncate
+from tests.conftest import POSTGRES_URL, REDIS_URL, _flush_rate_limits, _truncate
 from tests.helpers import CHEAP_ARGON2, PASSPHRASE
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -132,6 +132,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory,
         if POSTGRES_URL:
             _truncate(database.engine)
         database.engine.dispose()
+        if REDIS_URL:
+            _flush_rate_limits(app)
         context.pop()
 
 

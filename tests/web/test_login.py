@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from incidents.core.clock import utcnow
 from incidents.models import Role, User, UserSession
+from incidents.services.throttle import account_key
 from incidents.web.db import get_session
 from incidents.web.permissions import ENROLMENT_ENDPOINTS, PERMISSIONS, PUBLIC
 from tests.conftest import REDIS_URL
@@ -109,7 +110,7 @@ def test_with_redis_configured_the_throttle_counts_in_redis(throttled):
     server.flushdb()
     attempt(throttled.test_client(), "Someone")
     keys = [key.decode() for key in server.keys("*")]
-    assert any("login:" in key for key in keys), keys
+    assert f"throttle:{account_key('someone')}" in keys, keys
 
 
 @pytest.mark.parametrize(
