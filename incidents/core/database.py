@@ -83,3 +83,10 @@ def begin_write(session: Session) -> None:
         return  # already a writer in all but name: SQLite refuses a stale write, never forks
     session.commit()  # ends a read-only transaction; loaded objects stay (expire_on_commit off)
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def release_connection(session: Session) -> None:
+    """End a read-only transaction, so its connection returns to the pool; loaded objects
+    stay usable (expire_on_commit is off). A session with pending writes is left alone."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()

@@ -334,3 +334,4 @@ def set_suspended(session: Session, actor: User, user: User, suspended: bool) ->
 def end_all_sessions(session: Session, user: User) -> None:
     for row in session.scalars(select(UserSession).where(UserSession.user_id == user.id)):
         session.delete(row)
+
