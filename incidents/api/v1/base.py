@@ -7,14 +7,14 @@ from typing import Any
 from flask import Blueprint, request
 
 from incidents.core.errors import N_, InvalidInput
-from incidents.web.http.body_limits import json_depth_exceeds
+from incidents.web.http.body_limits import json_depth_exceeds, read_body
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
 def json_body(allowed: set[str]) -> dict[str, Any]:
     """The request's JSON object, keeping only allow-listed fields (never model structure)."""
-    raw = request.get_data(cache=True)
+    raw = read_body()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

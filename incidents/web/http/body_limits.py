@@ -72,9 +72,20 @@ def _limit_body(app: Flask, cap: int) -> None:
     view = app.view_functions.get(request.endpoint or "")
     if view is not None and getattr(view, "streams_large_body", False):
         return
-    request.max_content_length = cap
+    # One byte over the cap may be read from a chunked body, so that `read_body` can tell
+    # a body of exactly the cap from a longer one that Werkzeug's stream cut short.
+    request.max_content_length = cap + 1
     if request.content_length is not None and request.content_length > cap:
         raise RequestEntityTooLarge()
+
+
+def read_body() -> bytes:
+    """The whole (capped) body of a non-evidence route, or 413 if it was longer."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and len(raw) >= limit:
+        raise RequestEntityTooLarge()
+    return raw
 
 
 class CloseAfterRefusedBody:
