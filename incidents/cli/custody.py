@@ -8,10 +8,9 @@ import click
 from tqdm import tqdm
 
 from incidents.cli.errors import domain_errors
-from incidents.core.database import begin_write
 from incidents.core.errors import DomainError
 from incidents.core.settings import Settings
-from incidents.services import checkpoints, custody, ledger_verify
+from incidents.services import checkpoints, ledger_verify
 from incidents.services.evidence import blobs
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
@@ -88,11 +87,7 @@ def _record_check(report: ledger_verify.VerifyReport) -> None:
     """An "integrity_checked" custody event; a read-only copy just skips it."""
     try:
         with get_db().new_session() as s:
-            begin_write(s)
-            custody.append(s, actor=None, action="integrity_checked", subject="ledger",
-                           details={"ok": report.ok, "events": report.events,
-                                    "blobs": report.blobs})
-            s.commit()
+            ledger_verify.record_check(s, report)
     except Exception as e:  # the verdict matters more than recording it
         click.echo(f"note: the check could not be recorded ({type(e).__name__})", err=True)
 

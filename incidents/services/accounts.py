@@ -7,16 +7,18 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, NoReturn
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
 from incidents.core.settings import Settings
-from incidents.models import Invitation, Role, User, UserSession
+from incidents.models import ApiToken, Invitation, Role, User, UserSession
 from incidents.services import audit, pseudonyms, tokens, totp
 from incidents.services.passwords import PasswordHasher, check_policy
 from incidents.services.secrets import token_hash
@@ -128,33 +130,35 @@ def register(
 ) -> User:
     """Create an account from an invitation; the role comes from the invitation, never the form.
 
-    On any error the caller rolls back, which also releases the invitation. With a
-    throttle, every attempt through one invitation counts: someone holding it cannot test
-    unlimited names for existence.
+    On any error nothing is kept, and the invitation stays unused. With a throttle,
+    every attempt through one invitation counts: someone holding it cannot test unlimited
+    names for existence.
     """
     display, key = normalise_pseudonym(pseudonym)
     check_policy(passphrase, min_length=policy.passphrase_min_length, pseudonym=display)
     if throttle is not None:  # each try of a name spends from the invitation's counter
         throttle.reserve(invitation_key(invitation_token))
     password_hash = policy.hasher.hash(passphrase)  # slow: before the claim takes a lock
-    invitation = claim_invitation(session, invitation_token)
-    skeleton = check_new_pseudonym(session, display, key)
-    user = User(
-        pseudonym=display,
-        pseudonym_key=key,
-        pseudonym_skeleton=skeleton,
-        public_id=secrets.token_hex(8),
-        role=invitation.role,
-        password_hash=password_hash,
-        language=language,
-        invitation_id=invitation.id,
-    )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as e:  # the same pseudonym registered concurrently
-        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
-    audit.record(session, "invitation_used", actor=user, subject=user, invitation=invitation.id)
+    with unit_of_work(session):
+        invitation = claim_invitation(session, invitation_token)
+        skeleton = check_new_pseudonym(session, display, key)
+        user = User(
+            pseudonym=display,
+            pseudonym_key=key,
+            pseudonym_skeleton=skeleton,
+            public_id=secrets.token_hex(8),
+            role=invitation.role,
+            password_hash=password_hash,
+            language=language,
+            invitation_id=invitation.id,
+        )
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError as e:  # the same pseudonym registered concurrently
+            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
+        audit.record(session, "invitation_used", actor=user, subject=user,
+                     invitation=invitation.id)
     return user
 
 
@@ -185,26 +189,18 @@ def authenticate(
     user = session.scalar(select(User).where(User.pseudonym_key == key)) if key else None
     if user is None:
         policy.hasher.burn(passphrase)
-        begin_write(session)  # SQLite: a writer from here, never a stale read upgraded
-        audit.record(session, "login_failed")
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
-    right = policy.hasher.verify(user.password_hash, passphrase)
-    # The hash was slow and took no lock; what follows writes (an audit record, a session,
-    # a used TOTP step): take the write lock now, waiting for it, instead of failing with
-    # "database is locked" when another sign-in committed meanwhile.
-    begin_write(session)
-    if not right or user.suspended:
-        audit.record(session, "login_failed", subject=user)
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
+        _refuse(session, WRONG_CREDENTIALS)
+    if not policy.hasher.verify(user.password_hash, passphrase) or user.suspended:
+        _refuse(session, WRONG_CREDENTIALS, subject=user)
     if (
         require_totp
         and user.needs_totp
         and (not user.totp_enabled or not totp.check_code(session, user, totp_code or ""))
     ):
-        audit.record(session, "login_failed", subject=user, reason="second_factor")
         # The same words as a wrong passphrase: a right staff passphrase must not show.
-        raise AuthenticationFailed(WRONG_CREDENTIALS)
-    return user
+        _refuse(session, WRONG_CREDENTIALS, subject=user, reason="second_factor")
+    with unit_of_work(session):  # a TOTP step or recovery code just used stays used
+        return user
 
 
 def second_step(session: Session, throttle: Throttle, pending_token: str, code: str) -> User:
@@ -213,9 +209,9 @@ def second_step(session: Session, throttle: Throttle, pending_token: str, code: 
     if user is None:
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     throttle.reserve(account_key(user.pseudonym))
-    begin_write(session)
     user = second_factor(session, user.id, code)
-    tokens.end_pending(session, pending_token)
+    with unit_of_work(session):
+        tokens.end_pending(session, pending_token)
     return user
 
 
@@ -228,11 +224,37 @@ def second_factor(session: Session, user_id: int, code: str) -> User:
     """The second step of a staff sign-in, after the passphrase was checked."""
     user = session.get(User, user_id)
     if user is None or user.suspended or not totp.check_code(session, user, code):
-        audit.record(session, "login_failed", subject=user, reason="second_factor")
-        raise AuthenticationFailed(
-            N_("The code from your authenticator app is not correct."), field="totp"
-        )
-    return user
+        _refuse(session, N_("The code from your authenticator app is not correct."),
+                field="totp", subject=user, reason="second_factor")
+    with unit_of_work(session):
+        return user
+
+
+def _refuse(session: Session, message: str, *, field: str | None = None,
+            **audit_details: Any) -> NoReturn:
+    """A failed sign-in: its audit record is kept (its own unit of work), then it is refused."""
+    with unit_of_work(session):
+        audit.record(session, "login_failed", **audit_details)
+    raise AuthenticationFailed(message, field=field)
+
+
+def issue_api_token(session: Session, policy: AccountPolicy, *, pseudonym: str,
+                    passphrase: str, totp_code: str | None, name: str,
+                    throttle: Throttle | None = None,
+                    lifetime: timedelta = tokens.DEFAULT_TOKEN_LIFETIME
+                    ) -> tuple[ApiToken, str]:
+    """`POST /api/v1/auth/token`: check the credentials (second factor required for staff)
+    and create a personal API token that expires; returns its row and its text.
+
+    Not one unit of work around both: a failure's audit record and the attempt counted
+    against the account must stay even though no token is made.
+    """
+    user = authenticate(session, policy, pseudonym=pseudonym, passphrase=passphrase,
+                        totp_code=totp_code, require_totp=True, throttle=throttle)
+    row, text = tokens.create_api_token(session, user, name, lifetime=lifetime)
+    if throttle is not None:
+        signed_in(throttle, user)
+    return row, text
 
 
 def change_passphrase(
@@ -246,13 +268,15 @@ def change_passphrase(
     if not policy.hasher.verify(user.password_hash, current):
         raise InvalidInput(N_("Your current passphrase is not correct."), field="current")
     check_policy(new, min_length=policy.passphrase_min_length, pseudonym=user.pseudonym)
-    user.password_hash = policy.hasher.hash(new)
-    user.must_change_password = False
-    tokens.end_other_sessions(session, user, keep_session)
-    if revoke_tokens:
-        tokens.revoke_all_api_tokens(session, user)
-    audit.record(session, "passphrase_changed", actor=user, subject=user,
-                 tokens_revoked=revoke_tokens)
+    new_hash = policy.hasher.hash(new)  # slow: before the unit of work takes the write lock
+    with unit_of_work(session):
+        user.password_hash = new_hash
+        user.must_change_password = False
+        tokens.end_other_sessions(session, user, keep_session)
+        if revoke_tokens:
+            tokens.revoke_all_api_tokens(session, user)
+        audit.record(session, "passphrase_changed", actor=user, subject=user,
+                     tokens_revoked=revoke_tokens)
 
 
 def remove_second_factor(session: Session, policy: AccountPolicy, throttle: Throttle,
@@ -264,32 +288,37 @@ def remove_second_factor(session: Session, policy: AccountPolicy, throttle: Thro
     """
     throttle.reserve(account_key(user.pseudonym))
     right = policy.hasher.verify(user.password_hash, passphrase)
-    # The code is checked even after a wrong passphrase, so both cost the same time.
-    code_ok = totp.check_code(session, user, code or "")
+    with unit_of_work(session):
+        # The code is checked even after a wrong passphrase, so both cost the same time;
+        # a step or recovery code used here stays used.
+        code_ok = totp.check_code(session, user, code or "")
+        if right and code_ok:
+            totp.disable(session, user)
+        else:
+            audit.record(session, "totp_disable_failed", actor=user, subject=user)
     if not (right and code_ok):
-        audit.record(session, "totp_disable_failed", actor=user, subject=user)
-        raise AuthenticationFailed(N_("The passphrase or the code is not correct."),
-                                   field="code")
-    totp.disable(session, user)
+        raise InvalidInput(N_("The passphrase or the code is not correct."), field="code")
 
 
 def create_admin(session: Session, policy: AccountPolicy, username: str) -> tuple[User, str]:
     """An admin with a one-time passphrase that must be changed at first sign-in."""
     display, key = normalise_pseudonym(username)
-    skeleton = check_new_pseudonym(session, display, key)
     one_time = "-".join(secrets.token_hex(3) for _ in range(4))
-    user = User(
-        pseudonym=display,
-        pseudonym_key=key,
-        public_id=secrets.token_hex(8),
-        pseudonym_skeleton=skeleton,
-        role=Role.ADMIN,
-        password_hash=policy.hasher.hash(one_time),
-        must_change_password=True,
-    )
-    session.add(user)
-    session.flush()
-    audit.record(session, "admin_created", subject=user)
+    password_hash = policy.hasher.hash(one_time)
+    with unit_of_work(session):
+        skeleton = check_new_pseudonym(session, display, key)
+        user = User(
+            pseudonym=display,
+            pseudonym_key=key,
+            pseudonym_skeleton=skeleton,
+            public_id=secrets.token_hex(8),
+            role=Role.ADMIN,
+            password_hash=password_hash,
+            must_change_password=True,
+        )
+        session.add(user)
+        session.flush()
+        audit.record(session, "admin_created", subject=user)
     return user, one_time
 
 
@@ -315,20 +344,24 @@ def list_users(session: Session) -> list[User]:
 def set_role(session: Session, actor: User, user: User, role: Role) -> None:
     if user.id == actor.id:
         raise InvalidInput(N_("You cannot change your own role."), field="role")
-    old = user.role
-    user.role = role
-    if role.needs_totp and not user.totp_enabled:
-        end_all_sessions(session, user)
-    audit.record(session, "role_changed", actor=actor, subject=user, old=old.value, new=role.value)
+    with unit_of_work(session):
+        old = user.role
+        user.role = role
+        if role.needs_totp and not user.totp_enabled:
+            end_all_sessions(session, user)
+        audit.record(session, "role_changed", actor=actor, subject=user, old=old.value,
+                     new=role.value)
 
 
 def set_suspended(session: Session, actor: User, user: User, suspended: bool) -> None:
     if user.id == actor.id:
         raise InvalidInput(N_("You cannot suspend yourself."), field="suspended")
-    user.suspended = suspended
-    if suspended:
-        end_all_sessions(session, user)
-    audit.record(session, "suspended" if suspended else "unsuspended", actor=actor, subject=user)
+    with unit_of_work(session):
+        user.suspended = suspended
+        if suspended:
+            end_all_sessions(session, user)
+        audit.record(session, "suspended" if suspended else "unsuspended", actor=actor,
+                     subject=user)
 
 
 def end_all_sessions(session: Session, user: User) -> None:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, in_unit_of_work
 from incidents.core.errors import N_, DomainError
 from incidents.models import CredentialThrottle
 
@@ -97,6 +97,8 @@ class DatabaseThrottle:
 
     def reserve(self, key: str) -> None:
         session = self._session()
+        if in_unit_of_work(session):  # it would commit the caller's change half-done
+            raise RuntimeError("reserve a credential attempt before the unit of work")
         for _ in range(3):
             try:
                 self._reserve(session, key)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import ApiToken, User, UserSession
 from incidents.services import audit
@@ -45,15 +45,17 @@ class SessionLifetimes:
 def start_session(session: Session, user: User) -> str:
     """A new random session id for each sign-in (no fixation); returns the token."""
     token = new_token()
-    session.add(UserSession(token_hash=token_hash(token), user_id=user.id))
-    audit.record(session, "login", actor=user, subject=user)
+    with unit_of_work(session):
+        session.add(UserSession(token_hash=token_hash(token), user_id=user.id))
+        audit.record(session, "login", actor=user, subject=user)
     return token
 
 
 def start_pending(session: Session, user: User) -> str:
     """The passphrase was right: a server-side row for the second step; returns its token."""
     token = new_token()
-    session.add(UserSession(token_hash=token_hash(token), user_id=user.id, pending=True))
+    with unit_of_work(session):
+        session.add(UserSession(token_hash=token_hash(token), user_id=user.id, pending=True))
     return token
 
 
@@ -65,7 +67,8 @@ def take_pending(session: Session, token: str) -> User | None:
         return None
     user = row.user
     if utcnow() - row.created_at > PENDING_LIFETIME or user.suspended:
-        session.delete(row)
+        with unit_of_work(session):
+            session.delete(row)
         return None
     return user
 
@@ -77,8 +80,9 @@ def pending_is_live(session: Session, token: str) -> bool:
 
 
 def end_pending(session: Session, token: str) -> None:
-    session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token or ""),
-                                              UserSession.pending.is_(True)))
+    with unit_of_work(session):
+        session.execute(delete(UserSession).where(
+            UserSession.token_hash == token_hash(token or ""), UserSession.pending.is_(True)))
 
 
 def load_session(session: Session, token: str, lifetimes: SessionLifetimes) -> User | None:
@@ -90,9 +94,8 @@ def load_session(session: Session, token: str, lifetimes: SessionLifetimes) -> U
     now = utcnow()
     if (user.suspended or now - row.last_seen_at > lifetimes.for_user(user)
             or now - row.created_at > lifetimes.absolute_for(user)):
-        begin_write(session)
-        session.delete(row)
-        session.commit()
+        with unit_of_work(session):
+            session.delete(row)
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
         _touch(session, row, "last_seen_at", now)
@@ -101,15 +104,16 @@ def load_session(session: Session, token: str, lifetimes: SessionLifetimes) -> U
 
 def _touch(session: Session, row: UserSession | ApiToken, column: str, now: datetime) -> None:
     """Record a use in a short writer transaction of its own (never a stale read upgraded)."""
-    begin_write(session)
-    setattr(row, column, now)
-    session.commit()
+    with unit_of_work(session):
+        setattr(row, column, now)
 
 
 def end_session(session: Session, token: str) -> None:
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
-    if row is not None:
-        session.delete(row)
+    with unit_of_work(session):
+        row = session.scalar(select(UserSession).where(
+            UserSession.token_hash == token_hash(token)))
+        if row is not None:
+            session.delete(row)
 
 
 def create_api_token(session: Session, user: User, name: str = "",
@@ -120,11 +124,12 @@ def create_api_token(session: Session, user: User, name: str = "",
         raise InvalidInput(N_("The token name is too long or has control characters."),
                            field="name")
     token = new_token("evd_")
-    row = ApiToken(user_id=user.id, token_hash=token_hash(token), prefix=token[:10], name=name,
-                   expires_at=utcnow() + lifetime)
-    session.add(row)
-    session.flush()
-    audit.record(session, "token_created", actor=user, subject=user, token=row.id)
+    with unit_of_work(session):
+        row = ApiToken(user_id=user.id, token_hash=token_hash(token), prefix=token[:10],
+                       name=name, expires_at=utcnow() + lifetime)
+        session.add(row)
+        session.flush()
+        audit.record(session, "token_created", actor=user, subject=user, token=row.id)
     return row, token
 
 
@@ -151,16 +156,18 @@ def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
 
 
 def revoke_api_token(session: Session, user: User, token_id: int) -> None:
-    row = session.get(ApiToken, token_id)
-    # Someone else's token is "not found", the same as a token that does not exist.
-    if row is None or row.user_id != user.id or row.revoked_at is not None:
-        raise NotFound()
-    row.revoked_at = utcnow()
-    audit.record(session, "token_revoked", actor=user, subject=user, token=row.id)
+    with unit_of_work(session):
+        row = session.get(ApiToken, token_id)
+        # Someone else's token is "not found", the same as a token that does not exist.
+        if row is None or row.user_id != user.id or row.revoked_at is not None:
+            raise NotFound()
+        row.revoked_at = utcnow()
+        audit.record(session, "token_revoked", actor=user, subject=user, token=row.id)
 
 
 def revoke_all_api_tokens(session: Session, user: User) -> int:
-    """Revoke every live token of `user` (after a passphrase change); returns how many."""
+    """Revoke every live token of `user` (after a passphrase change); returns how many.
+    A building block: runs in the caller's unit of work."""
     rows = list_api_tokens(session, user)
     for row in rows:
         row.revoked_at = utcnow()
@@ -170,6 +177,7 @@ def revoke_all_api_tokens(session: Session, user: User) -> int:
 
 
 def end_other_sessions(session: Session, user: User, keep_token: str) -> None:
-    """Every session of `user` but the one holding `keep_token` ends now."""
+    """Every session of `user` but the one holding `keep_token` ends now (a building
+    block, in the caller's unit of work)."""
     session.execute(delete(UserSession).where(UserSession.user_id == user.id,
                                               UserSession.token_hash != token_hash(keep_token)))

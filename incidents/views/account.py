@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.core.errors import AuthenticationFailed, DomainError
+from incidents.core.errors import DomainError
 from incidents.services import accounts, tokens
 from incidents.web.context import account_policy, settings
 from incidents.web.db import get_session
@@ -46,9 +46,7 @@ def passphrase() -> Response | str | tuple[str, int]:
             throttle=credential_throttle(),
         )
     except DomainError as error:
-        db.rollback()
         return render_template("account/passphrase.html", error=error), error.status
-    db.commit()
     flash(_("Your passphrase was changed. You were signed out everywhere else."))
     if revoke:
         flash(_("Your API tokens were revoked."))
@@ -63,9 +61,7 @@ def create_token() -> Response | tuple[str, int]:
             db, current_user.user, request.form.get("name", ""),
             lifetime=timedelta(days=settings().api_token_days))
     except DomainError as error:
-        db.rollback()
         return _page(error.status, error=error)
-    db.commit()
     return _page(201, new_token=token, new_token_expires=row.expires_at)
 
 
@@ -73,7 +69,6 @@ def create_token() -> Response | tuple[str, int]:
 def revoke_token(token_id: int) -> Response:
     db = get_session()
     tokens.revoke_api_token(db, current_user.user, token_id)
-    db.commit()
     flash(_("The token was revoked."))
     return redirect(url_for("account.index"))
 
@@ -88,8 +83,6 @@ def disable_totp() -> Response | tuple[str, int]:
                                       current_user.user,
                                       passphrase=request.form.get("passphrase", ""),
                                       code=request.form.get("code", ""))
-    except AuthenticationFailed as error:
-        db.commit()  # keep the audit record and the used-up step
+    except DomainError as error:  # the service kept the audit record and the used step
         return _page(error.status, error=error)
-    db.commit()
     return redirect(url_for("auth.totp_setup"))

@@ -46,16 +46,13 @@ def login() -> Response | str | tuple[str, int]:
                 tokens.end_pending(db, old)
             if user.needs_totp and user.totp_enabled:
                 session[PENDING] = tokens.start_pending(db, user)
-                db.commit()
                 return render_template("auth/login.html", next=next_url, ask_totp=True)
-    except AuthenticationFailed:
+    except AuthenticationFailed:  # the service kept the audit record of the failure
         if asked_code and not tokens.pending_is_live(db, str(pending_token)):
             session.pop(PENDING, None)
-        db.commit()  # keep the audit record of the failure
         return render_template("auth/login.html", next=next_url, failed=True,
                                ask_totp=asked_code and PENDING in session), 401
     session.pop(PENDING, None)
-    db.commit()
     accounts.signed_in(credential_throttle(), user)
     sign_in(user)
     return redirect(next_url)
@@ -78,10 +75,8 @@ def register() -> Response | str | tuple[str, int]:
             throttle=credential_throttle(),
         )
     except DomainError as error:
-        db.rollback()
         return render_template("auth/register.html", invitation=token, error=error,
                                pseudonym=request.form.get("pseudonym", "")), error.status
-    db.commit()
     sign_in(user)
     flash(_("Welcome. Your account is ready."))
     if user.totp_pending:
@@ -106,16 +101,13 @@ def totp_setup() -> Response | str | tuple[str, int]:
         return redirect(url_for("account.index"))
     if request.method == "GET" or not user.totp_secret:
         if not user.totp_secret:
-            totp.begin_enrolment(user)
-            db.commit()
+            totp.start_enrolment(db, user)
         return render_template("auth/totp_setup.html", secret=user.totp_secret)
     try:
         codes = totp.confirm_enrolment(db, user, request.form.get("code", ""))
     except DomainError as error:
-        db.rollback()
         return render_template("auth/totp_setup.html", secret=user.totp_secret,
                                error=error), error.status
-    db.commit()
     return render_template("auth/recovery_codes.html", codes=codes)
 
 

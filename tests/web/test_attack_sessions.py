@@ -38,7 +38,7 @@ def test_a_borrowed_session_and_its_csrf_token_cannot_remove_the_second_factor(c
     get_session().refresh(user)
     wrong_passphrase = client.post("/account/totp/disable", data={
         "csrf_token": token, "passphrase": "not my passphrase", "code": next_code(user)})
-    assert bare.status_code == wrong_code.status_code == wrong_passphrase.status_code == 401
+    assert bare.status_code == wrong_code.status_code == wrong_passphrase.status_code == 400
     assert factor_active(user)
 
 

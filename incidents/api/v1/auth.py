@@ -10,8 +10,8 @@ from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint, json_body, string_field
 from incidents.core.clock import iso
-from incidents.core.errors import N_, AuthenticationFailed, InvalidInput
-from incidents.services import accounts, tokens
+from incidents.core.errors import N_, InvalidInput
+from incidents.services import accounts
 from incidents.web.context import account_policy, settings
 from incidents.web.db import get_session
 from incidents.web.ratelimits import credential_throttle
@@ -33,32 +33,22 @@ def register() -> tuple[Response, int]:
         language=language,
         throttle=credential_throttle(),
     )
-    db.commit()
     return jsonify({"pseudonym": user.pseudonym, "role": user.role.value}), 201
 
 
 @blueprint.post("/auth/token")
 def token() -> tuple[Response, int]:
     data = json_body({"pseudonym", "passphrase", "totp", "name"})
-    db = get_session()
-    try:
-        user = accounts.authenticate(
-            db,
-            account_policy(),
-            pseudonym=string_field(data, "pseudonym", max_length=200),
-            passphrase=string_field(data, "passphrase"),
-            totp_code=string_field(data, "totp", required=False, max_length=20),
-            require_totp=True,
-            throttle=credential_throttle(),
-        )
-    except AuthenticationFailed:
-        db.commit()  # keep the audit record of the failure
-        raise
-    row, text = tokens.create_api_token(
-        db, user, string_field(data, "name", required=False, max_length=80),
-        lifetime=timedelta(days=settings().api_token_days))
-    db.commit()
-    accounts.signed_in(credential_throttle(), user)
+    row, text = accounts.issue_api_token(
+        get_session(),
+        account_policy(),
+        pseudonym=string_field(data, "pseudonym", max_length=200),
+        passphrase=string_field(data, "passphrase"),
+        totp_code=string_field(data, "totp", required=False, max_length=20),
+        name=string_field(data, "name", required=False, max_length=80),
+        throttle=credential_throttle(),
+        lifetime=timedelta(days=settings().api_token_days),
+    )
     return jsonify({"token": text, "expires_at": iso(row.expires_at)}), 201
 
 
