@@ -69,6 +69,17 @@ ACTION_LABELS: dict[str, str] = {
     "case_linked": N_("added to a case"),
     "key_rotated": N_("vault key rotated"),
     "key_retired": N_("vault key retired"),
+    "actor_created": N_("actor recorded"),
+    "actor_edited": N_("actor edited"),
+    "post_added": N_("post added"),
+    "cited": N_("cited as evidence"),
+    "involvement_created": N_("involvement linked"),
+    "involvement_linked": N_("involvement linked"),
+    "involvement_status": N_("involvement status changed"),
+    "translated": N_("translation added"),
+    "chain_reviewed": N_("command link reviewed"),
+    "dossier_created": N_("dossier made"),
+    "dossier_exported": N_("dossier exported"),
 }
 
 
