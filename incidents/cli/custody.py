@@ -10,8 +10,10 @@ from tqdm import tqdm
 from incidents.cli.errors import domain_errors
 from incidents.core.errors import DomainError
 from incidents.core.settings import Settings
-from incidents.services import checkpoints, ledger_verify
-from incidents.services.evidence import blobs
+from incidents.services import checkpoints, ledger_verify, uploads
+from incidents.services.evidence import blobs, integrity
+from incidents.services.evidence import keys as key_rotation
+from incidents.services.evidence import orphans as orphan_blobs
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
 from incidents.web.db import get_db
@@ -58,7 +60,7 @@ def verify_command(with_blobs: bool, progress: bool) -> None:
     store = get_blobstore() if with_blobs else None
     bars = _Bars(progress)
     with get_db().new_session() as session:
-        check = partial(blobs.verify_blobs, session, store) if store is not None else None
+        check = partial(integrity.verify_blobs, session, store) if store is not None else None
         try:
             report = ledger_verify.verify(session, keys, settings, blobs=check, progress=bars)
         finally:
@@ -114,9 +116,11 @@ def sweep_command(older_than: float, orphan_grace: float | None) -> None:
     store = get_blobstore()
     grace = float(_settings().orphan_grace_seconds) if orphan_grace is None else orphan_grace
     try:
-        swept = store.sweep_temporary(older_than=older_than)
         with get_db().new_session() as session:
-            orphans = blobs.quarantine_orphans(session, store, older_than=grace)
+            # Uploads in flight are appendable blobs whose temporary objects must stay.
+            swept = store.sweep_temporary(older_than=older_than,
+                                          keep=uploads.in_flight_blob_ids(session))
+            orphans = orphan_blobs.quarantine_orphans(session, store, older_than=grace)
     except StorageError as e:
         raise click.ClickException(f"sweep failed: {e}") from e
     for name in swept:
@@ -139,7 +143,8 @@ def rotate_command() -> None:
     settings, keys = _settings(), get_keys()
     with get_db().new_session() as session:
         try:
-            result = blobs.rotate_keys(session, settings.key_dir, settings.key_passphrase or None)
+            result = key_rotation.rotate_keys(session, settings.key_dir,
+                                              settings.key_passphrase or None)
         except StorageError as e:
             raise click.ClickException(f"rotation failed: {e}") from e
         try:

@@ -55,6 +55,7 @@ class Settings:
     passphrase_min_length: int = 12
     max_upload_bytes: int = 2 * 1024**3
     upload_expiry_hours: int = 24
+    upload_lease_seconds: int = 30
     max_form_field_bytes: int = 1024**2
     # Any body but evidence (JSON, forms): refused with 413 before it is read past this.
     max_json_body_bytes: int = 1024**2

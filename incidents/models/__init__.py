@@ -60,7 +60,7 @@ from incidents.models.submissions import (
     TimePrecision,
 )
 from incidents.models.throttle import CredentialThrottle
-from incidents.models.uploads import Upload, UploadSegment, UploadState
+from incidents.models.uploads import Upload, UploadFormat, UploadSegment, UploadState
 
 __all__ = [
     "Actor",
@@ -118,6 +118,7 @@ __all__ = [
     "TimePrecision",
     "Upload",
     "UploadSegment",
+    "UploadFormat",
     "UploadState",
     "User",
     "UserSession",

@@ -142,27 +142,31 @@ def register(
     with unit_of_work(session):
         invitation = claim_invitation(session, invitation_token)
         skeleton = check_new_pseudonym(session, display, key)
-        user = User(
-            pseudonym=display,
-            pseudonym_key=key,
-            pseudonym_skeleton=skeleton,
-            public_id=secrets.token_hex(8),
-            role=invitation.role,
-            password_hash=password_hash,
-            language=language,
-            invitation_id=invitation.id,
-        )
-        session.add(user)
-        try:
-            session.flush()
-        except IntegrityError as e:  # the same pseudonym registered concurrently
-            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
+        user = _new_user(session, display, key, role=invitation.role,
+                         password_hash=password_hash, language=language,
+                         invitation_id=invitation.id, pseudonym_skeleton=skeleton)
         audit.record(session, "invitation_used", actor=user, subject=user,
                      invitation=invitation.id)
     return user
 
 
 WRONG_CREDENTIALS = N_("The pseudonym, passphrase or code is not correct.")
+
+
+def _new_user(session: Session, display: str, key: str, *, role: Role, password_hash: str,
+              **fields: Any) -> User:
+    """A new account row; Conflict if the pseudonym's key is taken (also when a concurrent
+    registration took it between the check and the insert)."""
+    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
+    user = User(pseudonym=display, pseudonym_key=key, public_id=secrets.token_hex(8),
+                role=role, password_hash=password_hash, **fields)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as e:  # the same pseudonym registered concurrently
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
+    return user
 
 
 def authenticate(
@@ -307,17 +311,8 @@ def create_admin(session: Session, policy: AccountPolicy, username: str) -> tupl
     password_hash = policy.hasher.hash(one_time)
     with unit_of_work(session):
         skeleton = check_new_pseudonym(session, display, key)
-        user = User(
-            pseudonym=display,
-            pseudonym_key=key,
-            pseudonym_skeleton=skeleton,
-            public_id=secrets.token_hex(8),
-            role=Role.ADMIN,
-            password_hash=password_hash,
-            must_change_password=True,
-        )
-        session.add(user)
-        session.flush()
+        user = _new_user(session, display, key, role=Role.ADMIN, password_hash=password_hash,
+                         must_change_password=True, pseudonym_skeleton=skeleton)
         audit.record(session, "admin_created", subject=user)
     return user, one_time
 
@@ -329,11 +324,30 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def lookup(session: Session, pseudonym: object) -> User | None:
+    """The user with this pseudonym as people type it ("Alice" finds `alice`): the one place
+    a pseudonym is looked up, always through its normalised key; None if there is none."""
+    if not isinstance(pseudonym, str):
+        return None
+    try:
+        _, key = normalise_pseudonym(pseudonym)
+    except InvalidInput:
+        return None
+    return session.scalar(select(User).where(User.pseudonym_key == key))
+
+
 def find_by_pseudonym(session: Session, pseudonym: str) -> User:
-    _, key = normalise_pseudonym(pseudonym)
-    user = session.scalar(select(User).where(User.pseudonym_key == key))
+    user = lookup(session, pseudonym)
     if user is None:
         raise NotFound(N_("No such user."))
+    return user
+
+
+def find_staff(session: Session, pseudonym: object, *, field: str) -> User:
+    """A reviewer or admin named by pseudonym (assignments, case members)."""
+    user = lookup(session, pseudonym)
+    if user is None or user.role not in {Role.REVIEWER, Role.ADMIN}:
+        raise InvalidInput(N_("No reviewer has this name."), field=field)
     return user
 
 

@@ -234,7 +234,7 @@ def verify(session: Session, keys: CustodyKeys, settings: Settings, *,
     """Recompute the chain, every checkpoint signature and root, and the outside state.
 
     `blobs`, if given, is called with the report and the commitment of each blob's
-    "stored" event to check the blobs too (see `incidents.services.evidence.blobs.verify_blobs`).
+    "stored" event to check the blobs too (`incidents.services.evidence.integrity`).
     """
     progress = progress or _no_progress
     report = VerifyReport()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from incidents.core.database import Database
     from incidents.services.evidence.store import KeyRingHolder
     from incidents.services.jobs import Jobs
-    from incidents.services.research.queries import AggregateCache
+    from incidents.services.research.aggregates import AggregateCache
     from incidents.services.submissions import AfterCommit
     from incidents.services.throttle import Throttle
     from storage.blobstore import BlobStore
@@ -109,6 +109,6 @@ def cached(name: str, make: Callable[[], T]) -> T:
 
 def aggregate_cache() -> AggregateCache:
     """The application's cache of chart and map counts (made on first use)."""
-    from incidents.services.research.queries import AggregateCache
+    from incidents.services.research.aggregates import AggregateCache
 
     return cached("research_cache", AggregateCache)

@@ -1,7 +1,7 @@
 """safety: credential throttle, server-side second step, token expiry, pseudonym skeletons
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0011
 Create Date: 2026-12-02 16:00:00
 """
 
@@ -14,7 +14,7 @@ import incidents.models.types
 from incidents.services import pseudonyms
 
 revision = "0009"
-down_revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research import aggregates
 from incidents.services.research import queries as research
 from incidents.services.research.exports import record
 from incidents.web.context import aggregate_cache, settings
@@ -28,7 +29,7 @@ def list_incidents() -> Response:
     zone = ZoneInfo(settings().display_timezone)
     gazetteer = load_gazetteer()
     total = aggregate_cache().get(
-        ("count", research.aggregate_key(filters)), research.data_version(get_session()),
+        ("count", aggregates.aggregate_key(filters)), aggregates.data_version(get_session()),
         lambda: research.count(get_session(), filters, gazetteer=gazetteer))
     rows = research.page(get_session(), filters, gazetteer=gazetteer)
     return jsonify({"total": total, "page": filters.page, "per_page": filters.per_page,
