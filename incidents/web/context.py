@@ -35,6 +35,12 @@ def register(app: Flask, name: str, value: object) -> None:
     app.extensions[name] = value
 
 
+def application() -> Flask:
+    """The running application, for code that walks its routes (the OpenAPI document)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
+
+
 def _get(name: str) -> Any:
     return current_app.extensions.get(name)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import jsonify
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.api.v1.base import blueprint, json_body, string_field
+from incidents.api.v1.base import blueprint
+from incidents.api.v1.schemas.auth import MeOut, RegisteredOut, RegisterIn, TokenIn, TokenOut
+from incidents.api.v1.schemas.base import documented, reply
 from incidents.core.clock import iso
 from incidents.core.errors import N_, InvalidInput
 from incidents.services import accounts
@@ -18,42 +19,31 @@ from incidents.web.ratelimits import credential_throttle
 
 
 @blueprint.post("/auth/register")
-def register() -> tuple[Response, int]:
-    data = json_body({"invitation", "pseudonym", "passphrase", "language"})
-    language = data.get("language")
-    if language is not None and language not in settings().languages:
+@documented("Create an account with an invitation", body=RegisterIn, response=RegisteredOut,
+            status=201, errors=(409, 413), public=True)
+def register(body: RegisterIn) -> Response:
+    if body.language is not None and body.language not in settings().languages:
         raise InvalidInput(N_("This language is not available."), field="language")
-    db = get_session()
-    user = accounts.register(
-        db,
-        account_policy(),
-        invitation_token=string_field(data, "invitation"),
-        pseudonym=string_field(data, "pseudonym", max_length=200),
-        passphrase=string_field(data, "passphrase"),
-        language=language,
-        throttle=credential_throttle(),
-    )
-    return jsonify({"pseudonym": user.pseudonym, "role": user.role.value}), 201
+    user = accounts.register(get_session(), account_policy(), invitation_token=body.invitation,
+                             pseudonym=body.pseudonym, passphrase=body.passphrase,
+                             language=body.language, throttle=credential_throttle())
+    return reply(RegisteredOut(pseudonym=user.pseudonym, role=user.role.value), 201)
 
 
 @blueprint.post("/auth/token")
-def token() -> tuple[Response, int]:
-    data = json_body({"pseudonym", "passphrase", "totp", "name"})
+@documented("Exchange credentials (and a TOTP code for staff) for a personal token",
+            body=TokenIn, response=TokenOut, status=201, errors=(429,), public=True)
+def token(body: TokenIn) -> Response:
     row, text = accounts.issue_api_token(
-        get_session(),
-        account_policy(),
-        pseudonym=string_field(data, "pseudonym", max_length=200),
-        passphrase=string_field(data, "passphrase"),
-        totp_code=string_field(data, "totp", required=False, max_length=20),
-        name=string_field(data, "name", required=False, max_length=80),
-        throttle=credential_throttle(),
-        lifetime=timedelta(days=settings().api_token_days),
-    )
-    return jsonify({"token": text, "expires_at": iso(row.expires_at)}), 201
+        get_session(), account_policy(), pseudonym=body.pseudonym, passphrase=body.passphrase,
+        totp_code=body.totp, name=body.name, throttle=credential_throttle(),
+        lifetime=timedelta(days=settings().api_token_days))
+    return reply(TokenOut(token=text, expires_at=iso(row.expires_at)), 201)
 
 
 @blueprint.get("/me")
+@documented("The signed-in user's pseudonym and role", response=MeOut)
 def me() -> Response:
     user = current_user.user
-    return jsonify({"pseudonym": user.pseudonym, "role": user.role.value,
-                    "totp_enabled": user.totp_enabled})
+    return reply(MeOut(pseudonym=user.pseudonym, role=user.role.value,
+                       totp_enabled=user.totp_enabled))

@@ -53,6 +53,26 @@ def json_depth_exceeds(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:]', re.DOTALL)
+
+
+def too_deep_field(data: bytes, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """The top-level field under which `data` nests too deeply ("" when not under one)."""
+    depth, key, last = 0, "", b""
+    for match in _TOKENS.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return key
+        elif token in (b"]", b"}"):
+            depth -= 1
+        elif token == b":" and depth == 1 and last.startswith(b'"'):
+            key = last[1:-1].decode("utf-8", "replace")
+        last = token
+    return None
+
+
 class DepthLimitedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, refusing documents nested deeper than MAX_JSON_DEPTH before parsing."""
 
