@@ -31,6 +31,9 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=
 # For anything that serves evidence bytes: not even our own script may run.
 SANDBOX_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
 HSTS = "max-age=63072000; includeSubDomains"
+# The playable copy of a video or audio (re-encoded, no tags): opened on its own, the
+# browser's built-in player may load exactly this media from our origin, and nothing else.
+PLAYABLE_POLICY = "default-src 'none'; media-src 'self'; sandbox; frame-ancestors 'none'"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
