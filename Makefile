@@ -47,6 +47,7 @@ translations-update: $(VENV)/.installed
 # Plain HTTP on 127.0.0.1: cookies cannot carry the Secure flag here. Behind TLS in
 # production leave INCIDENTS_SECURE_COOKIES unset (Secure is the default).
 run: export INCIDENTS_SECURE_COOKIES ?= false
+# Threaded workers with read deadlines and private logs: gunicorn.conf.py, incidents/serving.py.
 # The key agent holds the vault's private keys in its own process; it starts sealed and
 # stops (sealing) with `make run`. A fresh instance is unsealed with the share `init` prints.
 run: venv translations assets
@@ -55,8 +56,7 @@ run: venv translations assets
 	$(FLASK) init; \
 	$(FLASK) first-run-admin; \
 	echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"; \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 300 \
-		--access-logfile /dev/null wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 # Debian's Chromium for the browser tests; Playwright never downloads its own browser.
 browser:

@@ -21,6 +21,7 @@ from incidents.app import create_app
 from incidents.core.settings import Settings
 from incidents.models.base import Base
 from incidents.services.instance import migrate
+from incidents.services.throttle import RedisThrottle
 from incidents.web.db import get_db, get_session
 from storage.agent.client import AgentProvider
 from storage.blobstore import BlobStore
@@ -139,6 +140,9 @@ def _flush_rate_limits(app: Flask) -> None:
     limiter = app.extensions["limiter"]
     for each in limiter if isinstance(limiter, set) else [limiter]:
         each.reset()
+    throttle = app.extensions.get("credential_throttle")
+    if isinstance(throttle, RedisThrottle):  # the database one goes with the database
+        throttle.clear_all()
 
 
 @pytest.fixture
