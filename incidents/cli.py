@@ -13,7 +13,7 @@ from incidents.cli_jobs import worker_command
 from incidents.cli_uploads import uploads_group
 from incidents.db import get_db
 from incidents.models import Role
-from incidents.services import accounts, instance, invitations, tokens
+from incidents.services import accounts, custody_state, instance, invitations, tokens
 from incidents.settings import Settings
 
 
@@ -31,6 +31,11 @@ def init_command() -> None:
     """Create the database schema, the instance secret and the keys, where absent."""
     created = instance.initialise(_settings())
     click.echo("created: " + ", ".join(created) if created else "instance already initialised")
+    # An instance upgraded from before the state replay: commit its state once (logged).
+    with get_db().new_session() as session:
+        written = custody_state.baseline(session)
+    if written:
+        click.echo(f"custody baseline: {written} event(s) commit the existing state")
 
 
 @click.command("create-admin")

@@ -14,7 +14,7 @@ from incidents.db import begin_write, get_db
 from incidents.errors import DomainError
 from incidents.evidence import get_blobstore, get_keys
 from incidents.models import BlobRecord
-from incidents.services import blobs, checkpoints, custody, ledger_verify
+from incidents.services import blobs, checkpoints, custody, custody_state, ledger_verify
 from incidents.settings import Settings
 from storage.crypto.note import verifier_key
 from storage.errors import StorageError
@@ -54,21 +54,27 @@ def custody_group() -> None:
 @custody_group.command("verify")
 @click.option("--blobs", "with_blobs", is_flag=True, help="also decrypt and re-hash every blob")
 @click.option("--progress/--no-progress", default=True, help="show a progress bar on stderr")
+@click.option("--state/--no-state", default=True,
+              help="replay the ledger and compare it with the database (default: on)")
 @domain_errors
-def verify_command(with_blobs: bool, progress: bool) -> None:
-    """Recompute the hash chain, checkpoints and (with --blobs) every blob; exit 1 on any fault."""
+def verify_command(with_blobs: bool, progress: bool, state: bool) -> None:
+    """Recompute the hash chain, checkpoints, the state the ledger records against the
+    database and (with --blobs) every blob; exit 1 on any fault."""
     settings, keys = _settings(), get_keys()
     store = get_blobstore() if with_blobs else None
     bars = _Bars(progress)
     with get_db().new_session() as session:
         check = partial(blobs.verify_blobs, session, store) if store is not None else None
         try:
-            report = ledger_verify.verify(session, keys, settings, blobs=check, progress=bars)
+            report = ledger_verify.verify(session, keys, settings, blobs=check, progress=bars,
+                                          state=state)
         finally:
             bars.close()
     if with_blobs:
         _record_check(report)
     summary = f"{report.events} events, {report.checkpoints} checkpoints"
+    if state:
+        summary += f", {report.rows} rows against the ledger"
     if with_blobs:
         summary += f", {report.blobs} blobs"
     if report.ok:
@@ -77,6 +83,9 @@ def verify_command(with_blobs: bool, progress: bool) -> None:
     click.echo(f"FAILED ({summary} checked):", err=True)
     if report.first_bad_event is not None:
         click.echo(f"first bad event: {report.first_bad_event}", err=True)
+    if report.first_bad_row is not None:
+        click.echo(f"first row that disagrees with the ledger: {report.first_bad_row}",
+                   err=True)
     if report.first_bad_blob is not None:
         click.echo(f"first bad blob: {report.first_bad_blob}", err=True)
     for problem in report.problems[:20]:
@@ -97,6 +106,16 @@ def _record_check(report: ledger_verify.VerifyReport) -> None:
             s.commit()
     except Exception as e:  # the verdict matters more than recording it
         click.echo(f"note: the check could not be recorded ({type(e).__name__})", err=True)
+
+
+@custody_group.command("baseline")
+@domain_errors
+def baseline_command() -> None:
+    """Commit the current state of existing submissions and items to the ledger, once."""
+    with get_db().new_session() as session:
+        written = custody_state.baseline(session)
+    click.echo(f"{written} baseline event(s) written." if written else
+               "every submission and item is already in the ledger.")
 
 
 @custody_group.command("checkpoint")

@@ -26,7 +26,7 @@ from incidents.errors import N_, InvalidInput, NotFound
 from incidents.models import BlobRecord, EvidenceItem, EvidenceKind, Submission, User
 from incidents.models.types import utcnow
 from incidents.multipart import ReceivedFile
-from incidents.services import blobs, custody, uploads
+from incidents.services import blobs, custody, custody_state, uploads
 from incidents.services.submission_input import (
     SubmissionInput,
     clean_declared,
@@ -108,7 +108,10 @@ def create(
             items.append(_item(session, user, submission, EvidenceKind.TESTIMONY,
                                testimony.record, TESTIMONY_NAME, TESTIMONY_TYPE))
         items += _attach(session, store, user, submission, all_files)
+        # The statement and consent, committed (salted) with the report itself: `custody
+        # verify` recomputes the commitment from the row (custody_state).
         custody.append(session, actor=user.public_id, action="submitted", subject=subject,
+                       commitment=custody_state.commit_statement(submission),
                        details={"items": [i.public_id for i in items]})
     _queue(after_commit, items)
     return submission

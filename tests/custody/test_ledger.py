@@ -40,11 +40,22 @@ def test_appends_form_one_gapless_chain_that_verifies(session, keys, settings):
 
 def test_an_event_hash_is_sha256_of_the_documented_encoding_and_previous_hash(session):
     first, second = add_events(session, 2)
-    text = "\n".join(["incidents-custody-event/v1", "1", second.time, "a" * 32, "annotated",
-                      "submission:1", "", '{"n":1,"note":"тест"}'])
+    actor = hashlib.sha256(b"incidents/actor-commitment/v1" + second.actor_salt
+                           + b"a" * 32).hexdigest()
+    text = "\n".join(["incidents-custody-event/v2", "1", second.time, actor, "annotated",
+                      "submission:1", "", first.hash.hex(), '{"n":1,"note":"тест"}'])
     assert second.hash == hashlib.sha256(text.encode() + first.hash).digest()
+    assert first.subject_prev == bytes(32)  # the subject's first event
     assert second.time.endswith("Z")
     assert len(second.time) == 27
+
+
+def test_a_v1_event_keeps_the_v1_encoding():
+    canonical = custody.canonical_event(4, "2026-01-05T10:00:00.000000Z", "a" * 32,
+                                        "annotated", "submission:1", None, "{}")
+    assert canonical == "\n".join(["incidents-custody-event/v1", "4",
+                                   "2026-01-05T10:00:00.000000Z", "a" * 32, "annotated",
+                                   "submission:1", "", "{}"]).encode()
 
 
 def test_details_with_floats_are_refused(session):
