@@ -7,8 +7,10 @@ Layout of the ZIP (every entry under one top folder named after the bundle id)::
                                              the caller's (consent-filtered) metadata
     data/originals/<file>                    the original bytes, exactly as received
     manifest-sha256.txt, manifest-sha512.txt payload manifests
-    custody/events.jsonl, proofs.json,       custody events with RFC 6962 inclusion proofs,
-      checkpoint.txt, public-key.pem         the signed checkpoint and the server's key
+    custody/events.jsonl, proofs.json,       custody events with RFC 6962 inclusion proofs
+      checkpoint.txt, public-key.pem         (the bundle statement among them), the signed
+      [checkpoint.tsr]                       checkpoint, the server's key, the checkpoint's
+                                             RFC 3161 timestamp token when there is one
     withheld.json, VERIFY.md, verify.py      what was left out and why; how to check
     tagmanifest-sha256.txt, -sha512.txt      tag manifests, last
 
@@ -41,8 +43,11 @@ ITEM_FORMAT = "incidents-bundle-item/v1"
 PROOFS_FORMAT = "incidents-bundle-proofs/v1"
 # These two must stay equal to incidents.services.custody's (a test holds that line); they
 # are repeated here and in verify.py so that neither needs the server's code.
-EVENT_FORMAT = "incidents-custody-event/v1"
+EVENT_FORMAT = "incidents-custody-event/v2"
+EVENT_FORMAT_V1 = "incidents-custody-event/v1"
 COMMITMENT_TAG = b"incidents/evidence-commitment/v1"
+ACTOR_TAG = b"incidents/actor-commitment/v1"
+STATEMENT_FORMAT = "incidents-bundle-statement/v1"
 ALGORITHMS = ("sha256", "sha512")
 CHUNK_SIZE = 1024 * 1024
 # Chunks a hashing thread may lag behind the writer: bounds memory at about
@@ -55,6 +60,9 @@ VERIFY_SCRIPT = HERE / "verify.py"
 VERIFY_TEMPLATE = HERE / "VERIFY.md.in"
 EVENT_FIELDS = ("seq", "time", "actor", "action", "subject", "commitment", "details",
                 "prev_hash", "hash")
+# Written for v2 events only: what their hash covers instead of the (pseudonymous) actor,
+# and the per-subject link.
+EVENT_FIELDS_V2 = ("format", "actor_commitment", "subject_prev")
 _FILE_MODE = (0o100644 << 16)
 _DIR_MODE = (0o040755 << 16) | 0x10
 
@@ -106,6 +114,7 @@ class BundleCustody:
     public_key_pem: bytes
     verifier_key: str
     origin: str
+    tsa_token: bytes | None = None  # the checkpoint's RFC 3161 token, when there is one
 
 
 @dataclass(frozen=True)
@@ -274,6 +283,11 @@ def _events_jsonl(custody: BundleCustody) -> bytes:
         if missing:
             raise BundleError(f"a custody event lacks {missing[0]}")
         record = {name: event[name] for name in EVENT_FIELDS}
+        if event.get("format", EVENT_FORMAT_V1) != EVENT_FORMAT_V1:
+            missing = [name for name in EVENT_FIELDS_V2 if name not in event]
+            if missing:
+                raise BundleError(f"a v2 custody event lacks {missing[0]}")
+            record.update({name: event[name] for name in EVENT_FIELDS_V2})
         lines.append(json.dumps(record, sort_keys=True, ensure_ascii=False,
                                 separators=(",", ":")))
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
@@ -420,6 +434,8 @@ def _generate(
         "VERIFY.md": verify_md(bundle_id=bundle_id, custody=custody, created_at=created_at),
         "verify.py": VERIFY_SCRIPT.read_bytes(),
     }
+    if custody.tsa_token:
+        tags["custody/checkpoint.tsr"] = custody.tsa_token
     payload_size = sum(i.size for i in ordered) + sum(len(m) for m in metadata.values())
     oxum = f"{payload_size}.{2 * len(ordered)}"
     bag_info = _bag_info(bundle_id=bundle_id, created_at=created_at, organization=organization,

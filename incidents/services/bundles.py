@@ -17,6 +17,7 @@ Witness pseudonyms never enter a bundle: each witness is "W1", "W2"... in that b
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.authz import STAFF
-from incidents.bundles.builder import BundleItem, BundleManifest, stream_bundle
+from incidents.bundles.builder import (
+    BundleItem,
+    BundleManifest,
+    payload_manifest,
+    stream_bundle,
+)
 from incidents.bundles.sources import BundleKeys, custody_for
 from incidents.db import begin_write
 from incidents.errors import N_, Forbidden, InvalidInput, NotFound
@@ -171,6 +177,23 @@ class Export:
         self.on_done(self.manifest)
 
 
+def _pseudonyms(session: Session, witnesses: dict[str, str]) -> Callable[[str], str]:
+    """Per-bundle labels: the witnesses as in the metadata (W1, W2...), staff by role (R1
+    reviewers, A1 admins...), anyone else U1...; never an account id (THREATS.md)."""
+    labels = dict(witnesses)
+    counters: dict[str, int] = {}
+
+    def label(actor: str) -> str:
+        if actor not in labels:
+            role = session.scalar(select(User.role).where(User.public_id == actor))
+            prefix = {"reviewer": "R", "admin": "A", "researcher": "S"}.get(
+                role.value if role is not None else "", "U")
+            counters[prefix] = counters.get(prefix, 0) + 1
+            labels[actor] = f"{prefix}{counters[prefix]}"
+        return labels[actor]
+    return label
+
+
 def new_bundle_id(now: datetime) -> str:
     return f"bundle-{now:%Y%m%d}-{secrets.token_hex(4)}"
 
@@ -185,10 +208,14 @@ def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Sett
     actor = user.public_id if user is not None else None
     witnesses: dict[int, str] = {}
     items: list[BundleItem] = []
-    subjects: list[str] = []
+    subjects: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
     for item in bundle_plan.items:
         owner = item.submission.owner_id
         witness = witnesses.setdefault(owner, f"W{len(witnesses) + 1}")
+        owner_row = session.get(User, owner)
+        if owner_row is not None:
+            labels.setdefault(owner_row.public_id, witness)
         record = session.get(BlobRecord, item.blob_id)
         assert record is not None
         sha256, salt = blobs.unseal_digest(store.keys, record)
@@ -202,10 +229,15 @@ def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Sett
             item_id=item.public_id, filename=review.download_name(session, item),
             size=record.size, sha256=sha256, salt=salt.hex(),
             metadata=item_metadata(session, item, witness), open=opener))
-        subjects += [f"evidence:{item.public_id}", f"blob:{item.blob_id}"]
-    bundle_custody = custody_for(session, keys, settings, subjects)
+        subjects[item.public_id] = [f"evidence:{item.public_id}", f"blob:{item.blob_id}"]
     now = utcnow()
     bundle_id = new_bundle_id(now)
+    bundle_custody = custody_for(
+        session, keys, settings, subjects, bundle_id=bundle_id,
+        payload_manifest_sha256=hashlib.sha256(
+            payload_manifest(items).encode("utf-8")).hexdigest(),
+        about=bundle_plan.subject, withheld=[w["item"] for w in bundle_plan.withheld],
+        actor=actor, pseudonyms=_pseudonyms(session, labels))
     stream = stream_bundle(items=items, custody=bundle_custody, bundle_id=bundle_id,
                            created_at=now, withheld=bundle_plan.withheld,
                            organization=organization, progress=progress)

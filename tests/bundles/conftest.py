@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from incidents.bundles.builder import BundleItem, BundleManifest, build_bundle
+from incidents.bundles.builder import (
+    BundleCustody,
+    BundleItem,
+    BundleManifest,
+    build_bundle,
+    payload_manifest,
+)
 from incidents.bundles.sources import custody_for
 from incidents.db import begin_write
 from incidents.evidence import KeyRingHolder
@@ -57,6 +63,7 @@ class Exported:
     bag: Path
     manifest: BundleManifest
     verifier_key: str
+    server_pem: bytes = b""
 
 
 @pytest.fixture
@@ -100,9 +107,19 @@ def make_items(session: Session, store: BlobStore, evidence: dict[str, blobs.Ing
     return make
 
 
-def subjects_for(evidence: dict[str, blobs.Ingested]) -> list[str]:
-    return [s for item_id, ing in evidence.items()
-            for s in (f"evidence:{item_id}", f"blob:{ing.record.id}")] + ["submission:sub-1"]
+def subjects_for(evidence: dict[str, blobs.Ingested]) -> dict[str, list[str]]:
+    return {item_id: [f"evidence:{item_id}", f"blob:{ing.record.id}"]
+            for item_id, ing in evidence.items()}
+
+
+def bundle_custody_for(session: Session, keys: KeyRingHolder, settings: Settings,
+                       evidence: dict[str, blobs.Ingested], items: list[BundleItem],
+                       name: str) -> BundleCustody:
+    """The custody part with its statement, as services.bundles.prepare makes it."""
+    manifest = hashlib.sha256(payload_manifest(items).encode()).hexdigest()
+    return custody_for(session, keys, settings, subjects_for(evidence), bundle_id=name,
+                       payload_manifest_sha256=manifest, actor=LAWYER,
+                       withheld=["ev-nocons04"])
 
 
 @pytest.fixture
@@ -110,10 +127,11 @@ def export(settings: Settings, session: Session, keys: KeyRingHolder, tmp_path: 
            evidence: dict[str, blobs.Ingested], make_items: Callable[[], list[BundleItem]]
            ) -> Callable[[str], Exported]:
     def run(name: str = "bundle-1") -> Exported:
-        bundle_custody = custody_for(session, keys, settings, subjects_for(evidence))
+        items = make_items()
+        bundle_custody = bundle_custody_for(session, keys, settings, evidence, items, name)
         zip_path = tmp_path / f"{name}.zip"
         with zip_path.open("wb") as out:
-            manifest = build_bundle(out, items=make_items(), custody=bundle_custody,
+            manifest = build_bundle(out, items=items, custody=bundle_custody,
                                     bundle_id=name, created_at=CREATED,
                                     withheld=[{"item": "ev-nocons04",
                                                "reason": "no consent to legal use"}],
@@ -121,7 +139,8 @@ def export(settings: Settings, session: Session, keys: KeyRingHolder, tmp_path: 
         target = tmp_path / f"{name}-unzipped"
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(target)
-        return Exported(zip_path, target / name, manifest, bundle_custody.verifier_key)
+        return Exported(zip_path, target / name, manifest, bundle_custody.verifier_key,
+                        bundle_custody.public_key_pem)
     return run
 
 

@@ -104,8 +104,11 @@ def test_a_rewritten_and_rehashed_history_fails_against_its_checkpoint(session, 
     prev = events[1].hash
     for row in session.scalars(sa.select(CustodyEvent).where(CustodyEvent.seq >= 2)
                                .order_by(CustodyEvent.seq)):
+        row.subject_prev = prev  # one subject here: its chain is the whole chain
         canonical = custody.canonical_event(row.seq, row.time, row.actor, row.action,
-                                            row.subject, row.commitment, row.details_json)
+                                            row.subject, row.commitment, row.details_json,
+                                            subject_prev=row.subject_prev,
+                                            actor_salt=row.actor_salt)
         row.prev_hash, row.hash = prev, custody.event_hash(canonical, prev)
         prev = row.hash
     session.get(LedgerHead, 1).hash = prev
