@@ -432,23 +432,24 @@ class Verifier:
             raise Problem(f"item {item}: in the bundle but not in its statement")
         actors = doc.get("actors", {})
         label_of = {c: label for label, cs in actors.items() for c in cs}
-        for event in self.events.values():
-            if event is statement or event.get("format", EVENT_FORMAT_V1) == EVENT_FORMAT_V1:
+        for shown in self.events.values():
+            if shown is statement or shown.get("format", EVENT_FORMAT_V1) == EVENT_FORMAT_V1:
                 continue
-            if event["actor_commitment"] and label_of.get(event["actor_commitment"]) \
-                    != event["actor"]:
-                raise Problem(f"custody event seq {event['seq']}: its actor label "
-                              f"{event['actor']!r} is not the one the bundle statement gives "
+            if shown["actor_commitment"] and label_of.get(shown["actor_commitment"]) \
+                    != shown["actor"]:
+                raise Problem(f"custody event seq {shown['seq']}: its actor label "
+                              f"{shown['actor']!r} is not the one the bundle statement gives "
                               "its actor commitment")
         by_hash = {e["hash"]: e for e in self.events.values()}
         walked = legacy = 0
         for item in sorted(chains):
             for end in chains[item]:
                 subject = end["subject"]
-                event = self.events.get(end["seq"])
-                if event is None or event["hash"] != end["hash"] or event["subject"] != subject:
+                last = self.events.get(end["seq"])
+                if last is None or last["hash"] != end["hash"] or last["subject"] != subject:
                     raise Problem(f"item {item}: the last event of {subject} (seq {end['seq']}"
                                   ") is missing from custody/events.jsonl (dropped)")
+                event = last
                 while True:
                     walked += 1
                     if event.get("format", EVENT_FORMAT_V1) == EVENT_FORMAT_V1:
