@@ -418,11 +418,6 @@ class Verifier:
         except (ValueError, KeyError, TypeError) as e:
             raise Problem(f"custody event seq {statement['seq']}: not a bundle statement "
                           f"({e})") from e
-        actual = hashlib.sha256(read_bytes(self.bag, "manifest-sha256.txt")).hexdigest()
-        if actual != manifest_hash:
-            raise Problem(f"manifest-sha256.txt: its SHA-256 is {actual}, the bundle statement "
-                          f"(event {statement['seq']}) says {manifest_hash}: the payload was "
-                          "changed after export")
         here = {p[len("data/metadata/"):-len(".json")] for p in self.payload
                 if p.startswith("data/metadata/") and p.endswith(".json")}
         for item in sorted(set(chains) - here):
@@ -430,6 +425,11 @@ class Verifier:
                           f"{statement['seq']}) but missing from the bundle (dropped)")
         for item in sorted(here - set(chains)):
             raise Problem(f"item {item}: in the bundle but not in its statement")
+        actual = hashlib.sha256(read_bytes(self.bag, "manifest-sha256.txt")).hexdigest()
+        if actual != manifest_hash:
+            raise Problem(f"manifest-sha256.txt: its SHA-256 is {actual}, the bundle statement "
+                          f"(event {statement['seq']}) says {manifest_hash}: the payload was "
+                          "changed after export")
         actors = doc.get("actors", {})
         label_of = {c: label for label, cs in actors.items() for c in cs}
         for shown in self.events.values():
