@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 import click
@@ -15,6 +16,7 @@ from incidents.errors import DomainError
 from incidents.evidence import get_blobstore, get_keys
 from incidents.models import BlobRecord
 from incidents.services import blobs, checkpoints, custody, custody_state, ledger_verify
+from incidents.services.signer import CheckpointSigner
 from incidents.settings import Settings
 from storage.crypto.note import verifier_key
 from storage.errors import StorageError
@@ -125,6 +127,30 @@ def checkpoint_command() -> None:
     with get_db().new_session() as session:
         row = checkpoints.checkpoint(session, get_keys(), _settings())
     click.echo(row.note, nl=False)
+
+
+@custody_group.command("signer")
+@click.option("--interval", default=None, type=float,
+              help="seconds between rounds [default: the checkpoint_signer_seconds setting]")
+@click.option("--once", is_flag=True, help="sign what is pending once and exit")
+@domain_errors
+def signer_command(interval: float | None, once: bool) -> None:
+    """Sign unsigned custody events continuously (a signer process of its own; web and
+    job workers run one in the background already). Safe beside other signers."""
+    settings = _settings()
+    period = interval if interval is not None else settings.checkpoint_signer_seconds
+    runner = CheckpointSigner(get_db(), get_keys(), settings, period or 2.0)
+    if once:
+        row = runner.tick()
+        click.echo(f"signed checkpoint of size {row.size}" if row else "nothing to sign")
+        return
+    click.echo(f"signing unsigned custody events every {runner.interval:g} s (Ctrl-C stops)")
+    runner.ensure_running()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        runner.stop()
 
 
 @custody_group.command("sweep")

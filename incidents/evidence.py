@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from incidents.db import get_db
 from incidents.errors import N_, ServiceUnavailable
 from incidents.services import blobs, checkpoints
+from incidents.services.signer import CheckpointSigner
 from incidents.settings import Settings
 from storage.backends import make_backend
 from storage.backends.base import BlobBackend
@@ -156,12 +157,27 @@ def init_app(app: Flask, settings: Settings) -> None:
                         len(swept), ", ".join(swept))
         _quarantine_orphans_at_start_up(app, store, settings)
 
+    signer: CheckpointSigner | None = None
+    if settings.checkpoint_signer_seconds > 0:
+        signer = CheckpointSigner(app.extensions["database"], keys, settings,
+                                  settings.checkpoint_signer_seconds)
+        app.extensions["checkpoint_signer"] = signer
+
+        @app.before_request
+        def _start_signer() -> None:
+            # Started on the first request of each process (a web worker forked by
+            # gunicorn gets its own), not in the factory: the factory only wires.
+            signer.ensure_running()
+
     @app.teardown_request
     def _checkpoint_if_due(exc: BaseException | None) -> None:
         database = get_db()
         if exc is not None or not database.session.registry.has():
             return
         if not database.session().info.pop("custody_appended", False):
+            return
+        if signer is not None:
+            signer.wake()  # sign the request's events now, off the request thread
             return
         try:
             with database.new_session() as session:

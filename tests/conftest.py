@@ -88,6 +88,9 @@ def settings(instance_path: Path) -> Settings:
         secure_cookies=False,
         database_url=POSTGRES_URL,
         redis_url=REDIS_URL,
+        # Off here, so tests count checkpoints deterministically; tests/custody/
+        # test_signer.py runs the background signer itself.
+        checkpoint_signer_seconds=0,
         **CHEAP_ARGON2,
     )
 

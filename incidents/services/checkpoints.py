@@ -23,7 +23,12 @@ from incidents.services.custody import head
 from incidents.settings import Settings
 from storage.checkpoint_state import CheckpointGuard, RollbackRefused
 from storage.crypto.keys import KeyProvider
-from storage.crypto.merkle import MerkleTree, leaf_hash
+from storage.crypto.merkle import (
+    ConsistencyProofError,
+    MerkleTree,
+    leaf_hash,
+    verify_consistency,
+)
 from storage.crypto.note import sign_checkpoint
 from storage.crypto.tsa import TimestampError, request_timestamp
 
@@ -79,6 +84,19 @@ def checkpoint(session: Session, keys: CustodyKeys, settings: Settings,
                     raise CheckpointRefused(N_("A different root was already signed for "
                                                "this tree size."))
                 return existing
+            # The database's newest checkpoint too, not only this host's state file: signers
+            # on other hosts (each with its own state file) must not fork the log either.
+            newest = latest_checkpoint(session)
+            if newest is not None and newest.size > size:
+                session.commit()
+                return newest  # another signer covered more meanwhile; ours is a prefix
+            if newest is not None and newest.size > 0:
+                try:
+                    verify_consistency(newest.size, size, newest.root, root,
+                                       tree.consistency_proof(newest.size, size))
+                except ConsistencyProofError as e:
+                    raise RollbackRefused("inconsistent with the newest signed checkpoint "
+                                          "in the database") from e
             when = (now or datetime.now(UTC)).replace(microsecond=0)
             note = sign_checkpoint(origin, size, root, when, keys.signing_key(), origin)
             row = Checkpoint(size=size, root=root, note=note, signed_at=when)

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
-from flask.testing import FlaskCliRunner, FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from incidents.models import BlobRecord, EvidenceItem, Role, Submission, SubmissionStatus
 from incidents.models.custody import CustodyEvent
