@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from functools import partial
+from typing import BinaryIO
 
 import click
 from flask import current_app
@@ -15,7 +17,14 @@ from incidents.db import begin_write, get_db
 from incidents.errors import DomainError
 from incidents.evidence import get_blobstore, get_keys
 from incidents.models import BlobRecord
-from incidents.services import blobs, checkpoints, custody, custody_state, ledger_verify
+from incidents.services import (
+    blobs,
+    checkpoints,
+    custody,
+    custody_state,
+    ledger_verify,
+    receipts,
+)
 from incidents.services.signer import CheckpointSigner
 from incidents.settings import Settings
 from storage.crypto.note import verifier_key
@@ -127,6 +136,22 @@ def checkpoint_command() -> None:
     with get_db().new_session() as session:
         row = checkpoints.checkpoint(session, get_keys(), _settings())
     click.echo(row.note, nl=False)
+
+
+@custody_group.command("check-receipt")
+@click.argument("receipt_file", type=click.File("rb"))
+@domain_errors
+def check_receipt_command(receipt_file: BinaryIO) -> None:
+    """Check that a witness receipt's checkpoint is consistent with the server's current
+    one (exit 1 if the log was rewritten since)."""
+    try:
+        receipt = json.loads(receipt_file.read(16 * 1024 * 1024))
+    except ValueError as e:
+        raise click.ClickException("the receipt is not JSON") from e
+    with get_db().new_session() as session:
+        found = receipts.check_receipt(session, get_keys(), _settings(), receipt)
+    click.echo(f"OK: the receipt's checkpoint (size {found.receipt_size}) is consistent with "
+               f"the server's latest (size {found.server_size}).")
 
 
 @custody_group.command("signer")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.db import begin_write
-from incidents.errors import N_, CheckpointRefused, Conflict, NotFound
+from incidents.errors import N_, CheckpointRefused, Conflict, InvalidInput, NotFound
 from incidents.models.custody import Checkpoint, CustodyEvent
 from incidents.services.custody import head
 from incidents.settings import Settings
@@ -217,6 +217,39 @@ def consistency_proof(session: Session, old_size: int, new_size: int) -> list[by
     if not 0 <= old_size <= new_size <= len(hashes):
         raise NotFound(N_("No such tree size."))
     return MerkleTree(leaf_hash(h) for h in hashes).consistency_proof(old_size, new_size)
+
+
+MAX_TREE_SIZE = 2**53 - 1
+
+
+def parse_size(value: str | None, name: str) -> int:
+    """A tree size from a query string: a decimal integer in 0..2^53-1, or InvalidInput."""
+    if value is None or not value.isdigit() or len(value) > 16 or int(value) > MAX_TREE_SIZE:
+        raise InvalidInput(N_("The field %(name)s must be a tree size (a whole number)."),
+                           field=name, name=name)
+    return int(value)
+
+
+def signed_checkpoint(session: Session, size: int) -> Checkpoint:
+    """The checkpoint signed for exactly `size` events, or NotFound."""
+    row = session.scalars(select(Checkpoint).where(Checkpoint.size == size)).first()
+    if row is None:
+        raise NotFound(N_("No checkpoint was signed for this tree size."))
+    return row
+
+
+def public_consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    """RFC 6962 §2.1.2 proof between two tree sizes within the latest signed checkpoint:
+    what anyone holding an older checkpoint (a receipt, a bundle) checks the log with."""
+    if first > second:
+        raise InvalidInput(N_("The field %(name)s must not be larger than second."),
+                           field="first", name="first")
+    latest = public_checkpoint(session)
+    if second > latest.size:
+        raise NotFound(N_("No checkpoint covers this tree size yet."))
+    proof = consistency_proof(session, first, second)
+    session.rollback()
+    return proof
 
 
 def public_checkpoint(session: Session) -> Checkpoint:
