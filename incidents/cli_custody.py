@@ -111,7 +111,7 @@ def _record_check(report: ledger_verify.VerifyReport) -> None:
     try:
         with get_db().new_session() as s:
             begin_write(s)
-            custody.append(s, actor=None, action="integrity_checked", subject="ledger",
+            custody.append(s, actor=None, action="integrity_checked", subject="ledger:custody",
                            details={"ok": report.ok, "events": report.events,
                                     "blobs": report.blobs})
             s.commit()

@@ -29,9 +29,10 @@ from incidents.bundles.sources import custody_for
 from incidents.db import begin_write
 from incidents.evidence import KeyRingHolder
 from incidents.models import BlobRecord
-from incidents.services import blobs, custody
+from incidents.services import blobs, checkpoints, custody
 from incidents.settings import Settings
 from storage.blobstore import BlobStore
+from storage.crypto.note import verifier_key
 
 CREATED = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
 WITNESS = "w" * 32
@@ -185,3 +186,23 @@ def rewrite_tag_manifests(bag: Path) -> None:
 
 def read_events(bag: Path) -> list[dict]:
     return [json.loads(line) for line in (bag / "custody/events.jsonl").read_text().splitlines()]
+
+
+def receipt_at(session, settings, keys, checkpoint, tmp_path: Path,
+                note: str | None = None, with_events: bool = True) -> Path:
+    """A receipt as the server gives it: one event, its proof, the checkpoint, the key."""
+    event = custody.events_for(session, "evidence:ev-photo01")[0]
+    proof = checkpoints.inclusion_proof(session, event.seq, checkpoint)
+    session.rollback()
+    receipt = {
+        "format": "incidents-receipt/v1",
+        "events": [{**custody.event_json(event),
+                    "inclusion_proof": [h.hex() for h in proof.hashes]}] if with_events else [],
+        "checkpoint": {"size": checkpoint.size, "root": checkpoint.root.hex(),
+                       "note": note or checkpoint.note,
+                       "verifier_key": verifier_key(settings.custody_origin,
+                                                    keys.signing_key().public_key())},
+    }
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    return path

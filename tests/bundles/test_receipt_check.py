@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
-from incidents.services import checkpoints, custody
-from storage.crypto.note import sign_checkpoint, verifier_key
-from tests.bundles.conftest import Exported, run_verify
+from incidents.services import checkpoints
+from storage.crypto.note import sign_checkpoint
+from tests.bundles.conftest import Exported, receipt_at, run_verify
 from tests.helpers import fresh_g
-
-
-def _receipt_at(session, settings, keys, checkpoint, tmp_path: Path,
-                note: str | None = None, with_events: bool = True) -> Path:
-    """A receipt as the server gives it: one event, its proof, the checkpoint, the key."""
-    event = custody.events_for(session, "evidence:ev-photo01")[0]
-    proof = checkpoints.inclusion_proof(session, event.seq, checkpoint)
-    session.rollback()
-    receipt = {
-        "format": "incidents-receipt/v1",
-        "events": [{**custody.event_json(event),
-                    "inclusion_proof": [h.hex() for h in proof.hashes]}] if with_events else [],
-        "checkpoint": {"size": checkpoint.size, "root": checkpoint.root.hex(),
-                       "note": note or checkpoint.note,
-                       "verifier_key": verifier_key(settings.custody_origin,
-                                                    keys.signing_key().public_key())},
-    }
-    path = tmp_path / "receipt.json"
-    path.write_text(json.dumps(receipt))
-    return path
 
 
 def test_a_receipt_from_an_earlier_checkpoint_checks_with_a_consistency_proof(
         client, session, keys, settings, tmp_path, export: Callable[[str], Exported]) -> None:
     older = checkpoints.checkpoint(session, keys, settings)
-    receipt = _receipt_at(session, settings, keys, older, tmp_path)
+    receipt = receipt_at(session, settings, keys, older, tmp_path)
     bundle = export("bundle-later")
     newer = checkpoints.latest_checkpoint(session)
     assert newer.size > older.size
@@ -61,7 +39,7 @@ def test_a_receipt_from_a_forked_history_is_not_consistent(
     forked_note = sign_checkpoint(settings.custody_origin, genuine.size, b"\x07" * 32,
                                   datetime.now(UTC), keys.signing_key(),
                                   settings.custody_origin)
-    receipt = _receipt_at(session, settings, keys, genuine, tmp_path, note=forked_note,
+    receipt = receipt_at(session, settings, keys, genuine, tmp_path, note=forked_note,
                           with_events=False)
     bundle = export("bundle-later")
     newer = checkpoints.latest_checkpoint(session)
