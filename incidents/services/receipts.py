@@ -36,8 +36,9 @@ HOW_TO_CHECK_STEPS = (
        "the 32-byte SHA-256 of the file. It must equal the `commitment` of the file's "
        "`received` event. The salt is known only to you and to us: keep it private."),
     N_("Each event's hash is SHA-256 of its canonical text (the lines `event_format`, seq, "
-       "time, actor, action, subject, commitment, details, joined by newlines) followed by "
-       "`prev_hash`."),
+       "time, actor_commitment, action, subject, commitment, subject_prev, details, joined "
+       "by newlines) followed by `prev_hash`. `subject_prev` is the hash of the previous "
+       "event about the same subject, so no event about your files can be left out."),
     N_("Each event's inclusion proof (RFC 6962) leads from SHA-256(0x00 ‖ event hash) to "
        "the root hash in the checkpoint."),
     N_("The checkpoint is a signed note (c2sp.org/tlog-checkpoint). Its Ed25519 signature "
