@@ -52,6 +52,38 @@ def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+STATEMENT_COLUMNS = (Submission.occurred_at, Submission.time_precision, Submission.date_only,
+                     Submission.place_id, Submission.region, Submission.place_withheld,
+                     Submission.categories, Submission.tags, Submission.injured,
+                     Submission.detained, Submission.killed, Submission.consent_legal,
+                     Submission.consent_research, Submission.consent_publication,
+                     Submission.consent_contact, Submission.has_point,
+                     Submission.sealed_metadata_blob_id)
+
+
+def _statement(occurred_at: datetime | None, time_precision: Any, date_only: bool,
+               place_id: str | None, region: str | None, place_withheld: bool,
+               categories: list[str] | None, tags: list[str] | None, injured: int | None,
+               detained: int | None, killed: int | None, legal: bool, research: bool,
+               publication: bool, contact: bool, has_point: bool,
+               metadata_blob: str | None) -> dict[str, Any]:
+    return {
+        "occurred_at": _iso(occurred_at),
+        "time_precision": getattr(time_precision, "value", time_precision),
+        "date_only": bool(date_only),
+        "place": place_id,
+        "region": region,
+        "place_withheld": bool(place_withheld),
+        "categories": sorted(categories or []),
+        "tags": sorted(tags or []),
+        "counts": {"injured": injured, "detained": detained, "killed": killed},
+        "consent": {"legal": bool(legal), "research": bool(research),
+                    "publication": bool(publication), "contact": bool(contact)},
+        "has_point": bool(has_point),
+        "metadata_blob": metadata_blob,
+    }
+
+
 def statement_of(submission: Submission) -> dict[str, Any]:
     """The witness's statement in canonical form: every fact a court or researcher uses.
 
@@ -59,33 +91,23 @@ def statement_of(submission: Submission) -> dict[str, Any]:
     here by id; that blob's own `stored` commitment (and `custody verify --blobs`) covers
     its bytes.
     """
-    return {
-        "occurred_at": _iso(submission.occurred_at),
-        "time_precision": submission.time_precision.value,
-        "date_only": bool(submission.date_only),
-        "place": submission.place_id,
-        "region": submission.region,
-        "place_withheld": bool(submission.place_withheld),
-        "categories": sorted(submission.categories or []),
-        "tags": sorted(submission.tags or []),
-        "counts": {"injured": submission.injured, "detained": submission.detained,
-                   "killed": submission.killed},
-        "consent": {"legal": bool(submission.consent_legal),
-                    "research": bool(submission.consent_research),
-                    "publication": bool(submission.consent_publication),
-                    "contact": bool(submission.consent_contact)},
-        "has_point": bool(submission.has_point),
-        "metadata_blob": submission.sealed_metadata_blob_id,
-    }
+    return _statement(*(getattr(submission, c.key) for c in STATEMENT_COLUMNS))
 
 
-def statement_commitment(statement: dict[str, Any], salt_hex: str) -> str:
-    """SHA-256(statement tag ‖ 32-byte salt ‖ canonical JSON of the statement), hex."""
+def statement_commitment(statement: dict[str, Any], salt_hex: str, *,
+                         checked: bool = True) -> str:
+    """SHA-256(statement tag ‖ 32-byte salt ‖ canonical JSON of the statement), hex.
+
+    `checked=False` skips the value checks of `canonical_details` (same text for valid
+    values): for recomputing many stored statements, where a value that would not pass
+    simply gives another commitment.
+    """
     salt = bytes.fromhex(salt_hex)
     if len(salt) != custody.SALT_LEN:
         raise ValueError("a statement commitment needs a 32-byte salt")
-    text = custody.canonical_details(statement).encode("utf-8")
-    return hashlib.sha256(custody.STATEMENT_TAG + salt + text).hexdigest()
+    text = (custody.canonical_details(statement) if checked else
+            json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return hashlib.sha256(custody.STATEMENT_TAG + salt + text.encode("utf-8")).hexdigest()
 
 
 def commit_statement(submission: Submission) -> str:
@@ -208,25 +230,31 @@ def compare(session: Session, replay: StateReplay, report: Report) -> int:
         report(f"evidence item {public_id}", f"recorded by event {state.seq} but missing from "
                f"the database (deleted?){why}")
     seen_subs: set[str] = set()
-    for submission in _stream(session, select(Submission).order_by(Submission.id)):
-        row: Submission = submission[0]
+    query = select(Submission.public_id, Submission.statement_salt, Submission.status,
+                   *STATEMENT_COLUMNS).order_by(Submission.id)
+    for public_id, salt, status_value, *columns in _stream(session, query):
         checked += 1
-        seen_subs.add(row.public_id)
-        where = f"submissions row {row.public_id}"
-        committed = replay.statements.get(row.public_id)
-        if committed is None or not row.statement_salt:
+        seen_subs.add(public_id)
+        where = f"submissions row {public_id}"
+        committed = replay.statements.get(public_id)
+        if committed is None or not salt:
             report(where, "its statement is not committed in the ledger (run `custody "
                    "baseline` once after upgrading)")
-        elif statement_commitment(statement_of(row), row.statement_salt) != committed[1]:
-            report(where, "its statement (date, time precision, place, categories, tags, "
-                   "counts, consent or metadata blob) differs from the one committed in "
-                   f"event {committed[0]}: edited outside the application")
-        status = replay.statuses.get(row.public_id)
+        else:
+            try:
+                recomputed = statement_commitment(_statement(*columns), salt, checked=False)
+            except (TypeError, ValueError):
+                recomputed = ""
+            if recomputed != committed[1]:
+                report(where, "its statement (date, time precision, place, categories, "
+                       "tags, counts, consent or metadata blob) differs from the one "
+                       f"committed in event {committed[0]}: edited outside the application")
+        status = replay.statuses.get(public_id)
         expected = status[1] if status else "received"
-        if row.status.value != expected:
+        actual = getattr(status_value, "value", status_value)
+        if actual != expected:
             origin = f"event {status[0]}" if status else "the ledger (no status change)"
-            report(where, f"status is {row.status.value}, but {origin} says {expected}")
-        session.expunge(row)
+            report(where, f"status is {actual}, but {origin} says {expected}")
     seen_incidents: set[str] = set()
     for public_id, published in _stream(session, select(Incident.public_id,
                                                         Incident.published)):
