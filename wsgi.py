@@ -1,5 +1,5 @@
 """WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi <command>`."""
 
-from incidents import create_app
+from incidents.app import create_app
 
 app = create_app()

@@ -29,11 +29,7 @@ from typing import BinaryIO
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import MiB, parse_size, vm_kib, write_random  # noqa: E402
-from incidents.bundles.builder import (  # noqa: E402
-    BundleCustody,
-    BundleItem,
-    build_bundle,
-)
+from incidents.services.bundles.builder import BundleCustody, BundleItem, build_bundle
 from storage.backends.local import LocalBackend  # noqa: E402
 from storage.blobstore import BlobRef, BlobStore  # noqa: E402
 from storage.crypto.key_directory import init_key_directory, load_key_ring  # noqa: E402

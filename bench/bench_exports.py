@@ -27,14 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from incidents.research.exports import EXPORTS  # noqa: E402
-from incidents.research.public import (  # noqa: E402
+from incidents.services.gazetteer import load_gazetteer  # noqa: E402
+from incidents.services.research.exports import EXPORTS  # noqa: E402
+from incidents.services.research.public import (
     LocationPrecision,
     PublicIncident,
     Verification,
     locate,
 )
-from incidents.services.gazetteer import load_gazetteer  # noqa: E402
 from incidents.services.taxonomy import load_taxonomy  # noqa: E402
 
 MiB = 1024 * 1024

@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python bench/bench_ledger.py [--pg postgresql+psycopg://…] \
         [--events 1000000] [--appends 5000] [--only appends|verify]
 
-Appends go through the real service on the real engine (`incidents.db.make_engine`, the
+Appends go through the real service on the real engine (`incidents.core.database.make_engine`, the
 database's default durability: SQLite WAL with synchronous=FULL, PostgreSQL with
 synchronous_commit=on), measured three ways:
 
@@ -29,10 +29,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.db import Base, begin_write, make_engine
+from incidents.core.database import begin_write, make_engine
+from incidents.core.settings import Settings
 from incidents.models import CustodyEvent, LedgerHead
+from incidents.models.base import Base
 from incidents.services import checkpoints, custody, ledger_verify
-from incidents.settings import Settings
 from storage.crypto.key_directory import init_key_directory, load_key_ring
 
 ACTOR = "a" * 32

@@ -31,7 +31,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incidents.db import Base, make_engine
+from incidents.core.database import make_engine
+from incidents.core.settings import Settings
 from incidents.models import (
     BlobRecord,
     CustodyEvent,
@@ -41,9 +42,9 @@ from incidents.models import (
     Submission,
     User,
 )
+from incidents.models.base import Base
 from incidents.models.submissions import EvidenceKind, SubmissionStatus, TimePrecision
 from incidents.services import checkpoints, custody, custody_state, ledger_verify
-from incidents.settings import Settings
 from storage.crypto.key_directory import init_key_directory, load_key_ring
 
 TIME = "2026-01-05T07:30:00.123456Z"

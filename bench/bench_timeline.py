@@ -38,11 +38,11 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from incidents.models import Incident, IncidentSubmission, IncidentTerm, Submission  # noqa: E402
-from incidents.research.filters import Filters  # noqa: E402
-from incidents.research.public import LocationPrecision, Verification  # noqa: E402
-from incidents.services import research  # noqa: E402
 from incidents.services.gazetteer import load_gazetteer  # noqa: E402
 from incidents.services.instance import migrate  # noqa: E402
+from incidents.services.research import queries as research  # noqa: E402
+from incidents.services.research.filters import Filters  # noqa: E402
+from incidents.services.research.public import LocationPrecision, Verification  # noqa: E402
 from incidents.services.taxonomy import load_taxonomy  # noqa: E402
 from storage.crypto.key_directory import init_key_directory  # noqa: E402
 
@@ -138,10 +138,10 @@ def researcher(env: dict[str, str]) -> int:
     """Create the researcher the clients sign in as; returns the user id."""
     script = (
         "from datetime import timedelta\n"
-        "from incidents import create_app\nfrom incidents.db import get_db\n"
+        "from incidents.app import create_app\nfrom incidents.web.db import get_db\n"
         "from incidents.models import Role\n"
         "from incidents.services import accounts, invitations\n"
-        "from incidents.views.common import account_policy\n"
+        "from incidents.web.context import account_policy\n"
         "app = create_app()\n"
         "with app.test_request_context(), get_db().new_session() as s:\n"
         "    _i, token = invitations.create(s, role=Role.RESEARCHER,"

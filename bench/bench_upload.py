@@ -70,10 +70,10 @@ def setup_instance(instance: Path) -> str:
     invite = subprocess.run([*flask, "invite", "--role", "contributor"], env=env, cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout.split()[-1]
     script = (
-        "from incidents import create_app\n"
-        "from incidents.db import get_session\n"
+        "from incidents.app import create_app\n"
+        "from incidents.web.db import get_session\n"
         "from incidents.services import accounts\n"
-        "from incidents.views.common import account_policy\n"
+        "from incidents.web.context import account_policy\n"
         "app = create_app()\n"
         "with app.app_context():\n"
         "    s = get_session()\n"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 from incidents import models  # noqa: F401  (registers every table on Base.metadata)
-from incidents.db import Base, make_engine
-from incidents.settings import Settings
+from incidents.core.database import make_engine
+from incidents.core.settings import Settings
+from incidents.models.base import Base
 
 config = context.config
 url = config.attributes.get("database_url") or Settings.load().effective_database_url

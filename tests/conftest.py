@@ -17,11 +17,12 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session
 
-from incidents import create_app
-from incidents.db import Base, get_db, get_session
-from incidents.evidence import KeyRingHolder
+from incidents.app import create_app
+from incidents.core.settings import Settings
+from incidents.models.base import Base
+from incidents.services.evidence.store import KeyRingHolder
 from incidents.services.instance import migrate
-from incidents.settings import Settings
+from incidents.web.db import get_db, get_session
 from storage.blobstore import BlobStore
 from storage.crypto.key_directory import init_key_directory
 from tests.helpers import CHEAP_ARGON2, BrowserLikeClient

@@ -10,10 +10,10 @@ import pyotp
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 
-from incidents.db import get_session
 from incidents.models import Role, User
 from incidents.services import accounts, invitations, tokens, totp
 from incidents.services.passwords import PasswordHasher
+from incidents.web.db import get_session
 
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 PASSPHRASE = "purple elephant tramway 1986"

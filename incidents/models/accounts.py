@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
-from incidents.errors import N_
-from incidents.models.types import UTCDateTime, utcnow
-
-
-class Role(enum.StrEnum):
-    CONTRIBUTOR = "contributor"
-    REVIEWER = "reviewer"
-    RESEARCHER = "researcher"
-    ADMIN = "admin"
-
-    @property
-    def needs_totp(self) -> bool:
-        """Staff who can see evidence or manage accounts must have a second factor."""
-        return self in {Role.REVIEWER, Role.ADMIN}
-
+from incidents.core.clock import utcnow
+from incidents.core.errors import N_
+from incidents.core.vocabulary import Role
+from incidents.models.base import Base
+from incidents.models.types import UTCDateTime
 
 # Role names as shown to people (templates translate `role.value`); listed for extraction.
 ROLE_LABELS = (N_("contributor"), N_("reviewer"), N_("researcher"), N_("admin"))

@@ -6,26 +6,20 @@ see every case).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
+from incidents.core.clock import utcnow
+from incidents.core.vocabulary import CaseKind
 from incidents.models.accounts import User
+from incidents.models.base import Base
 from incidents.models.incidents import Incident
 from incidents.models.submissions import EvidenceItem
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.models.types import UTCDateTime
 
 NAME_MAX = 200
-
-
-class CaseKind(enum.StrEnum):
-    PROSECUTION = "prosecution"
-    UN_COMMUNICATION = "un_communication"
-    SANCTIONS_DOSSIER = "sanctions_dossier"
-    OTHER = "other"
 
 
 CASE_KIND_ENUM = Enum(CaseKind, name="case_kind",

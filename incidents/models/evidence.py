@@ -13,8 +13,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.db import Base
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.core.clock import utcnow
+from incidents.models.base import Base
+from incidents.models.types import UTCDateTime
 
 
 class BlobStatus(enum.StrEnum):

@@ -3,7 +3,7 @@
 An incident is reviewer-written: its description is never a witness's words, and only the
 `summary` excerpt (chosen by a reviewer) can reach researchers, and then only if every
 linked witness consented to publication. Location precision uses the values of
-`incidents.research.public.LocationPrecision` and never exceeds what the linked witnesses'
+`incidents.services.research.public.LocationPrecision` and never exceeds what the linked witnesses'
 reports allow (`incidents.services.incidents.allowed_precision`). Categories and tags are
 rows of `incident_terms`, so researchers' "any of" filters are plain indexed SQL.
 
@@ -27,10 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
+from incidents.core.clock import utcnow
+from incidents.core.vocabulary import LocationPrecision, Verification
+from incidents.models.base import Base
 from incidents.models.submissions import PRECISION_ENUM, EvidenceItem, Submission, TimePrecision
-from incidents.models.types import UTCDateTime, utcnow
-from incidents.research.public import LocationPrecision, Verification
+from incidents.models.types import UTCDateTime
 
 TITLE_MAX = 200
 

@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from incidents.db import Base
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.core.clock import utcnow
+from incidents.models.base import Base
+from incidents.models.types import UTCDateTime
 
 
 class ProcessingStatus(enum.StrEnum):

@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
+from incidents.core.clock import utcnow
 from incidents.models.accounts import User
+from incidents.models.base import Base
 from incidents.models.submissions import EvidenceItem, Submission
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.models.types import UTCDateTime
 
 
 class SourceReliability(enum.StrEnum):

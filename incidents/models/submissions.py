@@ -21,8 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.core.clock import utcnow
+from incidents.models.base import Base
+from incidents.models.types import UTCDateTime
 
 DECLARED_NAME_MAX = 255
 DECLARED_TYPE_MAX = 255

@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from incidents.db import Base
-from incidents.models.types import UTCDateTime, utcnow
+from incidents.core.clock import utcnow
+from incidents.models.base import Base
+from incidents.models.types import UTCDateTime
 
 # Declared names and types are client input: kept only as capped, cleaned metadata.
 FILENAME_MAX = 255

@@ -11,13 +11,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from incidents.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
+from incidents.core.clock import utcnow
+from incidents.core.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
+from incidents.core.settings import Settings
 from incidents.models import Invitation, Role, User, UserSession
-from incidents.models.types import utcnow
 from incidents.services import audit, totp
 from incidents.services.passwords import PasswordHasher, check_policy
 from incidents.services.secrets import token_hash
-from incidents.settings import Settings
 
 PSEUDONYM_MIN, PSEUDONYM_MAX = 3, 40
 PSEUDONYM_TAKEN = N_("This pseudonym is taken. Please choose another.")

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from incidents.authz import STAFF
-from incidents.db import begin_write
-from incidents.errors import N_, Forbidden, InvalidInput, NotFound
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     Case,
     CaseIncident,
@@ -30,6 +29,7 @@ from incidents.models import (
 )
 from incidents.models.cases import NAME_MAX
 from incidents.services import custody
+from incidents.services.access import STAFF
 
 DESCRIPTION_MAX = 10_000
 

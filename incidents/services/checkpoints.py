@@ -16,11 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, CheckpointRefused, Conflict, InvalidInput, NotFound
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, CheckpointRefused, Conflict, InvalidInput, NotFound
+from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint, CustodyEvent
 from incidents.services.custody import head
-from incidents.settings import Settings
 from storage.checkpoint_state import CheckpointGuard, RollbackRefused
 from storage.crypto.keys import KeyProvider
 from storage.crypto.merkle import (
@@ -30,6 +30,7 @@ from storage.crypto.merkle import (
     verify_consistency,
 )
 from storage.crypto.note import sign_checkpoint
+from storage.crypto.note import verifier_key as note_verifier_key
 from storage.crypto.tsa import TimestampError, request_timestamp
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,11 @@ def _event_hashes(session: Session, size: int | None = None) -> list[bytes]:
     if size is not None:
         query = query.where(CustodyEvent.seq < size)
     return list(session.scalars(query))
+
+
+def verifier_key(keys: CustodyKeys, origin: str) -> str:
+    """The signed-note verifier key of `origin` (what a checkpoint's reader needs)."""
+    return note_verifier_key(origin, keys.signing_key().public_key())
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:

@@ -3,7 +3,7 @@
 Formats (canonical encoding, hash chain, commitment) are in docs/formats.md, "Custody
 events". Appends are serialised on the ledger head row (`SELECT ... FOR UPDATE` in
 PostgreSQL; in SQLite the whole transaction holds the write lock, see
-`incidents.db.begin_write`), so concurrent writers in any number of processes keep one
+`incidents.core.database.begin_write`), so concurrent writers in any number of processes keep one
 gapless, linear chain. An event is written in the caller's transaction: it commits with
 the change it records, or not at all. Signed checkpoints and proofs are in
 incidents.services.checkpoints, verification in incidents.services.ledger_verify.
@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from incidents.errors import N_, Conflict, InvalidInput
+from incidents.core.errors import N_, Conflict, InvalidInput
 from incidents.models.custody import HEAD_ID, CustodyEvent, LedgerHead
 from storage.crypto.merkle import HASH_SIZE
 
@@ -44,7 +44,7 @@ ACTION_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 HEX64_RE = re.compile(r"[0-9a-f]{64}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 MAX_JSON_INT = 2**53 - 1
-# What each action is called on a page (`incidents.i18n` translates it). The ledger, the
+# What each action is called on a page (`incidents.web.i18n` translates it). The ledger, the
 # JSON receipt and the API keep the action id itself; an id missing here is shown as is.
 ACTION_LABELS: dict[str, str] = {
     "submitted": N_("report sent"),
@@ -317,7 +317,7 @@ def append_many(session: Session, events: Sequence[NewEvent], *,
     back) with it, written by one executemany INSERT and one head UPDATE.
 
     Every event is checked before any is added: one invalid event adds none. Call
-    `incidents.db.begin_write(session)` at the start of the unit of work. The returned
+    `incidents.core.database.begin_write(session)` at the start of the unit of work. The returned
     CustodyEvent objects are detached copies of the rows (not in the session).
     """
     prepared = [(e, _prepare(e.actor, e.action, e.subject, e.commitment, e.details))
@@ -369,7 +369,7 @@ def append(
     """Add an event to the caller's transaction; it commits (or rolls back) with it.
 
     `actor` is a pseudonymous public id (never a name); `commitment` a hex salted hash.
-    Call `incidents.db.begin_write(session)` at the start of the unit of work. The
+    Call `incidents.core.database.begin_write(session)` at the start of the unit of work. The
     returned CustodyEvent is a detached copy of the row (not in the session).
     """
     (event_,) = append_many(session, [NewEvent(actor, action, subject, commitment, details)],

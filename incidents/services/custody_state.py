@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
+from incidents.core.database import begin_write
 from incidents.models import BlobRecord, BlobStatus, EvidenceItem, Submission
 from incidents.models.incidents import Incident
 from incidents.services import custody

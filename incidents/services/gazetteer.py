@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from incidents.settings import CONFIG_DIR
+from incidents.core.settings import CONFIG_DIR
 
 GAZETTEER_FILE = CONFIG_DIR / "gazetteer.json"
 PREFER_NOT_TO_SAY = "prefer_not_to_say"

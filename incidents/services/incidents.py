@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from incidents.authz import STAFF
-from incidents.db import begin_write
-from incidents.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     EvidenceItem,
     Incident,
@@ -34,9 +34,11 @@ from incidents.models import (
     User,
 )
 from incidents.models.incidents import TITLE_MAX
-from incidents.models.types import utcnow
-from incidents.research.filters import LIKE_ESCAPE, Condition, Filters
-from incidents.research.public import (
+from incidents.services import custody
+from incidents.services.access import STAFF
+from incidents.services.gazetteer import Gazetteer, load_gazetteer
+from incidents.services.research.filters import LIKE_ESCAPE, Condition, Filters
+from incidents.services.research.public import (
     LocationPrecision,
     PublicIncident,
     Verification,
@@ -44,8 +46,6 @@ from incidents.research.public import (
     locate,
     public_summary,
 )
-from incidents.services import custody
-from incidents.services.gazetteer import Gazetteer, load_gazetteer
 from incidents.services.taxonomy import Taxonomy, load_taxonomy
 
 TEXT_MAX = 20_000

@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from incidents.settings import PROJECT_ROOT, Settings
+from incidents.core.settings import PROJECT_ROOT, Settings
 from storage.crypto.key_directory import MANIFEST, init_key_directory
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.errors import N_, InvalidInput, NotFound
+from incidents.core.clock import utcnow
+from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import Invitation, Role, User
-from incidents.models.types import utcnow
 from incidents.services import audit
 from incidents.services.secrets import new_token, token_hash
 

@@ -1,7 +1,7 @@
 """Verifying the custody ledger: the hash chain, its head, every checkpoint, the state file.
 
 `verify` streams the events once (memory stays flat) and reports every problem it finds
-(`VerifyReport`); `custody verify` in incidents/cli_custody.py prints the report.
+(`VerifyReport`); `custody verify` in incidents/cli/custody.py prints the report.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint, CustodyEvent
 from incidents.services.checkpoints import CustodyKeys
 from incidents.services.custody import (
@@ -27,7 +28,6 @@ from incidents.services.custody import (
     write_pending,
 )
 from incidents.services.custody_state import StateReplay, compare
-from incidents.settings import Settings
 from storage.checkpoint_state import CheckpointGuard
 from storage.crypto.merkle import CompactRange
 from storage.crypto.note import NoteError, verify_note
@@ -268,7 +268,7 @@ def verify(session: Session, keys: CustodyKeys, settings: Settings, *,
     With `state` (the default) the ledger is also replayed and compared with the tables
     (`custody_state.compare`): every row that disagrees is a problem of kind "row".
     `blobs`, if given, is called with the report and the commitment of each blob's
-    "stored" event to check the blobs too (see `incidents.services.blobs.verify_blobs`).
+    "stored" event to check the blobs too (see `incidents.services.evidence.blobs.verify_blobs`).
     """
     progress = progress or _no_progress
     report = VerifyReport()

@@ -9,8 +9,8 @@ from functools import cache
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from incidents.errors import N_, InvalidInput
-from incidents.settings import CONFIG_DIR
+from incidents.core.errors import N_, InvalidInput
+from incidents.core.settings import CONFIG_DIR
 
 MAX_PASSPHRASE_LENGTH = 1024
 

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from incidents.errors import N_, Conflict, InvalidInput, NotFound
+from incidents.core.errors import N_, Conflict, InvalidInput, NotFound
+from incidents.core.settings import Settings
 from incidents.models import BlobRecord, CustodyEvent, Submission, User
-from incidents.services import blobs, checkpoints, custody, submissions
-from incidents.settings import Settings
+from incidents.services import checkpoints, custody, submissions
+from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 from storage.crypto.merkle import ConsistencyProofError, verify_consistency
 from storage.crypto.note import NoteError, verifier_key, verify_note

@@ -22,11 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from incidents.authz import STAFF
-from incidents.db import begin_write
-from incidents.errors import N_, Forbidden, InvalidInput, NotFound
-from incidents.media import phash as phashes
-from incidents.media.duplicates import NearDuplicate, near_duplicates, unseal_phash
+from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     Assessment,
     BlobRecord,
@@ -48,8 +46,11 @@ from incidents.models import (
     User,
 )
 from incidents.models.review import CREDIBILITY_VALUES
-from incidents.models.types import utcnow
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.access import STAFF
+from incidents.services.evidence import blobs
+from incidents.services.media import phash as phashes
+from incidents.services.media.duplicates import NearDuplicate, near_duplicates, unseal_phash
 from incidents.services.submissions import new_public_id
 from storage.blob_reader import BlobReader
 from storage.blobstore import BlobStore
@@ -226,6 +227,12 @@ def queue(session: Session, keys: KeyProvider, user: User, filters: QueueFilters
 
 def load_submission(session: Session, user: User, public_id: str) -> Submission:
     return _load(session, user, Submission, public_id)
+
+
+def assessments_of(session: Session, submission: Submission) -> list[Assessment]:
+    """Every assessment of the submission's items, item by item."""
+    return [a for i in submission.items
+            for a in session.scalars(select(Assessment).where(Assessment.item_id == i.id))]
 
 
 def load_item(session: Session, user: User, public_id: str) -> EvidenceItem:

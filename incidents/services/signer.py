@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from incidents.db import Database
+from incidents.core.database import Database
+from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint
 from incidents.services import checkpoints
 from incidents.services.custody import head
-from incidents.settings import Settings
 
 log = logging.getLogger(__name__)
 

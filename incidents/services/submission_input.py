@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from incidents.errors import N_, InvalidInput
+from incidents.core.errors import N_, InvalidInput
 from incidents.models.submissions import DECLARED_NAME_MAX, DECLARED_TYPE_MAX, TimePrecision
 from incidents.services.gazetteer import PREFER_NOT_TO_SAY, Gazetteer, Place
 from incidents.services.taxonomy import Taxonomy
@@ -26,7 +26,7 @@ MAX_COUNT = 1_000_000
 MAX_FORCES_CHARS = 4000
 MAX_UPLOAD_IDS = 100
 EARLIEST = date(1900, 1, 1)
-# What a witness calls each field an error can name (`incidents.i18n` translates it);
+# What a witness calls each field an error can name (`incidents.web.i18n` translates it);
 # the API answers with the field id itself.
 FIELD_LABELS: dict[str, str] = {
     "metadata": N_("report details"),

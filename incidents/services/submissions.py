@@ -14,19 +14,18 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.authz import STAFF, require_access
-from incidents.db import begin_write
-from incidents.errors import N_, InvalidInput, NotFound
+from incidents.core.clock import iso, utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import BlobRecord, EvidenceItem, EvidenceKind, Submission, User
-from incidents.models.types import utcnow
-from incidents.multipart import ReceivedFile
-from incidents.services import blobs, custody, custody_state, uploads
+from incidents.services import custody, custody_state, uploads
+from incidents.services.access import STAFF, require_access
+from incidents.services.evidence import blobs
 from incidents.services.submission_input import (
     SubmissionInput,
     clean_declared,
@@ -41,7 +40,7 @@ TESTIMONY_TYPE = "text/plain; charset=utf-8"
 METADATA_MAX_BYTES = 64 * 1024
 
 # Called with the evidence item ids after a commit, to queue media processing. Set by the
-# app (see `incidents.jobs` when it exists); None: nothing is queued.
+# app (see `incidents.services.jobs` when it exists); None: nothing is queued.
 AfterCommit = Callable[[list[str]], None]
 
 
@@ -57,10 +56,6 @@ class NewFile:
     upload_id: str | None
     declared_name: str
     declared_type: str
-
-
-def files_from_form(received: Sequence[ReceivedFile[StoredBlob]]) -> list[NewFile]:
-    return [NewFile(f.stored, None, f.filename, f.content_type) for f in received]
 
 
 def create(
@@ -250,10 +245,6 @@ def summary(submission: Submission) -> dict[str, Any]:
             for item in submission.items
         ],
     }
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.isoformat().replace("+00:00", "Z") if when else None
 
 
 def item_for(session: Session, user: User, public_id: str) -> EvidenceItem:

@@ -9,8 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from incidents.errors import N_, InvalidInput
-from incidents.settings import CONFIG_DIR
+from incidents.core.errors import N_, InvalidInput
+from incidents.core.settings import CONFIG_DIR
 
 TAXONOMY_FILE = CONFIG_DIR / "taxonomy.json"
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
-from incidents.errors import N_, InvalidInput, NotFound
+from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import ApiToken, User, UserSession
-from incidents.models.types import utcnow
 from incidents.services import audit
 from incidents.services.secrets import new_token, token_hash
 

@@ -8,9 +8,9 @@ import time
 import pyotp
 from sqlalchemy.orm import Session
 
-from incidents.errors import N_, InvalidInput
+from incidents.core.clock import utcnow
+from incidents.core.errors import N_, InvalidInput
 from incidents.models import RecoveryCode, User
-from incidents.models.types import utcnow
 from incidents.services import audit
 from incidents.services.secrets import same, token_hash
 

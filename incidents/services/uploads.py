@@ -31,7 +31,8 @@ from typing import Protocol
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from incidents.errors import (
+from incidents.core.clock import utcnow
+from incidents.core.errors import (
     N_,
     ByteCount,
     ChecksumMismatch,
@@ -42,9 +43,9 @@ from incidents.errors import (
     ServiceUnavailable,
 )
 from incidents.models import BlobRecord, BlobStatus, Upload, UploadSegment, UploadState, User
-from incidents.models.types import utcnow
 from incidents.models.uploads import FILENAME_MAX, FILETYPE_MAX
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.evidence import blobs
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 from storage.crypto.keys import reseal

@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.errors import DomainError
+from incidents.core.errors import DomainError
 from incidents.services import accounts, tokens, totp
-from incidents.views.common import account_policy
+from incidents.web.context import account_policy
+from incidents.web.db import get_session
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
 

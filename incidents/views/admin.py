@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.errors import DomainError
-from incidents.models import Role
+from incidents.core.errors import DomainError
+from incidents.core.vocabulary import Role
 from incidents.services import accounts
 from incidents.services import invitations as invites
-from incidents.views.common import settings
+from incidents.web.context import settings
+from incidents.web.db import get_session
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 

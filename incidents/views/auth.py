@@ -9,14 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.errors import DomainError, NotFound
-from incidents.extensions import limiter
-from incidents.login import sign_in, sign_out
-from incidents.ratelimits import LOGIN_SCOPE, login_key
+from incidents.core.errors import DomainError, NotFound
 from incidents.services import accounts, totp
 from incidents.services.qrcodes import qr_svg
-from incidents.views.common import account_policy, safe_next, settings
+from incidents.web.context import account_policy, settings
+from incidents.web.db import get_session
+from incidents.web.extensions import limiter
+from incidents.web.http.forms import safe_next
+from incidents.web.login import sign_in, sign_out
+from incidents.web.ratelimits import LOGIN_SCOPE, login_key
 
 blueprint = Blueprint("auth", __name__)
 PENDING_USER, PENDING_SINCE = "pending_user", "pending_since"

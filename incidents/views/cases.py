@@ -6,11 +6,12 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.models import CaseKind, Role
-from incidents.services import bundles, cases
-from incidents.views.common import form_ids
-from incidents.views.review import bundle_response
+from incidents.core.vocabulary import CaseKind, Role
+from incidents.services import cases
+from incidents.services.bundles import export as bundles
+from incidents.web.db import get_session
+from incidents.web.http.forms import form_ids
+from incidents.web.http.responses import bundle_response
 
 blueprint = Blueprint("cases", __name__, url_prefix="/cases")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.evidence import get_keys
 from incidents.services import checkpoints
+from incidents.web.context import get_keys
+from incidents.web.db import get_session
 
 blueprint = Blueprint("custody", __name__, url_prefix="/custody")
 

@@ -11,13 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.research.public import LocationPrecision, Verification
-from incidents.services import bundles, incidents, review
+from incidents.services import incidents, review
+from incidents.services.bundles import export as bundles
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research.public import LocationPrecision, Verification
 from incidents.services.taxonomy import load_taxonomy
-from incidents.views.common import form_ids
-from incidents.views.review import bundle_response
+from incidents.web.db import get_session
+from incidents.web.http.forms import form_ids
+from incidents.web.http.responses import bundle_response
 
 blueprint = Blueprint("incidents", __name__, url_prefix="/incidents")
 

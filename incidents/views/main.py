@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
-from incidents.views.common import safe_next, settings
+from incidents.web.context import settings
+from incidents.web.http.forms import safe_next
 
 blueprint = Blueprint("main", __name__)
 

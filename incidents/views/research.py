@@ -1,6 +1,6 @@
 """Researchers' pages: the timeline (filters, chart, list), one incident, the map, exports.
 
-Each view parses the filters, calls one function of `incidents.services.research` and
+Each view parses the filters, calls one function of `incidents.services.research.queries` and
 renders. Everything shown comes from `PublicIncident`s or from counts over them, so nothing a
 researcher may not see can reach these pages. Times are shown in the display zone (Asia/Almaty)
 with UTC beside them.
@@ -8,42 +8,29 @@ with UTC beside them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
-from incidents.db import get_db, get_session
-from incidents.models.types import utcnow
-from incidents.research.chart import chart_table, render_chart
-from incidents.research.exports import CONTENT_TYPES, export_filename
-from incidents.research.filters import PER_PAGE_CHOICES, SORTS, Filters, parse_filters
-from incidents.research.map import map_table, render_map
-from incidents.research.public import PublicIncident, Verification
-from incidents.research.suppress import suppress
-from incidents.services import research
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research import queries as research
+from incidents.services.research.chart import chart_table, render_chart
+from incidents.services.research.exports import CONTENT_TYPES
+from incidents.services.research.filters import PER_PAGE_CHOICES, SORTS, Filters
+from incidents.services.research.map import map_table, render_map
+from incidents.services.research.public import PublicIncident, Verification
+from incidents.services.research.suppress import suppress
 from incidents.services.taxonomy import load_taxonomy
-from incidents.views.common import settings
+from incidents.web.context import aggregate_cache, settings
+from incidents.web.db import get_session
+from incidents.web.http.forms import filters_from_request
+from incidents.web.http.responses import export_response
 
 blueprint = Blueprint("research", __name__, url_prefix="/research")
-
-
-def filters_from_request() -> Filters:
-    """The query string as validated filters; a bad value is a 400 naming its parameter."""
-    return parse_filters(request.args, taxonomy=load_taxonomy(), gazetteer=load_gazetteer(),
-                         zone=settings().display_timezone)
-
-
-def aggregate_cache() -> research.AggregateCache:
-    """The application's cache of chart and map counts (made on first use)."""
-    cache: research.AggregateCache = current_app.extensions.setdefault(
-        "research_cache", research.AggregateCache())
-    return cache
 
 
 def _language() -> str:
@@ -188,19 +175,6 @@ def map_page() -> str:
         unplaced=suppress(data.unplaced, threshold),
         timeline_url=_page_url("research.timeline", filters),
         **context)
-
-
-def export_response(filters: Filters, kind: str) -> Response:
-    """Stream the filtered set as `kind`: rows leave as they are read, memory stays flat."""
-    chunks: Iterator[str] = research.export(get_db(), filters, kind, gazetteer=load_gazetteer(),
-                                            zone=settings().display_timezone)
-    response = Response((c.encode("utf-8") for c in chunks), mimetype=None,
-                        content_type=CONTENT_TYPES[kind])
-    name = export_filename(kind, utcnow())
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @blueprint.get("/timeline.<any(csv, json, geojson):kind>")

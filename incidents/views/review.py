@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from flask import Blueprint, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.evidence import get_blobstore, get_keys
-from incidents.security import SANDBOX_POLICY
-from incidents.services import bundles, review
+from incidents.services import review
+from incidents.services.bundles import export as bundles
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
-from incidents.views.common import settings
+from incidents.web.context import get_blobstore, get_keys, settings
+from incidents.web.db import get_session
+from incidents.web.http.responses import bundle_response, evidence_response
 
 blueprint = Blueprint("review", __name__, url_prefix="/review")
-
-
-def evidence_response(original: review.Original | None, body: Iterator[bytes],
-                      mimetype: str) -> Response:
-    """Evidence bytes: never cached, never sniffed, never run (CSP sandbox)."""
-    response = Response(stream_with_context(body), mimetype=mimetype)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
-    if original is not None:
-        response.headers["Content-Disposition"] = f'attachment; filename="{original.filename}"'
-        response.headers["Content-Length"] = str(original.size)
-    return response
 
 
 @blueprint.get("/")
@@ -122,21 +107,6 @@ def integrity(public_id: str) -> Response:
         flash(_("Integrity check FAILED: %(problem)s", problem=result.problem or ""))
     return redirect(url_for("review.submission", public_id=item.submission.public_id)
                     + f"#item-{public_id}")
-
-
-def bundle_response(plan: bundles.BundlePlan) -> Response:
-    """Stream a bundle as the response (constant memory; "exported" recorded at the end)."""
-    export = bundles.prepare(get_session(), get_blobstore(), get_keys(), settings(),
-                             current_user.user, plan)
-    response = Response(stream_with_context(export.chunks()), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.bundle_id}.zip"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
-    response.headers["X-Bundle-Items"] = str(plan.count)
-    response.headers["X-Bundle-Withheld"] = str(len(plan.withheld))
-    response.headers["X-Bundle-Payload-Bytes"] = str(plan.total_bytes)
-    return response
 
 
 @blueprint.post("/bundle")

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -19,16 +18,16 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.db import get_session
-from incidents.errors import DomainError
-from incidents.extensions import csrf
-from incidents.models.types import utcnow
-from incidents.multipart import StreamedForm
+from incidents.core.errors import DomainError
 from incidents.services import receipts, review, submission_input, submissions
 from incidents.services.gazetteer import PREFER_NOT_TO_SAY, load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
-from incidents.views.common import settings
-from incidents.views.streaming import discard_stored, read_evidence_form
+from incidents.web.context import get_blobstore, get_keys, media_queue, settings
+from incidents.web.db import get_session
+from incidents.web.extensions import csrf
+from incidents.web.http.forms import metadata_from_form, validate_form_metadata
+from incidents.web.http.multipart import StreamedForm
+from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
@@ -36,14 +35,11 @@ blueprint = Blueprint("submit", __name__)
 
 
 def _store() -> BlobStore:
-    store: BlobStore = current_app.extensions["blobstore"]
-    return store
+    return get_blobstore()
 
 
 def _after_commit() -> submissions.AfterCommit | None:
-    """Media processing for new files (incidents.jobs registers it as this extension)."""
-    hook: submissions.AfterCommit | None = current_app.extensions.get("media_queue")
-    return hook
+    return media_queue()
 
 
 def _form_context(**extra: Any) -> dict[str, Any]:
@@ -53,55 +49,13 @@ def _form_context(**extra: Any) -> dict[str, Any]:
             "max_upload_bytes": settings().max_upload_bytes, **extra}
 
 
-def metadata_from_form(fields: Mapping[str, list[str]]) -> dict[str, Any]:
-    """The plain HTML form's fields as the API's metadata object (same validation)."""
-    def one(name: str) -> str:
-        values = fields.get(name) or [""]
-        return values[0].strip()
-
-    def count(name: str) -> int | str | None:
-        text = one(name)
-        return int(text) if text.isdigit() and len(text) < 8 else (text or None)
-
-    day, clock = one("date"), one("time")
-    point: Any = None
-    if one("lat") or one("lon"):
-        try:
-            point = [float(one("lat")), float(one("lon"))]
-        except ValueError:
-            point = "invalid"
-    return {
-        "testimony": (fields.get("testimony") or [""])[0],
-        "occurred_at": f"{day}T{clock}" if day and clock else day,
-        "time_precision": one("time_precision") or "unknown",
-        "place": one("place"),
-        "point": point,
-        "categories": fields.get("categories", []),
-        "tags": fields.get("tags", []),
-        "counts": {k: count(k) for k in ("injured", "detained", "killed")},
-        "forces": (fields.get("forces") or [""])[0],
-        "consent": {k: one(f"consent_{k}") == "yes" if one(f"consent_{k}") in ("yes", "no")
-                    else None for k in submission_input.CONSENT_KEYS},
-        # Finished tus uploads, added by static/js/upload.js as hidden fields.
-        "uploads": fields.get("uploads", []),
-    }
-
-
-def validate_form_metadata(raw: dict[str, Any]) -> submission_input.SubmissionInput:
-    s = settings()
-    return submission_input.validate(
-        raw, taxonomy=load_taxonomy(), gazetteer=load_gazetteer(),
-        display_zone=s.display_timezone, max_testimony_bytes=s.max_form_field_bytes,
-        now=utcnow())
-
-
 @blueprint.get("/submit")
 def new() -> str:
     return render_template("submit/new.html", **_form_context(values={}))
 
 
 @blueprint.post("/submit")
-@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
 def create() -> Response | tuple[str, int]:
     checked: dict[str, submission_input.SubmissionInput] = {}
     typed: dict[str, list[str]] = {}
@@ -116,7 +70,7 @@ def create() -> Response | tuple[str, int]:
         form = read_evidence_form(early)
         submission = submissions.create(
             get_session(), _store(), current_user.user, checked["data"],
-            submissions.files_from_form(form.files),
+            files_from_form(form.files),
             max_blob_bytes=settings().max_upload_bytes, after_commit=_after_commit())
     except BaseException as error:
         discard_stored(form)
@@ -158,7 +112,7 @@ def answer_request(public_id: str, request_id: str) -> Response:
 
 
 @blueprint.post("/submissions/<public_id>/files")
-@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
 def add_files(public_id: str) -> Response:
     user = current_user.user
     # Refuse someone else's submission before any byte is stored.
@@ -166,7 +120,7 @@ def add_files(public_id: str) -> Response:
     form = read_evidence_form()
     try:
         submissions.add_files(get_session(), _store(), user, public_id,
-                              submissions.files_from_form(form.files),
+                              files_from_form(form.files),
                               after_commit=_after_commit())
     except BaseException:
         discard_stored(form)
@@ -175,7 +129,7 @@ def add_files(public_id: str) -> Response:
 
 
 def _receipt(public_id: str) -> dict[str, Any]:
-    return receipts.build(get_session(), _store(), current_app.extensions["keys"], settings(),
+    return receipts.build(get_session(), _store(), get_keys(), settings(),
                           current_user.user, public_id)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
-from incidents.db import Base, get_session
 from incidents.models import ApiToken, Role, User
+from incidents.models.base import Base
+from incidents.web.db import get_session
 from tests.helpers import PASSPHRASE, current_code, gen_invitation, gen_token, gen_user, next_code
 from tests.web.conftest import form_token, fresh_g, sign_in
 

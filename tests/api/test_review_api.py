@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from incidents.db import get_session
 from incidents.models import BlobRecord, CustodyEvent, EvidenceItem, Role
 from incidents.services import custody
+from incidents.web.db import get_session
 from tests.helpers import gen_token, gen_user
 from tests.review.fixtures import PHOTO, call, items_of
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from incidents.db import get_session
 from incidents.models import CustodyEvent, EvidenceItem, Role, Submission, User
+from incidents.web.db import get_session
 from tests.helpers import gen_token, gen_user
 from tests.submissions.helpers import (
     api_get,

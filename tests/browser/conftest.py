@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from incidents import create_app
-from incidents.settings import Settings
+from incidents.app import create_app
+from incidents.core.settings import Settings
 from tests.conftest import POSTGRES_URL, _truncate
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from incidents.models import Role
-from tests.fixtures.media import video
+from tests.fixtures.media import SAMPLES, video
 from tests.helpers import PASSPHRASE, gen_user
 
 pytestmark = pytest.mark.browser
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "photos"
 TESTIMONY = ("Пятого января на площади Республики силовики стреляли в безоружных людей. "
              "Я снимал это на телефон из окна.")
 

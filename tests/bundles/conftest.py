@@ -18,19 +18,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from incidents.bundles.builder import (
+from incidents.core.database import begin_write
+from incidents.core.settings import Settings
+from incidents.models import BlobRecord
+from incidents.services import checkpoints, custody
+from incidents.services.bundles.builder import (
     BundleCustody,
     BundleItem,
     BundleManifest,
     build_bundle,
     payload_manifest,
 )
-from incidents.bundles.sources import custody_for
-from incidents.db import begin_write
-from incidents.evidence import KeyRingHolder
-from incidents.models import BlobRecord
-from incidents.services import blobs, checkpoints, custody
-from incidents.settings import Settings
+from incidents.services.bundles.sources import custody_for
+from incidents.services.evidence import blobs
+from incidents.services.evidence.store import KeyRingHolder
 from storage.blobstore import BlobStore
 from storage.crypto.note import verifier_key
 

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from incidents.bundles import builder
-from incidents.bundles.builder import (
+from incidents.core.settings import Settings
+from incidents.services import custody
+from incidents.services.bundles import builder
+from incidents.services.bundles.builder import (
     BundleCustody,
     BundleError,
     BundleItem,
@@ -21,10 +23,9 @@ from incidents.bundles.builder import (
     payload_manifest,
     stream_bundle,
 )
-from incidents.bundles.sources import custody_for
-from incidents.evidence import KeyRingHolder
-from incidents.services import blobs, custody
-from incidents.settings import Settings
+from incidents.services.bundles.sources import custody_for
+from incidents.services.evidence import blobs
+from incidents.services.evidence.store import KeyRingHolder
 from tests.bundles.conftest import CREATED, Exported, subjects_for
 
 MiB = 1024 * 1024

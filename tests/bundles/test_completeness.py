@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from incidents.db import begin_write
+from incidents.core.database import begin_write
 from incidents.services import custody
 from tests.bundles.conftest import (
     Exported,

@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from incidents.bundles.verify import parse_verifier_key
+from incidents.services.bundles.verify import parse_verifier_key
 from storage.crypto.note import sign_note, split_note, verifier_key
 from tests.bundles.conftest import (
     Exported,

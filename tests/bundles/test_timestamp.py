@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from incidents.bundles.builder import BundleItem, build_bundle
+from incidents.services.bundles.builder import BundleItem, build_bundle
 from tests.bundles.conftest import CREATED, Exported, bundle_custody_for, run_verify
 from tests.fixtures.tsa import LocalTSA, _make_pki
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import stat
 
-from incidents import create_app
-from incidents.db import get_session
+from incidents.app import create_app
+from incidents.core.clock import utcnow
 from incidents.models import Invitation, Role, User
-from incidents.models.types import utcnow
+from incidents.web.db import get_session
 from tests.helpers import PASSPHRASE, gen_user
 from tests.web.conftest import register_form
 

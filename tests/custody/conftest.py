@@ -6,9 +6,10 @@ import io
 
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write
+from incidents.core.database import begin_write
 from incidents.models import CustodyEvent
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from incidents.db import begin_write
-from incidents.errors import InvalidInput
+from incidents.core.database import begin_write
+from incidents.core.errors import InvalidInput
 from incidents.models import CustodyEvent, LedgerHead
 from incidents.services import custody, ledger_verify
 from tests.custody.conftest import add_events

@@ -10,10 +10,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from incidents.db import get_db, make_engine
-from incidents.errors import Forbidden, LedgerUnavailable
+from incidents.core.database import make_engine
+from incidents.core.errors import Forbidden, LedgerUnavailable
 from incidents.models import BlobRecord, BlobStatus, CustodyEvent, Role
-from incidents.services import blobs, custody, ledger_verify
+from incidents.services import custody, ledger_verify
+from incidents.services.evidence import blobs
+from incidents.web.db import get_db
 from tests.conftest import POSTGRES_URL
 from tests.custody.conftest import ingest_bytes
 from tests.helpers import gen_user
@@ -254,7 +256,7 @@ def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
     assert report.ok, report.problems
     assert report.blobs >= 9
     # A fresh process (only the key files on disk) can read everything too.
-    from incidents.evidence import KeyRingHolder
+    from incidents.services.evidence.store import KeyRingHolder
     fresh = KeyRingHolder(settings.key_dir, None)
     for record in session.scalars(sa.select(BlobRecord)):
         fresh.unseal_data_key(record.key_id, record.sealed_key, record.id)

@@ -6,10 +6,10 @@ import dataclasses
 
 from flask import Flask
 
-from incidents.db import get_session
-from incidents.evidence import get_keys
 from incidents.models.custody import Checkpoint
 from incidents.services import checkpoints, custody
+from incidents.web.context import get_keys
+from incidents.web.db import get_session
 from tests.fixtures.tsa import LocalTSA, openssl_verify
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from incidents import create_app
+from incidents.app import create_app
 from incidents.models import BlobRecord, CustodyEvent
 from incidents.services import ledger_verify
 from tests.conftest import POSTGRES_URL
@@ -60,10 +60,10 @@ def test_concurrent_appends_from_several_processes_keep_one_chain_on_sqlite(
 
 INGEST_SCRIPT = """
 import sys, time
-from incidents import create_app
-from incidents.db import get_db
-from incidents.services import blobs
-from incidents.settings import Settings
+from incidents.app import create_app
+from incidents.web.db import get_db
+from incidents.services.evidence import blobs
+from incidents.core.settings import Settings
 
 settings = Settings.load(instance_path=sys.argv[1], environ={}, database_url=sys.argv[2])
 app = create_app(settings)

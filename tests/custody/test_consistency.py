@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from incidents.bundles.verify import consistent
 from incidents.models import Role
 from incidents.models.custody import Checkpoint, CustodyEvent, LedgerHead
 from incidents.services import checkpoints, custody
+from incidents.services.bundles.verify import consistent
 from storage.crypto.merkle import ConsistencyProofError, verify_consistency
 from storage.crypto.note import parse_checkpoint
 from tests.custody.conftest import add_events

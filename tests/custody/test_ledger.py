@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from incidents.db import get_db
-from incidents.errors import CheckpointRefused, InvalidInput
+from incidents.core.errors import CheckpointRefused, InvalidInput
 from incidents.models import Checkpoint, CustodyEvent, LedgerHead
 from incidents.services import checkpoints, custody, ledger_verify
+from incidents.web.db import get_db
 from storage.crypto.merkle import leaf_hash, root, verify_consistency, verify_inclusion
 from storage.crypto.note import sign_checkpoint
 from tests.custody.conftest import add_events

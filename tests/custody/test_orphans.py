@@ -15,19 +15,19 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from incidents import create_app
+from incidents.app import create_app
+from incidents.core.clock import utcnow
 from incidents.models import BlobRecord, CustodyEvent, Upload, UploadSegment
-from incidents.models.types import utcnow
-from incidents.services import blobs
+from incidents.services.evidence import blobs
 from tests.helpers import gen_user
 
 KILLED_SCRIPT = """
 import sys, time
 from sqlalchemy import event
-from incidents import create_app
-from incidents.db import get_db
-from incidents.services import blobs
-from incidents.settings import Settings
+from incidents.app import create_app
+from incidents.web.db import get_db
+from incidents.services.evidence import blobs
+from incidents.core.settings import Settings
 
 settings = Settings.load(instance_path=sys.argv[1], environ={}, database_url=sys.argv[2])
 app = create_app(settings)
@@ -61,7 +61,7 @@ def test_a_blob_whose_process_was_killed_before_the_commit_is_quarantined_and_lo
         proc.wait()
     (orphan,) = store.backend.names()  # visible in the store, with no row
     assert session.scalar(sa.select(sa.func.count()).select_from(BlobRecord)) == 0
-    with caplog.at_level(logging.WARNING, logger="incidents.services.blobs"):
+    with caplog.at_level(logging.WARNING, logger="incidents.services.evidence.blobs"):
         result = runner.invoke(args=["custody", "sweep", "--orphan-grace", "0"])
     assert result.exit_code == 0, result.output
     assert f"quarantined {orphan}" in result.output

@@ -8,10 +8,11 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from incidents.db import begin_write
-from incidents.errors import ServiceUnavailable
+from incidents.core.database import begin_write
+from incidents.core.errors import ServiceUnavailable
 from incidents.models import BlobRecord, CustodyEvent
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.evidence import blobs
 
 DATA = b"video bytes streamed from a form part " * 1000
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import secrets
 
-from incidents.evidence import KeyRingHolder
-from incidents.media import phash as phashes
-from incidents.media.duplicates import unseal_phash
-from incidents.media.process import phash_context
 from incidents.models import EvidenceItem, EvidenceKind, MediaPhash
-from incidents.services import blobs
+from incidents.services.evidence import blobs
+from incidents.services.evidence.store import KeyRingHolder
+from incidents.services.media import phash as phashes
+from incidents.services.media.duplicates import unseal_phash
+from incidents.services.media.process import phash_context
 from tests.media.conftest import gen_submission
 
 VALUE = 0x8F3C_0A5E_71D2_B469

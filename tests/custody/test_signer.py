@@ -12,12 +12,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from incidents import create_app
+from incidents.app import create_app
+from incidents.core.settings import Settings
 from incidents.models import BlobRecord
 from incidents.models.custody import Checkpoint, CustodyEvent, LedgerHead
-from incidents.services import blobs, checkpoints, ledger_verify
+from incidents.services import checkpoints, ledger_verify
+from incidents.services.evidence import blobs
 from incidents.services.signer import CheckpointSigner, sign_pending, unsigned_events
-from incidents.settings import Settings
 from tests.custody.conftest import add_events, ingest_bytes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from incidents.db import begin_write, make_engine
+from incidents.core.database import begin_write, make_engine
 from incidents.services import custody
 
 

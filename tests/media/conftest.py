@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from incidents.models import EvidenceItem, EvidenceKind, Role, Submission, TimePrecision
-from incidents.services import blobs
+from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
 from tests.helpers import gen_user
 

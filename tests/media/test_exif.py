@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from incidents.media.exif import extract_exif
+from incidents.services.media.exif import extract_exif
 from tests.fixtures import media
 
 

@@ -9,8 +9,9 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
-from incidents import jobs
 from incidents.models import MediaProcessing, ProcessingStatus
+from incidents.services import jobs
+from incidents.web import jobs as web_jobs
 from tests.conftest import REDIS_URL
 from tests.fixtures import media
 from tests.media.conftest import ItemFactory
@@ -50,7 +51,7 @@ def test_the_submission_hook_queues_processing_of_new_items(
 
 def test_an_unknown_job_name_is_refused(app: Flask) -> None:
     with pytest.raises(KeyError):
-        jobs.enqueue(app, "rm_rf", 1)
+        web_jobs.enqueue(app, "rm_rf", 1)
 
 
 def test_a_hostile_file_does_not_stop_the_worker(
@@ -74,7 +75,7 @@ def test_an_rq_worker_runs_process_item_end_to_end(
         app: Flask, runner: FlaskCliRunner, session: Session, gen_item: ItemFactory,
         simple: bool) -> None:
     item = gen_item(media.video("mp4"), name="v.mp4", declared_type="video/mp4")
-    job = jobs.enqueue(app, "process_item", item.public_id)
+    job = web_jobs.enqueue(app, "process_item", item.public_id)
     args = ["worker", "--burst"] + (["--simple"] if simple else [])
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output

@@ -8,8 +8,8 @@ import exifread
 import pytest
 from PIL import Image
 
-from incidents.media.previews import image_derivatives
-from incidents.media.results import MediaFlagged
+from incidents.services.media.previews import image_derivatives
+from incidents.services.media.results import MediaFlagged
 from tests.fixtures import media
 
 

@@ -12,9 +12,6 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.db import Base
-from incidents.media.duplicates import near_duplicates
-from incidents.media.process import process_item
 from incidents.models import (
     BlobRecord,
     CustodyEvent,
@@ -25,7 +22,10 @@ from incidents.models import (
     ProcessingStatus,
     Submission,
 )
-from incidents.services import blobs
+from incidents.models.base import Base
+from incidents.services.evidence import blobs
+from incidents.services.media.duplicates import near_duplicates
+from incidents.services.media.process import process_item
 from storage.blobstore import BlobStore
 from tests.fixtures import media
 from tests.media.conftest import ItemFactory, gen_submission

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.media.sniff import MediaKind, declared_mismatch, has_markup, sniff
+from incidents.services.media.sniff import MediaKind, declared_mismatch, has_markup, sniff
 from tests.fixtures import media
 
 

@@ -8,9 +8,9 @@ import av
 import pytest
 from PIL import Image
 
-from incidents.media import video
-from incidents.media.av_meta import parse_iso6709, probe
-from incidents.media.results import MediaFlagged
+from incidents.services.media import video
+from incidents.services.media.av_meta import parse_iso6709, probe
+from incidents.services.media.results import MediaFlagged
 from tests.fixtures import media
 
 # Tags the MP4 demuxer reports from the `ftyp` box itself: structure, not metadata.

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incidents.research.public import (
+from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research.public import (
     LocationPrecision,
     PublicIncident,
     PublicPlace,
     Verification,
     locate,
 )
-from incidents.services.gazetteer import load_gazetteer
 
 JAN5 = datetime(2022, 1, 5, 8, 0, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from incidents.errors import InvalidInput
-from incidents.research.chart import (
+from incidents.core.errors import InvalidInput
+from incidents.services.research.chart import (
     MAX_DAYS,
     PLOT_HEIGHT,
     chart_table,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.research.exports import COLUMNS
+from incidents.core.settings import PROJECT_ROOT
+from incidents.services.research.exports import COLUMNS
 from incidents.services.taxonomy import load_taxonomy
-from incidents.settings import PROJECT_ROOT
 
 DICTIONARY = (PROJECT_ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
 TAXONOMY_IDS = [c.id for c in load_taxonomy().categories] + [

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from incidents.research.exports import (
+from incidents.services.research.exports import (
     COLUMNS,
     EXPORTS,
     csv_chunks,
@@ -20,7 +20,7 @@ from incidents.research.exports import (
     geojson_chunks,
     json_chunks,
 )
-from incidents.research.public import LocationPrecision, PublicIncident
+from incidents.services.research.public import LocationPrecision, PublicIncident
 from tests.research.factories import gen_incident, gen_place, many_incidents
 
 MiB = 1024 * 1024

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from incidents.errors import InvalidInput
-from incidents.research.filters import (
+from incidents.core.errors import InvalidInput
+from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research.filters import (
     FILTER_FIELDS,
     SEARCH_MAX_CHARS,
     SORT_FIELDS,
@@ -17,8 +18,7 @@ from incidents.research.filters import (
     Filters,
     parse_filters,
 )
-from incidents.research.public import LocationPrecision, Verification
-from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research.public import LocationPrecision, Verification
 from incidents.services.taxonomy import load_taxonomy
 from tests.research.factories import gen_incident, gen_place
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.research.map import CREDIT, aggregate, load_outline, map_table, render_map
-from incidents.research.public import LocationPrecision
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research.map import CREDIT, aggregate, load_outline, map_table, render_map
+from incidents.services.research.public import LocationPrecision
 from tests.research.factories import gen_incident, gen_place
 from tests.research.svg_checks import SVG, assert_accessible, assert_self_contained, parse
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from incidents.models.submissions import TimePrecision
-from incidents.research.public import (
+from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research.public import (
     TIME_PRECISIONS,
     LocationPrecision,
     PublicIncident,
@@ -17,7 +18,6 @@ from incidents.research.public import (
     locate,
     public_summary,
 )
-from incidents.services.gazetteer import load_gazetteer
 from tests.research.factories import gen_incident
 
 POINT = (43.123456, 52.987654)  # a witness's exact point near Zhanaozen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.research.suppress import suppress, suppress_table
+from incidents.services.research.suppress import suppress, suppress_table
 
 
 @pytest.mark.parametrize("count", [1, 2])

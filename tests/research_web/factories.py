@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from incidents.models import Incident, IncidentSubmission, IncidentTerm, Role, TermKind, User
 from incidents.models.submissions import TimePrecision
-from incidents.research.public import LocationPrecision, Verification
+from incidents.services.research.public import LocationPrecision, Verification
 from tests.helpers import gen_user
 
 JAN5 = datetime(2022, 1, 5, 8, 0, tzinfo=UTC)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
-from incidents.db import get_session
 from incidents.models import CustodyEvent, Incident, Submission
-from incidents.research.public import LocationPrecision
+from incidents.services.research.public import LocationPrecision
+from incidents.web.db import get_session
 
 
 def test_the_demo_fills_a_fresh_instance_once(runner: FlaskCliRunner) -> None:

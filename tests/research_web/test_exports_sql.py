@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from incidents.db import get_db, get_session
 from incidents.models import Role, Submission
-from incidents.research.exports import csv_chunks
-from incidents.research.filters import Filters
-from incidents.research.public import LocationPrecision, Verification
-from incidents.services import research
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research import queries as research
+from incidents.services.research.exports import csv_chunks
+from incidents.services.research.filters import Filters
+from incidents.services.research.public import LocationPrecision, Verification
+from incidents.web.db import get_db, get_session
 from tests.helpers import gen_user
 from tests.research_web.factories import gen_incident_row
 

@@ -4,7 +4,7 @@ Witnesses send reports full of unique markers (pseudonym, testimony, file name, 
 and GPS in a real JPEG made with Pillow, an exact point, the forces description); reviewers
 build and publish incidents from them with the reviewers' own service (a description and, for
 a witness who refused publication, an excerpt that must stay hidden). Then every route a
-researcher may GET (per `incidents.authz.PERMISSIONS`), with the real ids of those
+researcher may GET (per `incidents.web.permissions.PERMISSIONS`), with the real ids of those
 submissions, items and incidents where a route takes one, and every export with and without
 filters, is fetched as a signed-in researcher and searched for each marker.
 """
@@ -19,11 +19,11 @@ from flask import Flask, current_app
 from PIL import Image
 from sqlalchemy import func, select
 
-from incidents.authz import allowed
-from incidents.db import get_session
-from incidents.media.process import process_item
 from incidents.models import CustodyEvent, EvidenceItem, Role, Submission, User
 from incidents.services import incidents as incident_service
+from incidents.services.media.process import process_item
+from incidents.web.db import get_session
+from incidents.web.permissions import allowed
 from tests.helpers import gen_token, gen_user
 from tests.submissions.helpers import post_submission
 from tests.web.conftest import sign_in

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from incidents.db import get_session
 from incidents.models import Role
-from incidents.research.public import LocationPrecision, Verification
+from incidents.services.research.public import LocationPrecision, Verification
+from incidents.web.db import get_session
 from tests.helpers import gen_user
 from tests.research_web.factories import gen_incident_row
 from tests.web.conftest import sign_in

@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from incidents.db import get_session
-from incidents.media.process import process_item
 from incidents.models import Role, User
+from incidents.services.media.process import process_item
+from incidents.web.db import get_session
 from tests.helpers import gen_token, gen_user
 from tests.submissions.helpers import fresh_g, gen_metadata, post_submission
 

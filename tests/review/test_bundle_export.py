@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from incidents.db import get_session
 from incidents.models import CustodyEvent
+from incidents.web.db import get_session
 from storage.crypto.note import verifier_key
 from tests.bundles.conftest import run_verify
 from tests.review.fixtures import PHOTO, call, items_of

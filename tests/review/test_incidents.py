@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.db import get_session
-from incidents.errors import Conflict, InvalidInput
-from incidents.research.filters import Filters
-from incidents.research.public import LocationPrecision
+from incidents.core.errors import Conflict, InvalidInput
 from incidents.services import custody, incidents
+from incidents.services.research.filters import Filters
+from incidents.services.research.public import LocationPrecision
+from incidents.web.db import get_session
 from tests.review.fixtures import call
 
 BASE = {"title": "Shooting at the akimat", "start_utc": "2022-01-05T06:00:00Z",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from incidents.db import get_session
 from incidents.models import CustodyEvent
+from incidents.web.db import get_session
 from tests.helpers import login
 from tests.review.fixtures import call, items_of
 from tests.web.conftest import form_token, fresh_g

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from incidents.db import get_session
 from incidents.models import EvidenceKind, Submission
+from incidents.web.db import get_session
 from tests.helpers import login
 from tests.review.fixtures import call
 from tests.web.conftest import form_token, fresh_g

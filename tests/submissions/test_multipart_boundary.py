@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.errors import InvalidInput
-from incidents.multipart import boundary_of
+from incidents.core.errors import InvalidInput
+from incidents.web.http.multipart import boundary_of
 
 
 def test_a_boundary_longer_than_rfc_2046s_70_characters_is_accepted() -> None:

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from incidents.db import get_session
 from incidents.models import BlobRecord, CustodyEvent, EvidenceItem, Submission
+from incidents.web.db import get_session
 from storage.blobstore import DEFAULT_CHUNK_SIZE
 from storage.errors import StorageFull
 from tests.submissions.helpers import (

@@ -8,11 +8,13 @@ import os
 import pytest
 from sqlalchemy import select
 
-from incidents.db import begin_write, get_session
-from incidents.errors import InvalidInput, NotFound
+from incidents.core.database import begin_write
+from incidents.core.errors import InvalidInput, NotFound
 from incidents.models import BlobRecord, CustodyEvent, Upload
-from incidents.services import blobs, custody
+from incidents.services import custody
+from incidents.services.evidence import blobs
 from incidents.services.uploads import claim_finished_upload
+from incidents.web.db import get_session
 from tests.helpers import gen_user
 from tests.submissions.helpers import api_get, gen_metadata, post_submission
 from tests.uploads.conftest import create, patch

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from incidents.db import get_session
+from incidents.core.clock import utcnow
 from incidents.models import Upload, UploadSegment
-from incidents.models.types import utcnow
 from incidents.services import uploads
+from incidents.web.db import get_session
 from storage.blobstore import BlobRef
 from tests.helpers import gen_token, gen_user, login
 from tests.uploads.conftest import TUS, blob_files, create, fresh_g, metadata, patch

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from tusclient.client import TusClient
 from tusclient.uploader import Uploader
 
-from incidents import create_app
-from incidents.db import get_session
+from incidents.app import create_app
 from incidents.models import Upload
+from incidents.web.db import get_session
 from storage.blobstore import BlobRef
 from tests.uploads.conftest import TUS
 

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from incidents import create_app
+from incidents.app import create_app
+from incidents.core.settings import Settings
 from incidents.models import User
-from incidents.settings import Settings
 from tests.conftest import POSTGRES_URL, REDIS_URL, _flush_rate_limits, _truncate
 from tests.helpers import BrowserLikeClient, csrf_token, fresh_g, login
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from incidents.db import get_session
 from incidents.models import Role, User, UserSession
+from incidents.web.db import get_session
 from tests.helpers import PASSPHRASE, gen_invitation, gen_user
 from tests.web.conftest import form_token, fresh_g, register_form, sign_in
 

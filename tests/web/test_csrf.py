@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.extensions import csrf
 from incidents.models import Role
+from incidents.web.extensions import csrf
 from tests.helpers import gen_invitation, gen_token, gen_user
 from tests.web.conftest import form_token, fresh_g, sign_in
 from tests.web.route_walk import walk_routes
 
 CSRF_MESSAGE = "The form expired or was sent from another site. Please try again."
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-# Modules whose exempt views call incidents.views.streaming.check_streamed_csrf.
+# Modules whose exempt views call incidents.web.http.streaming.check_streamed_csrf.
 STREAMING_MODULES = {"incidents.views.submit", "incidents.api.v1.submissions",
                      "incidents.api.v1.uploads"}
 
 
 def streamed(app, endpoint: str) -> bool:
     """Views exempt from the global check read their body as a stream and check the token
-    themselves (incidents.views.streaming); their own tests prove that."""
+    themselves (incidents.web.http.streaming); their own tests prove that."""
     view = app.view_functions[endpoint]
     return f"{view.__module__}.{view.__name__}" in csrf._exempt_views
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from incidents import authz
 from incidents.models import Role
+from incidents.web import permissions as authz
 from tests.helpers import gen_user
 from tests.web.conftest import fresh_g, is_russian, post_form, sign_in
 

@@ -9,9 +9,9 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from incidents.authz import ENROLMENT_ENDPOINTS, PERMISSIONS, PUBLIC
-from incidents.db import get_session
 from incidents.models import Role, User
+from incidents.web.db import get_session
+from incidents.web.permissions import ENROLMENT_ENDPOINTS, PERMISSIONS, PUBLIC
 from tests.conftest import REDIS_URL
 from tests.helpers import PASSPHRASE, current_code, gen_user, next_code
 from tests.web.conftest import form_token, fresh_g, is_russian, post_form

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from incidents.i18n import place_name
+from incidents.web.i18n import place_name
 
 
 @pytest.mark.parametrize(("language", "expected"), [

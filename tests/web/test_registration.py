@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from incidents.db import get_session
+from incidents.core.clock import utcnow
 from incidents.models import Invitation, Role, User
-from incidents.models.types import utcnow
 from incidents.services import invitations
+from incidents.web.db import get_session
 from tests.helpers import PASSPHRASE, gen_invitation
 from tests.web.conftest import register_form
 

@@ -1,4 +1,4 @@
-"""Every route x every role, compared with the one permission table (incidents.authz).
+"""Every route x every role, compared with the one permission table (incidents.web.permissions).
 
 The walk reads `app.url_map`, so a route added anywhere is checked without touching this
 file, and a route missing from PERMISSIONS fails here.
@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from incidents.authz import PERMISSIONS, PUBLIC, allowed
-from incidents.db import get_session
 from incidents.models import Role, User
 from incidents.services import tokens
+from incidents.web.db import get_session
+from incidents.web.permissions import PERMISSIONS, PUBLIC, allowed
 from tests.helpers import gen_user
 from tests.web.conftest import form_token, fresh_g
 from tests.web.route_walk import walk_routes

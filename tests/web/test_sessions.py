@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from incidents.db import get_session
+from incidents.core.clock import utcnow
 from incidents.models import Role, User, UserSession
-from incidents.models.types import utcnow
+from incidents.web.db import get_session
 from tests.helpers import gen_token, gen_user
 from tests.web.conftest import form_token, fresh_g, post_form, sign_in
 

@@ -7,12 +7,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint, json_body, string_field
-from incidents.db import get_session
-from incidents.errors import N_, AuthenticationFailed, InvalidInput
-from incidents.extensions import limiter
-from incidents.ratelimits import LOGIN_SCOPE, login_key
+from incidents.core.errors import N_, AuthenticationFailed, InvalidInput
 from incidents.services import accounts, tokens
-from incidents.views.common import account_policy, settings
+from incidents.web.context import account_policy, settings
+from incidents.web.db import get_session
+from incidents.web.extensions import limiter
+from incidents.web.ratelimits import LOGIN_SCOPE, login_key
 
 
 def _login_limit() -> str:

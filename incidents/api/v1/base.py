@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from incidents.errors import N_, InvalidInput
+from incidents.core.errors import N_, InvalidInput
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 

@@ -6,10 +6,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint, json_body
-from incidents.db import get_session
-from incidents.errors import N_, InvalidInput
-from incidents.services import bundles
-from incidents.views.review import bundle_response
+from incidents.core.errors import N_, InvalidInput
+from incidents.services.bundles import export as bundles
+from incidents.web.db import get_session
+from incidents.web.http.responses import bundle_response
 
 
 @blueprint.post("/bundles")

@@ -8,11 +8,9 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
-from incidents.db import get_session
-from incidents.evidence import get_keys
 from incidents.services import checkpoints
-from incidents.views.common import settings
-from storage.crypto.note import verifier_key
+from incidents.web.context import get_keys, settings
+from incidents.web.db import get_session
 
 
 @blueprint.get("/custody/checkpoint")
@@ -25,7 +23,7 @@ def custody_checkpoint() -> Response:
         "root_base64": base64.b64encode(cp.root).decode("ascii"),
         "signed_at": cp.signed_at.isoformat(),
         "note": cp.note,
-        "verifier_key": verifier_key(origin, get_keys().signing_key().public_key()),
+        "verifier_key": checkpoints.verifier_key(get_keys(), origin),
     })
 
 

@@ -7,10 +7,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
-from incidents.db import get_session
-from incidents.evidence import get_blobstore
 from incidents.services import review
-from incidents.views.review import evidence_response
+from incidents.web.context import get_blobstore
+from incidents.web.db import get_session
+from incidents.web.http.responses import evidence_response
 
 
 @blueprint.get("/evidence/<public_id>/original")

@@ -5,20 +5,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, jsonify, url_for
 from flask_login import current_user
 
 from incidents.api.v1.base import blueprint, json_body, string_list
-from incidents.db import get_session
-from incidents.models import Incident
+from incidents.core.clock import iso
 from incidents.services import incidents
-from incidents.services.submissions import iso
+from incidents.web.db import get_session
 
 FIELDS = {"title", "description", "summary", "start_utc", "end_utc", "time_precision",
           "place", "location_precision", "categories", "tags", "injured", "detained",
           "killed", "verification"}
+
+if TYPE_CHECKING:  # annotations only: faces reach data through services (import-linter)
+    from incidents.models import Incident
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Researchers over the API: published incidents (paged, filtered) and the timeline exports.
 
-The same filters as the research pages (`incidents.research.filters`); a bad value is a 400
+The same filters as the research pages (`incidents.services.research.filters`); a bad value is a 400
 naming its parameter. Everything comes from `PublicIncident`s: nothing a researcher may not
 see can be in these answers.
 """
@@ -13,12 +13,13 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
-from incidents.db import get_session
-from incidents.research.exports import record
-from incidents.services import research
 from incidents.services.gazetteer import load_gazetteer
-from incidents.views.common import settings
-from incidents.views.research import aggregate_cache, export_response, filters_from_request
+from incidents.services.research import queries as research
+from incidents.services.research.exports import record
+from incidents.web.context import aggregate_cache, settings
+from incidents.web.db import get_session
+from incidents.web.http.forms import filters_from_request
+from incidents.web.http.responses import export_response
 
 
 @blueprint.get("/incidents")

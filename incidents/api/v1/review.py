@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from incidents.api.v1.base import blueprint, json_body
-from incidents.db import get_session
-from incidents.evidence import get_keys
-from incidents.models import Assessment, Submission
+from incidents.core.clock import iso
 from incidents.services import review
-from incidents.services.submissions import iso
-from incidents.views.common import settings
+from incidents.web.context import get_keys, settings
+from incidents.web.db import get_session
+
+if TYPE_CHECKING:  # annotations only: faces reach data through services (import-linter)
+    from incidents.models import Assessment, Submission
 
 
 def submission_json(submission: Submission) -> dict[str, Any]:
@@ -55,9 +55,7 @@ def review_submission(public_id: str) -> Response:
     session = get_session()
     submission = review.load_submission(session, current_user.user, public_id)
     body = submission_json(submission)
-    body["assessments"] = [assessment_json(a) for i in submission.items
-                           for a in session.scalars(select(Assessment).where(
-                               Assessment.item_id == i.id))]
+    body["assessments"] = [assessment_json(a) for a in review.assessments_of(session, submission)]
     return jsonify(body)
 
 

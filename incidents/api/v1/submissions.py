@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, jsonify, url_for
 from flask_login import current_user
 
 from incidents.api.v1.base import blueprint
-from incidents.db import get_session
-from incidents.extensions import csrf
-from incidents.multipart import StreamedForm
 from incidents.services import receipts, submission_input, submissions
-from incidents.views.common import settings
-from incidents.views.streaming import discard_stored, read_evidence_form
-from incidents.views.submit import validate_form_metadata
+from incidents.web.context import get_blobstore, get_keys, media_queue, settings
+from incidents.web.db import get_session
+from incidents.web.extensions import csrf
+from incidents.web.http.forms import validate_form_metadata
+from incidents.web.http.multipart import StreamedForm
+from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
 
 def _store() -> BlobStore:
-    store: BlobStore = current_app.extensions["blobstore"]
-    return store
+    return get_blobstore()
 
 
 def _validate(fields: Mapping[str, list[str]]) -> submission_input.SubmissionInput:
@@ -31,7 +30,7 @@ def _validate(fields: Mapping[str, list[str]]) -> submission_input.SubmissionInp
 
 
 @blueprint.post("/submissions")
-@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
 def create_submission() -> tuple[Response, int]:
     checked: dict[str, submission_input.SubmissionInput] = {}
 
@@ -44,9 +43,9 @@ def create_submission() -> tuple[Response, int]:
         form = read_evidence_form(early)
         submission = submissions.create(
             get_session(), _store(), current_user.user, checked["data"],
-            submissions.files_from_form(form.files),
+            files_from_form(form.files),
             max_blob_bytes=settings().max_upload_bytes,
-            after_commit=current_app.extensions.get("media_queue"))
+            after_commit=media_queue())
     except BaseException:
         discard_stored(form)
         raise
@@ -69,7 +68,7 @@ def get_submission(public_id: str) -> Response:
 
 
 @blueprint.post("/submissions/<public_id>/files")
-@csrf.exempt  # the body is a stream: incidents.views.streaming checks the token
+@csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
 def add_submission_files(public_id: str) -> tuple[Response, int]:
     user = current_user.user
     submissions.get(get_session(), user, public_id)  # 404 before any byte is stored
@@ -79,9 +78,9 @@ def add_submission_files(public_id: str) -> tuple[Response, int]:
         uploads = _upload_ids(form)
         items = submissions.add_files(
             get_session(), _store(), user, public_id,
-            [*submissions.files_from_form(form.files),
+            [*files_from_form(form.files),
              *(submissions.NewFile(None, u, "", "") for u in uploads)],
-            after_commit=current_app.extensions.get("media_queue"))
+            after_commit=media_queue())
     except BaseException:
         discard_stored(form)
         raise
@@ -96,5 +95,5 @@ def _upload_ids(form: StreamedForm[StoredBlob]) -> list[str]:
 
 @blueprint.get("/submissions/<public_id>/receipt")
 def submission_receipt(public_id: str) -> Response:
-    return jsonify(receipts.build(get_session(), _store(), current_app.extensions["keys"],
+    return jsonify(receipts.build(get_session(), _store(), get_keys(),
                                   settings(), current_user.user, public_id))

@@ -15,18 +15,17 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
-from incidents.db import get_session
-from incidents.errors import (
+from incidents.core.errors import (
     N_,
     DomainError,
     InvalidInput,
     TusVersionRequired,
     UnsupportedMediaType,
 )
-from incidents.evidence import get_blobstore
-from incidents.request_body import RequestBody
 from incidents.services import uploads
-from incidents.views.common import settings
+from incidents.web.context import get_blobstore, settings
+from incidents.web.db import get_session
+from incidents.web.http.request_body import RequestBody
 from storage.blobstore import BlobStore
 
 OFFSET_TYPE = "application/offset+octet-stream"

@@ -1,0 +1,32 @@
+"""`flask --app wsgi worker`: an RQ worker for background jobs (needs REDIS_URL)."""
+
+from __future__ import annotations
+
+import click
+
+from incidents.services.jobs import rq_worker_class
+from incidents.web import context
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="exit when the queue is empty")
+@click.option("--simple", is_flag=True,
+              help="run jobs in the worker process instead of a forked work horse")
+def worker_command(burst: bool, simple: bool) -> None:
+    """Run background jobs (media processing) from the Redis queue."""
+    jobs = context.jobs()
+    if not jobs.uses_redis:
+        raise click.ClickException("no REDIS_URL is set: jobs run inside the web process")
+    queue = jobs.queue()
+    # The default forks a work horse per job, so a decoder crash on a hostile file takes
+    # down only that job, never the worker.
+    worker_class = rq_worker_class(simple=simple)
+    worker = worker_class([queue], connection=queue.connection)
+    # Jobs append custody events (previews, metadata): sign them here too, in the background.
+    signer = context.checkpoint_signer()
+    if signer is not None and not burst:
+        signer.ensure_running()
+    worker.work(burst=burst, with_scheduler=False)
+
+
+COMMANDS = (worker_command,)

@@ -1,0 +1,110 @@
+"""Domain exceptions. Each carries its HTTP status; `incidents.web.errors` renders them.
+
+Messages are English source strings marked with `N_` and translated when rendered,
+so services stay free of Flask and of the request's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a string for translation without translating it (Babel extracts `N_`)."""
+    return message
+
+
+class ByteCount(int):
+    """A size in bytes as a message parameter: shown in the reader's language and units."""
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose; `status` is its HTTP mapping."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str = "", *, field: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.params = params
+
+
+class InvalidInput(DomainError):
+    """A request field is missing, malformed or out of range."""
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the caller may not know that it does."""
+
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class AuthenticationFailed(DomainError):
+    """Credentials were wrong; deliberately says nothing about which part."""
+
+    status = 401
+    code = "authentication_failed"
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (for example a taken pseudonym)."""
+
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    """The request body or one of its parts is over the configured limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (disk, database, key) is not available; nothing was stored."""
+
+    status = 503
+    code = "service_unavailable"
+
+
+class ChecksumMismatch(DomainError):
+    """The bytes received do not match the checksum the client sent (tus checksum, 460)."""
+
+    status = 460
+    code = "checksum_mismatch"
+
+
+class UnsupportedMediaType(DomainError):
+    """A body was sent with a content type this endpoint does not take (tus PATCH)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class TusVersionRequired(DomainError):
+    """The client did not say it speaks tus 1.0.0 (the Tus-Resumable header)."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class LedgerUnavailable(ServiceUnavailable):
+    """The custody ledger could not be written, so nothing was stored or served (fail closed)."""
+
+    code = "ledger_unavailable"
+
+
+class CheckpointRefused(Conflict):
+    """The signer refused a checkpoint: smaller than, or inconsistent with, one already signed."""
+
+    code = "checkpoint_refused"

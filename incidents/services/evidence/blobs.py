@@ -1,0 +1,512 @@
+"""Evidence bytes as a unit of work: store, record, open, remove, re-seal (DESIGN §3, §4).
+
+A blob is written and verified before its row and custody event are added to the
+caller's transaction. If that transaction does not commit (an exception, a rollback, a
+session closed without commit), the blob is deleted again: a row never points at a
+missing blob, and a failed request leaves no blob behind. Reading commits a custody
+event before the first plaintext byte is returned; if it cannot be written, nothing is.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction
+
+from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
+from incidents.core.errors import (
+    N_,
+    Forbidden,
+    InvalidInput,
+    LedgerUnavailable,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from incidents.models import BlobRecord, BlobStatus, MediaPhash, Role, User
+from incidents.models.uploads import Upload, UploadSegment
+from incidents.services import custody, ledger_verify
+from storage.blobstore import BlobReader, BlobRef, BlobStore, StoredBlob
+from storage.crypto import key_directory
+from storage.crypto.keys import KeyProvider, reseal
+from storage.errors import (
+    BlobNotFound,
+    BlobTooLarge,
+    KeyStoreError,
+    StorageError,
+    StorageFull,
+)
+
+log = logging.getLogger(__name__)
+
+READ_ACTIONS = frozenset({"viewed", "downloaded"})
+DIGEST_SUFFIX = "/digest"
+_PENDING = "incidents.blobs.pending"  # written in this transaction: delete unless committed
+_DOOMED = "incidents.blobs.doomed"  # removed in this transaction: delete once committed
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What `ingest` stored. `sha256` and `salt` are secret: give them to the witness only."""
+
+    record: BlobRecord
+    sha256: str
+    salt: bytes
+    commitment: str
+    size: int
+    event: Any  # the "stored" CustodyEvent
+
+    def __repr__(self) -> str:
+        return f"Ingested(blob={self.record.id}, size={self.size})"
+
+
+@dataclass(frozen=True)
+class RecordedView:
+    """A blob row with its unsealed plaintext SHA-256, as `BlobStore.verify` wants it."""
+
+    blob_id: str
+    key_id: str
+    sealed_key: bytes
+    size: int
+    sha256: str
+    ciphertext_sha256: str
+
+
+# --- cleanup tied to the transaction -------------------------------------------------------
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    for store, blob_id in session.info.pop(_DOOMED, []):
+        _delete_quietly(store, blob_id, "removed")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    session.info.pop(_DOOMED, None)
+    for store, blob_id in session.info.pop(_PENDING, []):
+        _delete_quietly(store, blob_id, "abandoned")
+
+
+def _delete_quietly(store: BlobStore, blob_id: str, why: str) -> None:
+    try:
+        store.delete(blob_id)
+        log.info("blob %s deleted (%s)", blob_id, why)
+    except StorageError as e:
+        log.error("blob %s (%s) could not be deleted: %s", blob_id, why, type(e).__name__)
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commit on a clean exit, roll back otherwise; blobs written inside go with the rollback.
+
+        with blobs.unit_of_work(session):
+            ingested = blobs.ingest(session, store, stream, ...)
+            ...  # the rest of the change
+    """
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def count_by_key(session: Session) -> dict[str, int]:
+    """How many blobs each vault key seals (`keys status`)."""
+    rows = session.execute(
+        select(BlobRecord.key_id, func.count()).group_by(BlobRecord.key_id)).all()
+    return {key_id: count for key_id, count in rows}
+
+
+# --- sealed digest -----------------------------------------------------------------------
+
+
+def _digest_context(blob_id: str) -> str:
+    """HPKE binding for a blob's sealed digest; never a valid blob id, so never confused."""
+    return blob_id + DIGEST_SUFFIX
+
+
+def seal_digest(keys: KeyProvider, blob_id: str, sha256: str, salt: bytes) -> tuple[str, bytes]:
+    """Seal SHA-256 ‖ salt (64 bytes) to the active vault key (docs/formats.md)."""
+    return keys.seal_data_key(bytes.fromhex(sha256) + salt, _digest_context(blob_id))
+
+
+def unseal_digest(keys: KeyProvider, record: BlobRecord) -> tuple[str, bytes]:
+    """The plaintext SHA-256 (hex) and commitment salt of a blob; needs the vault key."""
+    plain = keys.unseal_data_key(record.digest_key_id, record.sealed_digest,
+                                 _digest_context(record.id))
+    if len(plain) != 32 + custody.SALT_LEN:
+        raise KeyStoreError(f"blob {record.id}: sealed digest has the wrong length")
+    return plain[:32].hex(), plain[32:]
+
+
+# --- ingest ------------------------------------------------------------------------------
+
+
+def ingest(
+    session: Session,
+    store: BlobStore,
+    stream: BinaryIO | Iterable[bytes],
+    *,
+    actor: str | None,
+    subject: str,
+    max_size: int,
+) -> Ingested:
+    """Store `stream` as a new blob and add its row and "stored" event to the transaction.
+
+    `subject` names what the blob belongs to (e.g. "submission:<id>"); it goes into the
+    event details. The caller commits (see `unit_of_work`); if it does not, the blob goes.
+    """
+    custody._check_field(subject, "subject", 128)
+    try:
+        stored = store.put(stream, max_size=max_size)
+    except BlobTooLarge as e:
+        raise PayloadTooLarge(N_("The file is larger than the limit.")) from e
+    except StorageFull as e:
+        raise ServiceUnavailable(N_("The evidence store is full; nothing was stored.")) from e
+    except KeyStoreError as e:
+        raise ServiceUnavailable(N_("The vault key is not available; nothing was stored.")) from e
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+    try:
+        begin_write(session)
+        adopt(session, store, stored.blob_id)
+    except BaseException:
+        _delete_quietly(store, stored.blob_id, "abandoned")
+        raise
+    return record_stored(session, store, stored, actor=actor, subject=subject)
+
+
+def adopt(session: Session, store: BlobStore, blob_id: str) -> None:
+    """Tie a blob already written to `store` (e.g. by a streaming form parser) to the
+    session's transaction: it is deleted unless the transaction commits.
+
+    Call inside the write transaction (after `begin_write`), as soon as the blob exists.
+    """
+    session.info.setdefault(_PENDING, []).append((store, blob_id))
+
+
+def record_stored(session: Session, store: BlobStore, stored: StoredBlob, *,
+                  actor: str | None, subject: str) -> Ingested:
+    """Add the row and "stored" event of a blob already written (`BlobWriter.commit`) to
+    the caller's transaction, as `ingest` does after its own write.
+
+    The blob must have been `adopt`ed first, so a rollback deletes it. Its bytes on disk are
+    checked against the writer's ciphertext SHA-256 first (see `_check_written`). Raises
+    LedgerUnavailable or ServiceUnavailable; the caller rolls back.
+    """
+    custody._check_field(subject, "subject", 128)
+    try:
+        return _record(session, store, stored, actor=actor, subject=subject)
+    except SQLAlchemyError as e:
+        raise LedgerUnavailable(N_("The custody ledger could not be written; nothing was "
+                                   "stored.")) from e
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+
+
+def _check_written(store: BlobStore, stored: StoredBlob) -> None:
+    """Read the blob back and compare its ciphertext SHA-256 with the writer's, keylessly.
+
+    Why not the full `store.verify` (unseal the key, decrypt, re-hash plaintext and
+    ciphertext: a second full pass with the key): the writer hashed the plaintext and the
+    ciphertext from the very buffers it encrypted and handed to the backend, so the only
+    thing left to doubt is the storage: a short or lost write, a backend that returns other
+    bytes than it was given. If the stored bytes hash to the writer's ciphertext SHA-256,
+    they are exactly what was written, and decrypting them would give exactly the plaintext
+    that was hashed; a decrypting pass adds nothing but cost (AES-GCM plus a second
+    SHA-256). One keyless pass is what we keep, because a row and a custody event must
+    never refer to bytes the store does not hold. The full check with the key, of every
+    blob, is `flask custody verify --blobs`.
+    """
+    store.verify_ciphertext(stored)
+
+
+def _record(session: Session, store: BlobStore, stored: StoredBlob, *, actor: str | None,
+            subject: str) -> Ingested:
+    _check_written(store, stored)  # before anything refers to it
+    salt = secrets.token_bytes(custody.SALT_LEN)
+    commitment = custody.commitment(stored.sha256, salt)
+    event_ = custody.append(session, actor=actor, action="stored",
+                            subject=f"blob:{stored.blob_id}", commitment=commitment,
+                            details={"size": stored.size, "part_of": subject})
+    key_id, sealed_key = stored.key_id, stored.sealed_key
+    digest_key_id, sealed_digest = seal_digest(store.keys, stored.blob_id, stored.sha256, salt)
+    # Under the ledger lock: if the vault key was rotated (maybe by another process) since
+    # this blob was sealed, re-seal now, so the old key can be retired safely.
+    # The provider follows the key directory, which changes before the head does, so its
+    # active key is the head's or a newer one (a rotation still waiting for the lock).
+    required = custody.head(session)
+    fresh = {required.active_key_id, store.keys.active_key_id()} if required else set()
+    if required is not None and required.active_key_id is not None:
+        if key_id not in fresh:
+            key_id, sealed_key = _reseal_fresh(store.keys, key_id, sealed_key, stored.blob_id)
+        if digest_key_id not in fresh:
+            digest_key_id, sealed_digest = _reseal_fresh(
+                store.keys, digest_key_id, sealed_digest, _digest_context(stored.blob_id))
+    record = BlobRecord(id=stored.blob_id, size=stored.size,
+                        ciphertext_sha256=stored.ciphertext_sha256, key_id=key_id,
+                        sealed_key=sealed_key, digest_key_id=digest_key_id,
+                        sealed_digest=sealed_digest, status=BlobStatus.ACTIVE)
+    session.add(record)
+    session.flush()
+    return Ingested(record=record, sha256=stored.sha256, salt=salt, commitment=commitment,
+                    size=stored.size, event=event_)
+
+
+def _reseal_fresh(keys: KeyProvider, key_id: str, sealed: bytes, context: str) -> tuple[str, bytes]:
+    new_key_id, new_sealed = reseal(keys, key_id, sealed, context)
+    if new_key_id == key_id:  # the provider did not pick up the rotation: fail closed
+        raise ServiceUnavailable(N_("The vault key was rotated; this server must reload it."))
+    return new_key_id, new_sealed
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def open_for_reading(
+    session: Session,
+    store: BlobStore,
+    record: BlobRecord | None,
+    *,
+    actor: str | None,
+    action: str = "viewed",
+) -> BlobReader:
+    """Commit a "viewed"/"downloaded" event, then open the blob (fail closed).
+
+    Commits the session. If the event cannot be written (read-only database, disk full),
+    raises LedgerUnavailable and no byte of plaintext is produced.
+    """
+    if action not in READ_ACTIONS:
+        raise InvalidInput(N_("Invalid access action."), field="action")
+    if record is None or record.status != BlobStatus.ACTIVE:
+        raise NotFound()
+    blob_id = record.id
+    ref = BlobRef(blob_id=blob_id, key_id=record.key_id, sealed_key=record.sealed_key)
+    try:
+        begin_write(session)
+        custody.append(session, actor=actor, action=action, subject=f"blob:{blob_id}")
+        session.commit()
+    except SQLAlchemyError as e:
+        session.rollback()
+        log.error("access to blob %s refused: ledger not writable (%s)", blob_id,
+                  type(e).__name__)
+        raise LedgerUnavailable(N_("The custody ledger cannot be written, so the evidence "
+                                   "cannot be opened.")) from e
+    try:
+        return store.open(ref)
+    except BlobNotFound as e:
+        log.error("blob %s is missing from the store", blob_id)
+        raise ServiceUnavailable(N_("The evidence file is missing.")) from e
+    except StorageError as e:
+        log.error("blob %s could not be opened: %s", blob_id, type(e).__name__)
+        raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
+
+
+# --- removal -----------------------------------------------------------------------------
+
+
+def remove(session: Session, store: BlobStore, record: BlobRecord, *, actor: User,
+           reason: str) -> None:
+    """Remove evidence (admins only), as a custody event with a reason, in the caller's
+    transaction; the stored bytes are deleted once that commits."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden()
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        raise InvalidInput(N_("Give a reason (at most 2000 characters)."), field="reason")
+    if record.status != BlobStatus.ACTIVE:
+        raise NotFound()
+    begin_write(session)
+    custody.append(session, actor=actor.public_id, action="removed",
+                   subject=f"blob:{record.id}", details={"reason": reason})
+    record.status = BlobStatus.REMOVED
+    record.removed_at = utcnow()
+    record.removed_reason = reason
+    session.flush()
+    session.info.setdefault(_DOOMED, []).append((store, record.id))
+
+
+# --- orphans ------------------------------------------------------------------------------
+
+
+def quarantine_orphans(session: Session, store: BlobStore, *, older_than: float,
+                       now: float | None = None) -> list[str]:
+    """Move blobs that nothing in the database refers to into quarantine; return their ids.
+
+    An orphan is a stored blob with no `blobs` row that is not a piece of an upload in
+    progress (a segment or an unclaimed final blob) and was written more than
+    `older_than` seconds ago: what a process killed between the blob write and the
+    database commit leaves behind (THREATS: "orphans quarantined and logged, never
+    attached silently"). It is moved to `quarantine/` in the same store, never deleted,
+    and logged by id. Younger blobs may belong to a transaction still running: with
+    `older_than=0` a running server's in-flight writes would be quarantined too.
+    """
+    cutoff = (time.time() if now is None else now) - older_than
+    backend = store.backend
+    candidates = list(backend.names())  # listed before the rows are read: see below
+    if not candidates:
+        return []
+    # Read in a fresh transaction after listing, so a blob whose row committed meanwhile
+    # is known; a blob committed after the listing is not a candidate at all.
+    session.rollback()
+    known: set[str] = set(session.scalars(select(BlobRecord.id)))
+    known.update(session.scalars(select(UploadSegment.blob_id)))
+    known.update(session.scalars(select(Upload.blob_id).where(Upload.blob_id.is_not(None))))
+    session.rollback()
+    moved: list[str] = []
+    for blob_id in candidates:
+        if blob_id in known:
+            continue
+        try:
+            if backend.modified(blob_id) > cutoff:
+                continue
+            backend.quarantine(blob_id)
+        except BlobNotFound:  # deleted or moved meanwhile (another worker's sweep)
+            continue
+        log.warning("orphaned blob %s (no database row) moved to quarantine", blob_id)
+        moved.append(blob_id)
+    return moved
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+def reseal_all(session: Session, keys: KeyProvider, *, actor: str | None = None) -> int:
+    """Re-seal every data key, sealed digest and sealed pHash (media_phashes) to the active
+    vault key, in the caller's transaction, with a "key_rotated" event; returns how many
+    rows changed.
+
+    Sets the ledger head's required key first (under the append lock), so blobs being
+    ingested concurrently re-seal themselves before they commit.
+    """
+    active = keys.active_key_id()
+    begin_write(session)
+    query = select(BlobRecord).where(
+        or_(BlobRecord.key_id != active, BlobRecord.digest_key_id != active))
+    custody.append(session, actor=actor, action="key_rotated", subject=f"vault-key:{active}",
+                   details={"active_key_id": active})
+    current = custody.head(session)
+    assert current is not None  # append created it
+    current.active_key_id = active
+    changed = 0
+    for record in session.scalars(query):
+        record.key_id, record.sealed_key = reseal(keys, record.key_id, record.sealed_key,
+                                                  record.id)
+        record.digest_key_id, record.sealed_digest = reseal(
+            keys, record.digest_key_id, record.sealed_digest, _digest_context(record.id))
+        changed += 1
+    # Sealed perceptual hashes (incidents/services/media): the same vault key, the same transaction.
+    for row in session.scalars(select(MediaPhash).where(MediaPhash.key_id != active)):
+        row.key_id, row.sealed = reseal(keys, row.key_id, row.sealed, phash_context(row.item_id))
+        changed += 1
+    session.flush()
+    return changed
+
+
+def phash_context(item_pk: int) -> str:
+    """HPKE binding of a sealed pHash to its evidence item (as incidents.services.media.process
+    seals it; kept here too because media imports this module)."""
+    return f"media-phash/{item_pk}"
+
+
+def keys_in_use(session: Session) -> set[str]:
+    """Vault key ids some row still needs: blobs, sealed pHashes, uploads in progress."""
+    used = set(session.scalars(select(BlobRecord.key_id).distinct()))
+    used |= set(session.scalars(select(BlobRecord.digest_key_id).distinct()))
+    used |= set(session.scalars(select(MediaPhash.key_id).distinct()))
+    used |= set(session.scalars(select(UploadSegment.key_id).distinct()))
+    for column in (Upload.key_id, Upload.digest_key_id):
+        used |= {k for k in session.scalars(select(column).distinct()) if k is not None}
+    return used
+
+
+# --- verification ------------------------------------------------------------------------
+
+
+def verify_blobs(session: Session, store: BlobStore, report: ledger_verify.VerifyReport,
+                 commitments: dict[str, str], progress: ledger_verify.Progress) -> None:
+    """Decrypt and re-hash every active blob; check it against its row and its event."""
+    records = list(session.scalars(
+        select(BlobRecord).where(BlobRecord.status == BlobStatus.ACTIVE)
+        .order_by(BlobRecord.created_at, BlobRecord.id)))
+    for done, record in enumerate(records, 1):
+        report.blobs += 1
+        problem = _verify_one(store, record, commitments.get(record.id))
+        if problem is not None:
+            report.add("blob", f"blob {record.id}", problem)
+            if report.first_bad_blob is None:
+                report.first_bad_blob = record.id
+        progress("blobs", done, len(records))
+
+
+def _verify_one(store: BlobStore, record: BlobRecord, committed: str | None) -> str | None:
+    try:
+        sha256, salt = unseal_digest(store.keys, record)
+        view = RecordedView(blob_id=record.id, key_id=record.key_id,
+                            sealed_key=record.sealed_key, size=record.size, sha256=sha256,
+                            ciphertext_sha256=record.ciphertext_sha256)
+        store.verify(view)
+    except BlobNotFound:
+        return "the blob file is missing"
+    except StorageError as e:
+        return f"{type(e).__name__}: {e}"
+    if committed is None:
+        return "no custody event records storing this blob"
+    if custody.commitment(sha256, salt) != committed:
+        return "its hash does not match the commitment in its custody event"
+    return None
+
+
+@dataclass(frozen=True)
+class Rotation:
+    new_key_id: str
+    resealed: int
+    retired: list[str]
+    kept: list[str]
+
+
+def rotate_keys(session: Session, key_dir: Path, passphrase: str | None, *,
+                actor: str | None = None) -> Rotation:
+    """Make a new vault key active, re-seal every data key to it in ONE transaction (with a
+    "key_rotated" event), then retire each older key that no row uses any more."""
+    new_key_id = key_directory.rotate_vault_key(key_dir, passphrase=passphrase)
+    ring = key_directory.load_key_ring(key_dir, passphrase=passphrase)
+    try:
+        resealed = reseal_all(session, ring, actor=actor)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    in_use = keys_in_use(session)
+    session.rollback()
+    retired, kept = [], []
+    for key_id in ring.key_ids():
+        if key_id == new_key_id:
+            continue
+        if key_id in in_use:
+            kept.append(key_id)
+            continue
+        key_directory.retire_vault_key(key_dir, key_id)
+        retired.append(key_id)
+    if retired:
+        begin_write(session)
+        for key_id in retired:
+            custody.append(session, actor=actor, action="key_retired",
+                           subject=f"vault-key:{key_id}", details={})
+        session.commit()
+    return Rotation(new_key_id=new_key_id, resealed=resealed, retired=retired, kept=kept)

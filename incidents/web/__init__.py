@@ -1,0 +1,1 @@
+"""Flask plumbing shared by every face (views, API, CLI); no routes live here."""

@@ -1,0 +1,1 @@
+"""HTTP helpers of the faces: streamed multipart bodies, forms, responses."""

@@ -1,0 +1,64 @@
+"""Responses the faces share: streamed evidence, bundles and research exports.
+
+Evidence bytes are never cached, never sniffed and never run (CSP sandbox); the HTML views
+and the JSON API answer with the same headers because they build them here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Response, stream_with_context
+from flask_login import current_user
+
+from incidents.core.clock import utcnow
+from incidents.services import review
+from incidents.services.bundles import export as bundles
+from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research import queries as research
+from incidents.services.research.exports import CONTENT_TYPES, export_filename
+from incidents.services.research.filters import Filters
+from incidents.web.context import get_blobstore, get_keys, settings
+from incidents.web.db import get_db, get_session
+from incidents.web.security import SANDBOX_POLICY
+
+
+def evidence_response(original: review.Original | None, body: Iterator[bytes],
+                      mimetype: str) -> Response:
+    """Evidence bytes: never cached, never sniffed, never run (CSP sandbox)."""
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
+    if original is not None:
+        response.headers["Content-Disposition"] = f'attachment; filename="{original.filename}"'
+        response.headers["Content-Length"] = str(original.size)
+    return response
+
+
+def bundle_response(plan: bundles.BundlePlan) -> Response:
+    """Stream a bundle as the response (constant memory; "exported" recorded at the end)."""
+    export = bundles.prepare(get_session(), get_blobstore(), get_keys(), settings(),
+                             current_user.user, plan)
+    response = Response(stream_with_context(export.chunks()), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.bundle_id}.zip"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
+    response.headers["X-Bundle-Items"] = str(plan.count)
+    response.headers["X-Bundle-Withheld"] = str(len(plan.withheld))
+    response.headers["X-Bundle-Payload-Bytes"] = str(plan.total_bytes)
+    return response
+
+
+def export_response(filters: Filters, kind: str) -> Response:
+    """Stream the filtered set as `kind`: rows leave as they are read, memory stays flat."""
+    chunks: Iterator[str] = research.export(get_db(), filters, kind, gazetteer=load_gazetteer(),
+                                            zone=settings().display_timezone)
+    response = Response((c.encode("utf-8") for c in chunks), mimetype=None,
+                        content_type=CONTENT_TYPES[kind])
+    name = export_filename(kind, utcnow())
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response

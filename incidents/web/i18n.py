@@ -1,0 +1,113 @@
+"""Language choice: the user's explicit choice, then their account, then the browser."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import format_decimal, get_locale, gettext, ngettext
+from flask_login import current_user
+
+from incidents.core.errors import N_, ByteCount, DomainError
+from incidents.core.settings import Settings
+from incidents.services.custody import ACTION_LABELS
+from incidents.services.gazetteer import load_gazetteer
+from incidents.services.submission_input import FIELD_LABELS
+from incidents.web import context
+from incidents.web.extensions import babel
+from incidents.web.labels import CONSENT_LABELS, ENUM_LABELS
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
+# Binary units, as Jinja's filesizeformat(binary=True) had them; the number is localised.
+SIZE_UNITS = (N_("%(size)s KiB"), N_("%(size)s MiB"), N_("%(size)s GiB"), N_("%(size)s TiB"))
+
+
+def select_locale() -> str:
+    settings = context.settings()
+    chosen = session.get("lang")
+    if chosen in settings.languages:
+        return str(chosen)
+    language = getattr(current_user, "language", None) if current_user else None
+    if language in settings.languages:
+        return str(language)
+    best = request.accept_languages.best_match(settings.languages)
+    return best or settings.default_language
+
+
+def filesize(size: int) -> str:
+    """A size in bytes for a reader: "1,5 МиБ" in Russian, "2.0 GiB" in English."""
+    if size < 1024:
+        return ngettext("%(num)d byte", "%(num)d bytes", size)
+    value = float(size)
+    for unit in SIZE_UNITS:
+        value /= 1024
+        if value < 1024 or unit is SIZE_UNITS[-1]:
+            break
+    return gettext(unit, size=format_decimal(value, format="#,##0.0"))
+
+
+def custody_action(action: str) -> str:
+    """A custody action's name in the reader's language (the id itself if it has none)."""
+    label = ACTION_LABELS.get(action)
+    return gettext(label) if label else action
+
+
+def enum_label(value: StrEnum | None) -> str:
+    """A stored enum value's name in the reader's language (the value if it has none)."""
+    if value is None:
+        return "—"
+    label = ENUM_LABELS.get(type(value), {}).get(value.value)
+    return gettext(label) if label else value.value
+
+
+def consent_label(key: str) -> str:
+    label = CONSENT_LABELS.get(key)
+    return gettext(label) if label else key
+
+
+def field_label(field: str | None) -> str | None:
+    """A submission field's name for a witness, or None for a field they never see named."""
+    label = FIELD_LABELS.get(field) if field else None
+    return gettext(label) if label else None
+
+
+def error_message(error: DomainError, *, human_fields: bool = True) -> str:
+    """A domain error's message, translated; sizes in the reader's units and, on pages,
+    field names as the form calls them (the API keeps the field ids)."""
+    params: dict[str, Any] = {
+        key: filesize(value) if isinstance(value, ByteCount) else value
+        for key, value in error.params.items()}
+    if human_fields and params.get("name") == error.field:
+        params["name"] = field_label(error.field) or error.field
+    return gettext(error.message, **params)
+
+
+def place_name(place_id: str | None) -> str:
+    """A gazetteer place's name in the reader's language (the id if it is not listed)."""
+    place = load_gazetteer().get(place_id) if place_id else None
+    if place is None:
+        return place_id or "—"
+    return place.name(str(get_locale()))
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(TRANSLATIONS_DIR),
+        default_timezone=settings.display_timezone,
+    )
+
+    @app.context_processor
+    def _languages() -> dict[str, object]:
+        return {"language_names": LANGUAGE_NAMES, "get_locale": get_locale,
+                "error_message": error_message, "field_label": field_label}
+
+    app.add_template_filter(filesize, "filesize")
+    app.add_template_filter(custody_action, "custody_action")
+    app.add_template_filter(enum_label, "label")
+    app.add_template_filter(consent_label, "consent_label")
+    app.add_template_filter(place_name, "place_name")

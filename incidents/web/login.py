@@ -1,0 +1,97 @@
+"""Who is asking: a server-side session from the cookie, or a personal API token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, g, request, session
+from flask_login import login_user, logout_user
+
+from incidents.models import User
+from incidents.services import tokens
+from incidents.web import context
+from incidents.web.db import get_session
+from incidents.web.extensions import login_manager
+
+SESSION_KEY = "sid"
+
+
+def _lifetimes() -> tokens.SessionLifetimes:
+    settings = context.settings()
+    return tokens.SessionLifetimes(
+        staff=timedelta(minutes=settings.staff_session_minutes),
+        contributor=timedelta(minutes=settings.contributor_session_minutes),
+    )
+
+
+class SessionUser:
+    """Flask-Login's view of a user: its id is the session token, not the user id."""
+
+    def __init__(self, user: User, session_token: str) -> None:
+        self.user = user
+        self.session_token = session_token
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.user, name)
+
+
+def bearer_token() -> str | None:
+    """The API token of an `Authorization: Bearer` request under /api/, if there is one."""
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    return header[7:].strip()
+
+
+def sign_in(user: User) -> None:
+    """Start a fresh server-side session; anything in the old cookie is dropped."""
+    token = tokens.start_session(get_session(), user)
+    get_session().commit()
+    language = session.get("lang")  # the one thing worth keeping: not security-relevant
+    session.clear()
+    if language:
+        session["lang"] = language
+    session.permanent = True
+    login_user(SessionUser(user, token))
+
+
+def sign_out() -> None:
+    token = session.get("_user_id")
+    if token:
+        tokens.end_session(get_session(), token)
+        get_session().commit()
+    logout_user()
+    session.clear()
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions are server-side rows instead
+    login_manager.login_view = "auth.login"
+
+    @login_manager.user_loader
+    def _load(token: str) -> SessionUser | None:
+        # A request that names a bearer token is that token's alone: a session cookie sent
+        # alongside must not authenticate it, since such requests skip the CSRF check.
+        if bearer_token() is not None:
+            return None
+        user = tokens.load_session(get_session(), token, _lifetimes())
+        return SessionUser(user, token) if user else None
+
+    @login_manager.request_loader
+    def _load_from_header(req: object) -> SessionUser | None:
+        token = bearer_token()
+        if not token:
+            return None
+        user = tokens.load_api_token(get_session(), token)
+        if user is None:
+            return None
+        g.auth_via_token = True
+        return SessionUser(user, "")
