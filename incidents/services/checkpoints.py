@@ -29,7 +29,7 @@ from storage.crypto.merkle import (
     leaf_hash,
     verify_consistency,
 )
-from storage.crypto.note import sign_checkpoint
+from storage.crypto.note import SigningPublicKey, public_key_from_pem, sign_checkpoint
 from storage.crypto.note import verifier_key as note_verifier_key
 from storage.crypto.tsa import TimestampError, request_timestamp
 
@@ -40,6 +40,14 @@ class CustodyKeys(KeyProvider, Protocol):
     """A key provider that can also sign checkpoints (storage's VaultKeyRing is one)."""
 
     def signing_key(self) -> Any: ...
+
+    def signing_public_key_pem(self) -> bytes: ...
+
+
+def signing_public_key(keys: CustodyKeys) -> SigningPublicKey:
+    """The checkpoint signer's public key: all any verification needs (never the private
+    key, which a sealed key provider may not hand out)."""
+    return public_key_from_pem(keys.signing_public_key_pem())
 
 
 # --- checkpoints -------------------------------------------------------------------------
@@ -54,7 +62,7 @@ def _event_hashes(session: Session, size: int | None = None) -> list[bytes]:
 
 def verifier_key(keys: CustodyKeys, origin: str) -> str:
     """The signed-note verifier key of `origin` (what a checkpoint's reader needs)."""
-    return note_verifier_key(origin, keys.signing_key().public_key())
+    return note_verifier_key(origin, signing_public_key(keys))
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint, CustodyEvent
-from incidents.services.checkpoints import CustodyKeys
+from incidents.services.checkpoints import CustodyKeys, signing_public_key
 from incidents.services.custody import (
     ACTOR_TAG,
     EVENT_FORMAT,
@@ -222,7 +222,7 @@ def _check_head(session: Session, report: VerifyReport, chain: _Chain) -> None:
 
 def _check_checkpoints(session: Session, keys: CustodyKeys, settings: Settings,
                        report: VerifyReport, chain: _Chain, rows: list[Checkpoint]) -> None:
-    public = keys.signing_key().public_key()
+    public = signing_public_key(keys)
     origin = settings.custody_origin
     largest = -1
     for row in sorted(rows, key=lambda r: (r.signed_at, r.id)):

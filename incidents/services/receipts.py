@@ -98,7 +98,7 @@ def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, set
             # The C2SP verifier key: the receipt checks without fetching anything
             # (`verify.py --receipt`); compare it with the key the server publishes.
             "verifier_key": verifier_key(settings.custody_origin,
-                                         keys.signing_key().public_key()),
+                                         checkpoints.signing_public_key(keys)),
         },
         "how_to_check": HOW_TO_CHECK,
     }
@@ -137,7 +137,7 @@ def check_receipt(session: Session, keys: checkpoints.CustodyKeys, settings: Set
         raise InvalidInput(N_("This is not a witness receipt."), field="receipt") from e
     origin = settings.custody_origin
     try:
-        signed = verify_note(note_text, keys.signing_key().public_key(), origin)
+        signed = verify_note(note_text, checkpoints.signing_public_key(keys), origin)
     except NoteError as e:
         raise Conflict(N_("The receipt's checkpoint is not signed by this server's key.")) from e
     latest = checkpoints.public_checkpoint(session)

@@ -237,3 +237,24 @@ def test_a_checkpoint_is_due_after_m_minutes(session, keys, settings):
     assert checkpoints.maybe_checkpoint(session, keys, settings) is None
     later = datetime.now(UTC) + timedelta(minutes=settings.checkpoint_every_minutes + 1)
     assert checkpoints.maybe_checkpoint(session, keys, settings, now=later).size == 1
+
+
+class _PublicHalfOnly:
+    """A key provider whose private key is sealed away (issue 12): only the public half."""
+
+    def __init__(self, keys) -> None:
+        self._pem = keys.signing_public_key_pem()
+
+    def signing_public_key_pem(self) -> bytes:
+        return self._pem
+
+    def signing_key(self):  # noqa: ANN201 - must never be called by verification
+        raise AssertionError("verification asked for the private signing key")
+
+
+def test_verify_needs_only_the_public_signing_key(session, keys, settings):
+    add_events(session, 4)
+    checkpoints.checkpoint(session, keys, settings)
+    report = ledger_verify.verify(session, _PublicHalfOnly(keys), settings)
+    assert report.ok, report.problems
+    assert report.checkpoints == 1

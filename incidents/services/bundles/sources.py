@@ -26,7 +26,6 @@ from incidents.models import CustodyEvent
 from incidents.services import checkpoints, custody
 from incidents.services.bundles.builder import STATEMENT_FORMAT, BundleCustody
 from storage.crypto.merkle import MerkleTree, leaf_hash
-from storage.crypto.note import verifier_key
 
 Pseudonyms = Callable[[str], str]
 """pseudonym(actor public id) -> the label a bundle shows (W1, R1, ...)."""
@@ -114,7 +113,7 @@ def custody_for(session: Session, keys: BundleKeys, settings: Settings,
         proofs=proofs,
         checkpoint_note=latest.note,
         public_key_pem=keys.signing_public_key_pem(),
-        verifier_key=verifier_key(origin, keys.signing_key().public_key()),
+        verifier_key=checkpoints.verifier_key(keys, origin),
         origin=origin,
         tsa_token=latest.tsa_token,
     )
