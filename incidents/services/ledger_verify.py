@@ -27,7 +27,7 @@ from incidents.services.custody import (
     head,
     write_pending,
 )
-from incidents.services.custody_state import StateReplay, compare
+from incidents.services.custody_state import STATE_ACTIONS, StateReplay, compare
 from storage.checkpoint_state import CheckpointGuard
 from storage.crypto.merkle import CompactRange
 from storage.crypto.note import NoteError, verify_note
@@ -168,6 +168,8 @@ def _scan_events(session: Session, report: VerifyReport, sizes: set[int],
     commitments = chain.commitments
     subject_heads: dict[str, bytes] = {}
     feed = state.feed if state is not None else None
+    # Only events that change state reach the replay: one set lookup for the others.
+    state_actions = STATE_ACTIONS if state is not None else frozenset()
     broken = False
     for row in iter_event_rows(session):
         seq, time, actor, action, subject, commit, details, prev_hash, stored, sprev, salt = row
@@ -196,8 +198,8 @@ def _scan_events(session: Session, report: VerifyReport, sizes: set[int],
         expected += 1
         if commit is not None and action == "stored" and subject.startswith("blob:"):
             commitments.setdefault(subject[5:], commit)
-        if feed is not None:
-            feed(seq, action, subject, commit, details)
+        if action in state_actions:
+            feed(seq, action, subject, commit, details)  # type: ignore[misc]
         if expected == mark:
             if expected in sizes:
                 chain.roots[expected] = tree.root()
