@@ -1,7 +1,7 @@
 """`custody verify` with the state replay against the event-chain-only verify (issue 10).
 
     PYTHONPATH=. .venv/bin/python bench/bench_state_replay.py [--pg postgresql+psycopg://…] \
-        [--events 1000000] [--items 100000] [--skip-v1]
+        [--events 1000000] [--items 100000] [--skip-v1] [--repeat 3]
 
 A ledger of N events over M items is generated with the real encodings and bulk-inserted
 with the rows it describes (one submission, one evidence item and one blob per item):
@@ -141,35 +141,38 @@ def generate(engine: sa.Engine, events: int, items: int, *, v2: bool) -> None:
                 "VACUUM ANALYZE")
 
 
-def timed_verify(url: str, engine: sa.Engine, *, states: tuple[bool, ...]) -> list[
-        tuple[float, int]]:
-    """Sign a checkpoint, then time `verify` once per entry of `states`."""
+def timed_verify(url: str, engine: sa.Engine, *, states: tuple[bool, ...],
+                 repeat: int = 1) -> list[tuple[float, int]]:
+    """Sign a checkpoint, then time `verify` for each entry of `states`, `repeat` rounds
+    interleaved; the best (least disturbed) time of each is kept: the machine is shared."""
     instance = Path(tempfile.mkdtemp())
     init_key_directory(instance / "keys")
     ring = load_key_ring(instance / "keys")
     settings = Settings.load(instance_path=instance, environ={}, database_url=url)
-    results = []
+    best: list[tuple[float, int]] = [(float("inf"), 0)] * len(states)
     with Session(engine) as session:
         checkpoints.checkpoint(session, ring, settings)
-        for state in states:
-            start = time.perf_counter()
-            report = ledger_verify.verify(session, ring, settings, state=state)
-            took = time.perf_counter() - start
-            assert report.ok, report.problems[:5]
-            results.append((took, report.rows))
-    return results
+        for _round in range(repeat):
+            for n, state in enumerate(states):
+                start = time.perf_counter()
+                report = ledger_verify.verify(session, ring, settings, state=state)
+                took = time.perf_counter() - start
+                assert report.ok, report.problems[:5]
+                best[n] = min(best[n], (took, report.rows))
+    return best
 
 
-def run(name: str, url: str, events: int, items: int, skip_v1: bool) -> None:
+def run(name: str, url: str, events: int, items: int, skip_v1: bool, repeat: int) -> None:
     today = None
     if not skip_v1:
         engine = fresh(url)
         generate(engine, events, items, v2=False)
-        ((today, _rows),) = timed_verify(url, engine, states=(False,))
+        ((today, _rows),) = timed_verify(url, engine, states=(False,), repeat=repeat)
         engine.dispose()
     engine = fresh(url)
     generate(engine, events, items, v2=True)
-    (chain, _rows), (replay, rows) = timed_verify(url, engine, states=(False, True))
+    (chain, _rows), (replay, rows) = timed_verify(url, engine, states=(False, True),
+                                                  repeat=repeat)
     engine.dispose()
     line = (f"{name}: {events:,} events, {items:,} items: v2 chain only {chain:.2f} s; "
             f"with state replay ({rows:,} rows) {replay:.2f} s "
@@ -185,12 +188,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--skip-v1", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
     args = parser.parse_args()
     targets = [("SQLite", f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3")]
     if args.pg:
         targets.append(("PostgreSQL", args.pg))
     for name, url in targets:
-        run(name, url, args.events, args.items, args.skip_v1)
+        run(name, url, args.events, args.items, args.skip_v1, args.repeat)
 
 
 if __name__ == "__main__":
