@@ -8,6 +8,7 @@ stopped checking anything would fail here.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,3 +80,16 @@ def test_only_the_web_context_may_read_current_app(tmp_path: Path) -> None:
     allowed = subprocess.run([*ruff, "incidents/web/context.py", "-"], input=source,
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert allowed.returncode == 0, allowed.stdout
+
+
+FACES = ("incidents/views", "incidents/api", "incidents/cli")
+
+
+def test_faces_never_commit_or_roll_back() -> None:
+    """Services commit (`incidents.core.database.unit_of_work`); a face only calls them."""
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for face in FACES for path in sorted((ROOT / face).rglob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"\.(commit|rollback)\(", line.split("#", 1)[0])]
+    assert found == []
+

@@ -31,7 +31,6 @@ def create_admin_command(username: str) -> None:
     """Create an admin; prints a one-time passphrase to change at first sign-in."""
     with get_db().new_session() as session:
         user, one_time = accounts.create_admin(session, _policy(), username)
-        session.commit()
     click.echo(f"Admin {user.pseudonym!r} created. Sign in at /login with this one-time "
                "passphrase; you will be asked to choose your own and to set up a second factor:")
     click.echo(one_time)
@@ -45,7 +44,6 @@ def first_run_admin_command() -> None:
             click.echo("Sign in at the address below with your account.")
             return
         user, one_time = accounts.create_admin(session, _policy(), "admin")
-        session.commit()
     click.echo("First run: an administrator account was created.")
     click.echo(f"  pseudonym:            {user.pseudonym}")
     click.echo(f"  one-time passphrase:  {one_time}")
@@ -64,7 +62,6 @@ def invite_command(role_name: str, expires: str | None, note: str) -> None:
     with get_db().new_session() as session:
         invitation, token = invitations.create(session, role=Role(role_name),
                                                expires_in=duration, note=note)
-        session.commit()
     click.echo(f"Invitation for a {role_name}, valid until {invitation.expires_at:%Y-%m-%d %H:%M} "
                "UTC. Register at /register with:")
     click.echo(token)
@@ -84,6 +81,5 @@ def token_create_command(username: str, name: str) -> None:
     with get_db().new_session() as session:
         user = accounts.find_by_pseudonym(session, username)
         _row, token = tokens.create_api_token(session, user, name)
-        session.commit()
     click.echo(f"Token for {user.pseudonym!r} ({user.role.value}). It is shown only once:")
     click.echo(token)

@@ -11,10 +11,9 @@ import click
 from tqdm import tqdm
 
 from incidents.cli.errors import domain_errors
-from incidents.core.database import begin_write
 from incidents.core.errors import DomainError
 from incidents.core.settings import Settings
-from incidents.services import checkpoints, custody, custody_state, ledger_verify, receipts
+from incidents.services import checkpoints, custody_state, ledger_verify, receipts
 from incidents.services.evidence import blobs
 from incidents.services.signer import CheckpointSigner
 from incidents.web import context
@@ -101,11 +100,7 @@ def _record_check(report: ledger_verify.VerifyReport) -> None:
     """An "integrity_checked" custody event; a read-only copy just skips it."""
     try:
         with get_db().new_session() as s:
-            begin_write(s)
-            custody.append(s, actor=None, action="integrity_checked", subject="ledger:custody",
-                           details={"ok": report.ok, "events": report.events,
-                                    "blobs": report.blobs})
-            s.commit()
+            ledger_verify.record_check(s, report)
     except Exception as e:  # the verdict matters more than recording it
         click.echo(f"note: the check could not be recorded ({type(e).__name__})", err=True)
 

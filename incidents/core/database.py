@@ -83,3 +83,44 @@ def begin_write(session: Session) -> None:
         return  # already a writer in all but name: SQLite refuses a stale write, never forks
     session.commit()  # ends a read-only transaction; loaded objects stay (expire_on_commit off)
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+_DEPTH = "unit_of_work_depth"
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """One use case's transaction: begun as a writer, committed on a clean exit, rolled back
+    otherwise, so that a failed request leaves nothing half-saved.
+
+        with unit_of_work(session):
+            ingested = blobs.ingest(session, store, stream, ...)
+            ...  # the rest of the change
+
+    Inside another unit of work it joins that one (the outermost commits or rolls back),
+    so a use case may call another, and building blocks (ledger append, blob ingest) never
+    commit. Blobs written inside go with a rollback (incidents.services.evidence.blobs).
+    Changes made just before it (a TOTP step marked used) are committed with it.
+    """
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
+    try:
+        if depth == 0:
+            begin_write(session)
+        yield session
+    except BaseException:
+        session.info[_DEPTH] = depth
+        if depth == 0:
+            session.rollback()
+        raise
+    else:
+        session.info[_DEPTH] = depth
+        if depth == 0:
+            session.commit()
+    finally:
+        session.info[_DEPTH] = depth
+
+
+def in_unit_of_work(session: Session) -> bool:
+    """Whether a caller's unit of work is open (building blocks assert they are inside one)."""
+    return bool(session.info.get(_DEPTH, 0))

@@ -6,16 +6,18 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, AuthenticationFailed, Conflict, InvalidInput, NotFound
 from incidents.core.settings import Settings
 from incidents.models import Invitation, Role, User, UserSession
-from incidents.services import audit, totp
+from incidents.services import audit, tokens, totp
 from incidents.services.passwords import PasswordHasher, check_policy
 from incidents.services.secrets import token_hash
 
@@ -105,29 +107,31 @@ def register(
 ) -> User:
     """Create an account from an invitation; the role comes from the invitation, never the form.
 
-    On any error the caller rolls back, which also releases the invitation.
+    On any error nothing is kept, and the invitation stays unused.
     """
     display, key = normalise_pseudonym(pseudonym)
     check_policy(passphrase, min_length=policy.passphrase_min_length, pseudonym=display)
     password_hash = policy.hasher.hash(passphrase)  # slow: before the claim takes a lock
-    invitation = claim_invitation(session, invitation_token)
-    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
-    user = User(
-        pseudonym=display,
-        pseudonym_key=key,
-        public_id=secrets.token_hex(8),
-        role=invitation.role,
-        password_hash=password_hash,
-        language=language,
-        invitation_id=invitation.id,
-    )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as e:  # the same pseudonym registered concurrently
-        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
-    audit.record(session, "invitation_used", actor=user, subject=user, invitation=invitation.id)
+    with unit_of_work(session):
+        invitation = claim_invitation(session, invitation_token)
+        if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
+            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
+        user = User(
+            pseudonym=display,
+            pseudonym_key=key,
+            public_id=secrets.token_hex(8),
+            role=invitation.role,
+            password_hash=password_hash,
+            language=language,
+            invitation_id=invitation.id,
+        )
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError as e:  # the same pseudonym registered concurrently
+            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
+        audit.record(session, "invitation_used", actor=user, subject=user,
+                     invitation=invitation.id)
     return user
 
 
@@ -148,32 +152,47 @@ def authenticate(
     user = session.scalar(select(User).where(User.pseudonym_key == key)) if key else None
     if user is None:
         policy.hasher.burn(passphrase)
-        audit.record(session, "login_failed")
-        raise AuthenticationFailed(N_("The pseudonym or passphrase is not correct."))
+        _refuse(session, N_("The pseudonym or passphrase is not correct."))
     if not policy.hasher.verify(user.password_hash, passphrase) or user.suspended:
-        audit.record(session, "login_failed", subject=user)
-        raise AuthenticationFailed(N_("The pseudonym or passphrase is not correct."))
+        _refuse(session, N_("The pseudonym or passphrase is not correct."), subject=user)
     if (
         require_totp
         and user.needs_totp
         and (not user.totp_enabled or not totp.check_code(session, user, totp_code or ""))
     ):
-        audit.record(session, "login_failed", subject=user, reason="second_factor")
-        raise AuthenticationFailed(
-            N_("The code from your authenticator app is not correct."), field="totp"
-        )
-    return user
+        _refuse(session, N_("The code from your authenticator app is not correct."),
+                field="totp", subject=user, reason="second_factor")
+    with unit_of_work(session):  # a TOTP step or recovery code just used stays used
+        return user
 
 
 def second_factor(session: Session, user_id: int, code: str) -> User:
     """The second step of a staff sign-in, after the passphrase was checked."""
     user = session.get(User, user_id)
     if user is None or user.suspended or not totp.check_code(session, user, code):
-        audit.record(session, "login_failed", subject=user, reason="second_factor")
-        raise AuthenticationFailed(
-            N_("The code from your authenticator app is not correct."), field="totp"
-        )
-    return user
+        _refuse(session, N_("The code from your authenticator app is not correct."),
+                field="totp", subject=user, reason="second_factor")
+    with unit_of_work(session):
+        return user
+
+
+def _refuse(session: Session, message: str, *, field: str | None = None,
+            **audit_details: Any) -> NoReturn:
+    """A failed sign-in: its audit record is kept (its own unit of work), then it is refused."""
+    with unit_of_work(session):
+        audit.record(session, "login_failed", **audit_details)
+    raise AuthenticationFailed(message, field=field)
+
+
+def issue_api_token(session: Session, policy: AccountPolicy, *, pseudonym: str,
+                    passphrase: str, totp_code: str | None, name: str) -> str:
+    """`POST /api/v1/auth/token`: check the credentials (second factor required for staff)
+    and create a personal API token in one unit of work; returns the token text."""
+    with unit_of_work(session):
+        user = authenticate(session, policy, pseudonym=pseudonym, passphrase=passphrase,
+                            totp_code=totp_code, require_totp=True)
+        _row, text = tokens.create_api_token(session, user, name)
+    return text
 
 
 def change_passphrase(
@@ -182,28 +201,32 @@ def change_passphrase(
     if not policy.hasher.verify(user.password_hash, current):
         raise InvalidInput(N_("Your current passphrase is not correct."), field="current")
     check_policy(new, min_length=policy.passphrase_min_length, pseudonym=user.pseudonym)
-    user.password_hash = policy.hasher.hash(new)
-    user.must_change_password = False
-    audit.record(session, "passphrase_changed", actor=user, subject=user)
+    new_hash = policy.hasher.hash(new)  # slow: before the unit of work takes the write lock
+    with unit_of_work(session):
+        user.password_hash = new_hash
+        user.must_change_password = False
+        audit.record(session, "passphrase_changed", actor=user, subject=user)
 
 
 def create_admin(session: Session, policy: AccountPolicy, username: str) -> tuple[User, str]:
     """An admin with a one-time passphrase that must be changed at first sign-in."""
     display, key = normalise_pseudonym(username)
-    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
     one_time = "-".join(secrets.token_hex(3) for _ in range(4))
-    user = User(
-        pseudonym=display,
-        pseudonym_key=key,
-        public_id=secrets.token_hex(8),
-        role=Role.ADMIN,
-        password_hash=policy.hasher.hash(one_time),
-        must_change_password=True,
-    )
-    session.add(user)
-    session.flush()
-    audit.record(session, "admin_created", subject=user)
+    password_hash = policy.hasher.hash(one_time)
+    with unit_of_work(session):
+        if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
+            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
+        user = User(
+            pseudonym=display,
+            pseudonym_key=key,
+            public_id=secrets.token_hex(8),
+            role=Role.ADMIN,
+            password_hash=password_hash,
+            must_change_password=True,
+        )
+        session.add(user)
+        session.flush()
+        audit.record(session, "admin_created", subject=user)
     return user, one_time
 
 
@@ -229,20 +252,24 @@ def list_users(session: Session) -> list[User]:
 def set_role(session: Session, actor: User, user: User, role: Role) -> None:
     if user.id == actor.id:
         raise InvalidInput(N_("You cannot change your own role."), field="role")
-    old = user.role
-    user.role = role
-    if role.needs_totp and not user.totp_enabled:
-        end_all_sessions(session, user)
-    audit.record(session, "role_changed", actor=actor, subject=user, old=old.value, new=role.value)
+    with unit_of_work(session):
+        old = user.role
+        user.role = role
+        if role.needs_totp and not user.totp_enabled:
+            end_all_sessions(session, user)
+        audit.record(session, "role_changed", actor=actor, subject=user, old=old.value,
+                     new=role.value)
 
 
 def set_suspended(session: Session, actor: User, user: User, suspended: bool) -> None:
     if user.id == actor.id:
         raise InvalidInput(N_("You cannot suspend yourself."), field="suspended")
-    user.suspended = suspended
-    if suspended:
-        end_all_sessions(session, user)
-    audit.record(session, "suspended" if suspended else "unsuspended", actor=actor, subject=user)
+    with unit_of_work(session):
+        user.suspended = suspended
+        if suspended:
+            end_all_sessions(session, user)
+        audit.record(session, "suspended" if suspended else "unsuspended", actor=actor,
+                     subject=user)
 
 
 def end_all_sessions(session: Session, user: User) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from incidents.core.database import begin_write
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     Case,
@@ -96,15 +96,14 @@ def create(session: Session, user: User, name: str, kind: str, description: str 
     if len(description) > DESCRIPTION_MAX:
         raise InvalidInput(N_("The field %(name)s is too long or has a NUL byte."),
                            field="description", name="description")
-    begin_write(session)
-    case = Case(public_id=new_case_id(), name=name, kind=case_kind, description=description,
-                created_by_id=user.id)
-    session.add(case)
-    session.flush()
-    session.add(CaseMember(case_id=case.id, user_id=user.id, added_by_id=user.id))
-    custody.append(session, actor=user.public_id, action="case_created", subject=case.subject,
-                   details={"kind": case_kind.value})
-    session.commit()
+    with unit_of_work(session):
+        case = Case(public_id=new_case_id(), name=name, kind=case_kind, description=description,
+                    created_by_id=user.id)
+        session.add(case)
+        session.flush()
+        session.add(CaseMember(case_id=case.id, user_id=user.id, added_by_id=user.id))
+        custody.append(session, actor=user.public_id, action="case_created", subject=case.subject,
+                       details={"kind": case_kind.value})
     return case
 
 
@@ -121,12 +120,11 @@ def add_member(session: Session, admin: User, public_id: str, pseudonym: str) ->
         raise Forbidden()
     case = _find(session, public_id)
     member = _user(session, pseudonym)
-    begin_write(session)
-    if session.get(CaseMember, (case.id, member.id)) is None:
-        session.add(CaseMember(case_id=case.id, user_id=member.id, added_by_id=admin.id))
-        custody.append(session, actor=admin.public_id, action="case_member_added",
-                       subject=case.subject, details={"member": member.public_id})
-    session.commit()
+    with unit_of_work(session):
+        if session.get(CaseMember, (case.id, member.id)) is None:
+            session.add(CaseMember(case_id=case.id, user_id=member.id, added_by_id=admin.id))
+            custody.append(session, actor=admin.public_id, action="case_member_added",
+                           subject=case.subject, details={"member": member.public_id})
     return case
 
 
@@ -135,56 +133,65 @@ def remove_member(session: Session, admin: User, public_id: str, pseudonym: str)
         raise Forbidden()
     case = _find(session, public_id)
     member = _user(session, pseudonym)
-    begin_write(session)
-    row = session.get(CaseMember, (case.id, member.id))
-    if row is not None:
-        session.delete(row)
-        custody.append(session, actor=admin.public_id, action="case_member_removed",
-                       subject=case.subject, details={"member": member.public_id})
-    session.commit()
+    with unit_of_work(session):
+        row = session.get(CaseMember, (case.id, member.id))
+        if row is not None:
+            session.delete(row)
+            custody.append(session, actor=admin.public_id, action="case_member_removed",
+                           subject=case.subject, details={"member": member.public_id})
     session.expire(case)
+    return case
+
+
+def change_members(session: Session, admin: User, public_id: str, *, add: Sequence[str] = (),
+                   remove: Sequence[str] = ()) -> Case:
+    """Add and remove members in one unit of work: one bad name and nothing changes."""
+    case = get_for_membership(session, admin, public_id)
+    with unit_of_work(session):
+        for name in add:
+            case = add_member(session, admin, public_id, name)
+        for name in remove:
+            case = remove_member(session, admin, public_id, name)
     return case
 
 
 def add_incidents(session: Session, user: User, public_id: str, incident_ids: Sequence[str]
                   ) -> Case:
-    begin_write(session)
-    added: list[str] = []
-    for incident_id in dict.fromkeys(incident_ids):
-        case = get(session, user, public_id)  # membership checked for every one added
-        incident = session.scalar(select(Incident).where(Incident.public_id == incident_id))
-        if incident is None:
-            raise InvalidInput(N_("No incident has the id %(id)s."), field="incidents",
-                               id=str(incident_id)[:40])
-        if session.get(CaseIncident, (case.id, incident.id)) is None:
-            session.add(CaseIncident(case_id=case.id, incident_id=incident.id))
-            added.append(incident.public_id)
-    case = get(session, user, public_id)
-    if added:
-        custody.append(session, actor=user.public_id, action="case_linked",
-                       subject=case.subject, details={"incidents": added})
-    session.commit()
+    with unit_of_work(session):
+        added: list[str] = []
+        for incident_id in dict.fromkeys(incident_ids):
+            case = get(session, user, public_id)  # membership checked for every one added
+            incident = session.scalar(select(Incident).where(Incident.public_id == incident_id))
+            if incident is None:
+                raise InvalidInput(N_("No incident has the id %(id)s."), field="incidents",
+                                   id=str(incident_id)[:40])
+            if session.get(CaseIncident, (case.id, incident.id)) is None:
+                session.add(CaseIncident(case_id=case.id, incident_id=incident.id))
+                added.append(incident.public_id)
+        case = get(session, user, public_id)
+        if added:
+            custody.append(session, actor=user.public_id, action="case_linked",
+                           subject=case.subject, details={"incidents": added})
     session.expire(case)
     return case
 
 
 def add_items(session: Session, user: User, public_id: str, item_ids: Sequence[str]) -> Case:
-    begin_write(session)
-    added: list[str] = []
-    for item_id in dict.fromkeys(item_ids):
-        case = get(session, user, public_id)  # membership checked for every one added
-        item = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == item_id))
-        if item is None:
-            raise InvalidInput(N_("No evidence item has the id %(id)s."), field="items",
-                               id=str(item_id)[:40])
-        if session.get(CaseItem, (case.id, item.id)) is None:
-            session.add(CaseItem(case_id=case.id, item_id=item.id))
-            added.append(item.public_id)
-    case = get(session, user, public_id)
-    if added:
-        custody.append(session, actor=user.public_id, action="case_linked",
-                       subject=case.subject, details={"items": added})
-    session.commit()
+    with unit_of_work(session):
+        added: list[str] = []
+        for item_id in dict.fromkeys(item_ids):
+            case = get(session, user, public_id)  # membership checked for every one added
+            item = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == item_id))
+            if item is None:
+                raise InvalidInput(N_("No evidence item has the id %(id)s."), field="items",
+                                   id=str(item_id)[:40])
+            if session.get(CaseItem, (case.id, item.id)) is None:
+                session.add(CaseItem(case_id=case.id, item_id=item.id))
+                added.append(item.public_id)
+        case = get(session, user, public_id)
+        if added:
+            custody.append(session, actor=user.public_id, action="case_linked",
+                           subject=case.subject, details={"items": added})
     session.expire(case)
     return case
 

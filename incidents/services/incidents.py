@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, se
 from sqlalchemy.orm import Session, selectinload
 
 from incidents.core.clock import utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     EvidenceItem,
@@ -299,26 +299,25 @@ def create(session: Session, user: User, data: IncidentInput, *,
     """A new incident linked to submissions (and all their items) and single items."""
     require_reviewer(user)
     gazetteer = gazetteer or load_gazetteer()
-    begin_write(session)
-    subs = _submissions(session, submission_ids)
-    items = _items(session, item_ids)
-    incident = Incident(public_id=new_incident_id(), title=data.title, created_by_id=user.id)
-    incident.submissions = list(subs)
-    linked = {i.id: i for s in subs for i in s.items}
-    linked.update({i.id: i for i in items})
-    for item in items:
-        if item.submission not in incident.submissions:
-            incident.submissions.append(item.submission)
-    incident.items = list(linked.values())
-    _apply(session, incident, data, gazetteer)
-    session.add(incident)
-    session.flush()
-    _refresh_media(session, incident)
-    custody.append(session, actor=user.public_id, action="incident_created",
-                   subject=incident.subject,
-                   details={"submissions": [s.public_id for s in incident.submissions],
-                            "items": [i.public_id for i in incident.items]})
-    session.commit()
+    with unit_of_work(session):
+        subs = _submissions(session, submission_ids)
+        items = _items(session, item_ids)
+        incident = Incident(public_id=new_incident_id(), title=data.title, created_by_id=user.id)
+        incident.submissions = list(subs)
+        linked = {i.id: i for s in subs for i in s.items}
+        linked.update({i.id: i for i in items})
+        for item in items:
+            if item.submission not in incident.submissions:
+                incident.submissions.append(item.submission)
+        incident.items = list(linked.values())
+        _apply(session, incident, data, gazetteer)
+        session.add(incident)
+        session.flush()
+        _refresh_media(session, incident)
+        custody.append(session, actor=user.public_id, action="incident_created",
+                       subject=incident.subject,
+                       details={"submissions": [s.public_id for s in incident.submissions],
+                                "items": [i.public_id for i in incident.items]})
     return incident
 
 
@@ -327,43 +326,41 @@ def update(session: Session, user: User, public_id: str, data: IncidentInput, *,
     incident = load(session, user, public_id)
     if incident.merged_into_id is not None:
         raise Conflict(N_("This incident was merged into another."))
-    begin_write(session)
-    _apply(session, incident, data, gazetteer or load_gazetteer())
-    custody.append(session, actor=user.public_id, action="incident_edited",
-                   subject=incident.subject, details={})
-    if incident.published:
-        _check_publishable(incident, gazetteer or load_gazetteer())
-    session.commit()
+    with unit_of_work(session):
+        _apply(session, incident, data, gazetteer or load_gazetteer())
+        custody.append(session, actor=user.public_id, action="incident_edited",
+                       subject=incident.subject, details={})
+        if incident.published:
+            _check_publishable(incident, gazetteer or load_gazetteer())
     return incident
 
 
 def link(session: Session, user: User, public_id: str, *, submission_ids: Sequence[str] = (),
          item_ids: Sequence[str] = ()) -> Incident:
     incident = load(session, user, public_id)
-    begin_write(session)
-    for submission in _submissions(session, submission_ids):
-        if submission not in incident.submissions:
-            incident.submissions.append(submission)
-        for item in submission.items:
+    with unit_of_work(session):
+        for submission in _submissions(session, submission_ids):
+            if submission not in incident.submissions:
+                incident.submissions.append(submission)
+            for item in submission.items:
+                if item not in incident.items:
+                    incident.items.append(item)
+        for item in _items(session, item_ids):
             if item not in incident.items:
                 incident.items.append(item)
-    for item in _items(session, item_ids):
-        if item not in incident.items:
-            incident.items.append(item)
-        if item.submission not in incident.submissions:
-            incident.submissions.append(item.submission)
-    cap = precision_cap(incident.submissions)
-    if is_finer(incident.location_precision, cap):
-        incident.location_precision = cap  # a new witness may only make it coarser
-        if cap is LocationPrecision.NONE:
-            incident.place_id = incident.region_id = None
-        elif cap is LocationPrecision.REGION:
-            incident.place_id = incident.region_id
-    _refresh_media(session, incident)
-    custody.append(session, actor=user.public_id, action="incident_linked",
-                   subject=incident.subject,
-                   details={"submissions": list(submission_ids), "items": list(item_ids)})
-    session.commit()
+            if item.submission not in incident.submissions:
+                incident.submissions.append(item.submission)
+        cap = precision_cap(incident.submissions)
+        if is_finer(incident.location_precision, cap):
+            incident.location_precision = cap  # a new witness may only make it coarser
+            if cap is LocationPrecision.NONE:
+                incident.place_id = incident.region_id = None
+            elif cap is LocationPrecision.REGION:
+                incident.place_id = incident.region_id
+        _refresh_media(session, incident)
+        custody.append(session, actor=user.public_id, action="incident_linked",
+                       subject=incident.subject,
+                       details={"submissions": list(submission_ids), "items": list(item_ids)})
     return incident
 
 
@@ -374,33 +371,32 @@ def merge(session: Session, user: User, target_id: str, source_ids: Sequence[str
     sources = [load(session, user, s) for s in dict.fromkeys(source_ids) if s != target_id]
     if not sources:
         raise InvalidInput(N_("Choose at least one other incident."), field="sources")
-    begin_write(session)
-    for source in sources:
-        if source.merged_into_id is not None:
-            raise Conflict(N_("This incident was merged into another."))
-        for submission in source.submissions:
-            if submission not in target.submissions:
-                target.submissions.append(submission)
-        for item in source.items:
-            if item not in target.items:
-                target.items.append(item)
-        have = {(t.kind, t.term) for t in target.terms}
-        for term in source.terms:
-            if (term.kind, term.term) not in have:
-                target.terms.append(IncidentTerm(kind=term.kind, term=term.term))
-        source.merged_into_id = target.id
-        source.published = False
-        custody.append(session, actor=user.public_id, action="merged", subject=source.subject,
-                       details={"into": target.public_id})
-    cap = precision_cap(target.submissions)
-    if is_finer(target.location_precision, cap):
-        target.location_precision = cap
-        if cap is LocationPrecision.NONE:
-            target.place_id = target.region_id = None
-    _refresh_media(session, target)
-    custody.append(session, actor=user.public_id, action="merged", subject=target.subject,
-                   details={"from": [s.public_id for s in sources]})
-    session.commit()
+    with unit_of_work(session):
+        for source in sources:
+            if source.merged_into_id is not None:
+                raise Conflict(N_("This incident was merged into another."))
+            for submission in source.submissions:
+                if submission not in target.submissions:
+                    target.submissions.append(submission)
+            for item in source.items:
+                if item not in target.items:
+                    target.items.append(item)
+            have = {(t.kind, t.term) for t in target.terms}
+            for term in source.terms:
+                if (term.kind, term.term) not in have:
+                    target.terms.append(IncidentTerm(kind=term.kind, term=term.term))
+            source.merged_into_id = target.id
+            source.published = False
+            custody.append(session, actor=user.public_id, action="merged", subject=source.subject,
+                           details={"into": target.public_id})
+        cap = precision_cap(target.submissions)
+        if is_finer(target.location_precision, cap):
+            target.location_precision = cap
+            if cap is LocationPrecision.NONE:
+                target.place_id = target.region_id = None
+        _refresh_media(session, target)
+        custody.append(session, actor=user.public_id, action="merged", subject=target.subject,
+                       details={"from": [s.public_id for s in sources]})
     return target
 
 
@@ -415,31 +411,30 @@ def split(session: Session, user: User, public_id: str, submission_ids: Sequence
         raise InvalidInput(N_("Leave at least one submission in the incident."),
                            field="submissions")
     title = title.strip()[:TITLE_MAX] if isinstance(title, str) else ""
-    begin_write(session)
-    new = Incident(public_id=new_incident_id(), title=title or source.title,
-                   description=source.description, start_utc=source.start_utc,
-                   end_utc=source.end_utc, time_precision=source.time_precision,
-                   verification=Verification.REPORTED, created_by_id=user.id)
-    new.submissions = list(moving)
-    new.items = [i for i in source.items if i.submission in moving]
-    new.terms = [IncidentTerm(kind=t.kind, term=t.term) for t in source.terms]
-    source.submissions = [s for s in source.submissions if s not in moving]
-    source.items = [i for i in source.items if i.submission not in moving]
-    cap = precision_cap(new.submissions)
-    new.location_precision = source.location_precision if not is_finer(
-        source.location_precision, cap) else cap
-    if new.location_precision is not LocationPrecision.NONE:
-        new.place_id, new.region_id = source.place_id, source.region_id
-    session.add(new)
-    session.flush()
-    _refresh_media(session, source)
-    _refresh_media(session, new)
-    custody.append(session, actor=user.public_id, action="split", subject=source.subject,
-                   details={"into": new.public_id,
-                            "submissions": [s.public_id for s in moving]})
-    custody.append(session, actor=user.public_id, action="split", subject=new.subject,
-                   details={"from": source.public_id})
-    session.commit()
+    with unit_of_work(session):
+        new = Incident(public_id=new_incident_id(), title=title or source.title,
+                       description=source.description, start_utc=source.start_utc,
+                       end_utc=source.end_utc, time_precision=source.time_precision,
+                       verification=Verification.REPORTED, created_by_id=user.id)
+        new.submissions = list(moving)
+        new.items = [i for i in source.items if i.submission in moving]
+        new.terms = [IncidentTerm(kind=t.kind, term=t.term) for t in source.terms]
+        source.submissions = [s for s in source.submissions if s not in moving]
+        source.items = [i for i in source.items if i.submission not in moving]
+        cap = precision_cap(new.submissions)
+        new.location_precision = source.location_precision if not is_finer(
+            source.location_precision, cap) else cap
+        if new.location_precision is not LocationPrecision.NONE:
+            new.place_id, new.region_id = source.place_id, source.region_id
+        session.add(new)
+        session.flush()
+        _refresh_media(session, source)
+        _refresh_media(session, new)
+        custody.append(session, actor=user.public_id, action="split", subject=source.subject,
+                       details={"into": new.public_id,
+                                "submissions": [s.public_id for s in moving]})
+        custody.append(session, actor=user.public_id, action="split", subject=new.subject,
+                       details={"from": source.public_id})
     return new
 
 
@@ -463,18 +458,17 @@ def publish(session: Session, user: User, public_id: str, published: bool = True
     incident = load(session, user, public_id)
     if published:
         _check_publishable(incident, gazetteer or load_gazetteer())
-    begin_write(session)
-    if incident.published != published:
-        incident.published = published
-        if published:
-            incident.published_at = utcnow()
-        custody.append(session, actor=user.public_id,
-                       action="published" if published else "unpublished",
-                       subject=incident.subject,
-                       details={"verification": incident.verification.value,
-                                "location_precision": incident.location_precision.value,
-                                "submissions": [s.public_id for s in incident.submissions]})
-    session.commit()
+    with unit_of_work(session):
+        if incident.published != published:
+            incident.published = published
+            if published:
+                incident.published_at = utcnow()
+            custody.append(session, actor=user.public_id,
+                           action="published" if published else "unpublished",
+                           subject=incident.subject,
+                           details={"verification": incident.verification.value,
+                                    "location_precision": incident.location_precision.value,
+                                    "submissions": [s.public_id for s in incident.submissions]})
     return incident
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import Invitation, Role, User
 from incidents.services import audit
@@ -52,17 +53,18 @@ def create(
     if len(note) > MAX_NOTE or any(ord(ch) < 32 for ch in note):
         raise InvalidInput(N_("The note is too long or has control characters."), field="note")
     token = new_token("inv_")
-    invitation = Invitation(
-        token_hash=token_hash(token),
-        role=role,
-        note=note,
-        created_by_id=actor.id if actor else None,
-        expires_at=utcnow() + expires_in,
-    )
-    session.add(invitation)
-    session.flush()
-    audit.record(session, "invitation_created", actor=actor, invitation=invitation.id,
-                 role=role.value)
+    with unit_of_work(session):
+        invitation = Invitation(
+            token_hash=token_hash(token),
+            role=role,
+            note=note,
+            created_by_id=actor.id if actor else None,
+            expires_at=utcnow() + expires_in,
+        )
+        session.add(invitation)
+        session.flush()
+        audit.record(session, "invitation_created", actor=actor, invitation=invitation.id,
+                     role=role.value)
     return invitation, token
 
 
@@ -78,8 +80,9 @@ def list_open(session: Session) -> list[Invitation]:
 
 
 def revoke(session: Session, actor: User, invitation_id: int) -> None:
-    invitation = session.get(Invitation, invitation_id)
-    if invitation is None:
-        raise NotFound()
-    invitation.revoked_at = utcnow()
-    audit.record(session, "invitation_revoked", actor=actor, invitation=invitation.id)
+    with unit_of_work(session):
+        invitation = session.get(Invitation, invitation_id)
+        if invitation is None:
+            raise NotFound()
+        invitation.revoked_at = utcnow()
+        audit.record(session, "invitation_revoked", actor=actor, invitation=invitation.id)

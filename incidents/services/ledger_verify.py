@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from incidents.core.database import unit_of_work
 from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint, CustodyEvent
+from incidents.services import custody
 from incidents.services.checkpoints import CustodyKeys, signing_public_key
 from incidents.services.custody import (
     ACTOR_TAG,
@@ -291,3 +293,11 @@ def verify(session: Session, keys: CustodyKeys, settings: Settings, *,
         blobs(report, chain.commitments, progress)
     session.rollback()
     return report
+
+
+def record_check(session: Session, report: VerifyReport) -> None:
+    """An "integrity_checked" custody event for a verification just made."""
+    with unit_of_work(session):
+        custody.append(session, actor=None, action="integrity_checked",
+                       subject="ledger:custody", details={"ok": report.ok, "events": report.events,
+                                "blobs": report.blobs})

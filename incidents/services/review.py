@@ -23,7 +23,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, Forbidden, InvalidInput, NotFound
 from incidents.models import (
     Assessment,
@@ -283,9 +283,8 @@ def set_status(session: Session, user: User, public_id: str, state: str) -> Subm
     submission = load_submission(session, user, public_id)
     if state not in SETTABLE:
         raise InvalidInput(N_("The field %(name)s is not valid."), field="status", name="status")
-    begin_write(session)
-    _change_status(session, user, submission, SETTABLE[state])
-    session.commit()
+    with unit_of_work(session):
+        _change_status(session, user, submission, SETTABLE[state])
     return submission
 
 
@@ -298,19 +297,18 @@ def assign(session: Session, user: User, public_id: str, reviewer: str | None) -
         if found is None or found.role not in STAFF:
             raise InvalidInput(N_("No reviewer has this name."), field="reviewer")
         target = found
-    begin_write(session)
-    row = session.get(ReviewAssignment, submission.id)
-    if row is None:
-        session.add(ReviewAssignment(submission_id=submission.id, reviewer_id=target.id,
-                                     assigned_by_id=user.id))
-    else:
-        row.reviewer_id, row.assigned_by_id, row.assigned_at = target.id, user.id, utcnow()
-    if submission.status is SubmissionStatus.RECEIVED:
-        _change_status(session, user, submission, SubmissionStatus.IN_REVIEW)
-    custody.append(session, actor=user.public_id, action="assigned",
-                   subject=f"submission:{submission.public_id}",
-                   details={"reviewer": target.public_id})
-    session.commit()
+    with unit_of_work(session):
+        row = session.get(ReviewAssignment, submission.id)
+        if row is None:
+            session.add(ReviewAssignment(submission_id=submission.id, reviewer_id=target.id,
+                                         assigned_by_id=user.id))
+        else:
+            row.reviewer_id, row.assigned_by_id, row.assigned_at = target.id, user.id, utcnow()
+        if submission.status is SubmissionStatus.RECEIVED:
+            _change_status(session, user, submission, SubmissionStatus.IN_REVIEW)
+        custody.append(session, actor=user.public_id, action="assigned",
+                       subject=f"submission:{submission.public_id}",
+                       details={"reviewer": target.public_id})
     return submission
 
 
@@ -334,14 +332,13 @@ def assess(session: Session, user: User, item_public_id: str, reliability: Any,
         raise InvalidInput(N_("Information credibility is a number from 1 to 6."),
                            field="credibility")
     text = _text(reason, "reason")
-    begin_write(session)
-    row = Assessment(item_id=item.id, reviewer_id=user.id, reliability=grade,
-                     credibility=level, reason=text)
-    session.add(row)
-    custody.append(session, actor=user.public_id, action="annotated",
-                   subject=f"evidence:{item.public_id}",
-                   details={"kind": "assessment", "grade": f"{grade.value}{level}"})
-    session.commit()
+    with unit_of_work(session):
+        row = Assessment(item_id=item.id, reviewer_id=user.id, reliability=grade,
+                         credibility=level, reason=text)
+        session.add(row)
+        custody.append(session, actor=user.public_id, action="annotated",
+                       subject=f"evidence:{item.public_id}",
+                       details={"kind": "assessment", "grade": f"{grade.value}{level}"})
     return row
 
 
@@ -354,14 +351,13 @@ def add_note(session: Session, user: User, public_id: str, body: Any,
         if item.submission_id != submission.id:
             raise NotFound()
     text = _text(body, "body")
-    begin_write(session)
-    note = ReviewerNote(submission_id=submission.id, item_id=item.id if item else None,
-                        author_id=user.id, body=text)
-    session.add(note)
-    subject = f"evidence:{item.public_id}" if item else f"submission:{submission.public_id}"
-    custody.append(session, actor=user.public_id, action="annotated", subject=subject,
-                   details={"kind": "note"})
-    session.commit()
+    with unit_of_work(session):
+        note = ReviewerNote(submission_id=submission.id, item_id=item.id if item else None,
+                            author_id=user.id, body=text)
+        session.add(note)
+        subject = f"evidence:{item.public_id}" if item else f"submission:{submission.public_id}"
+        custody.append(session, actor=user.public_id, action="annotated", subject=subject,
+                       details={"kind": "note"})
     return note
 
 
@@ -369,16 +365,15 @@ def request_info(session: Session, user: User, public_id: str, question: Any) ->
     """Ask the witness for more: shown on their submission page; status "needs_info"."""
     submission = load_submission(session, user, public_id)
     text = _text(question, "question", max_length=4000)
-    begin_write(session)
-    request = InfoRequest(public_id=new_public_id(), submission_id=submission.id,
-                          requested_by_id=user.id, question=text)
-    session.add(request)
-    session.flush()
-    custody.append(session, actor=user.public_id, action="info_requested",
-                   subject=f"submission:{submission.public_id}",
-                   details={"request": request.public_id})
-    _change_status(session, user, submission, SubmissionStatus.NEEDS_INFO)
-    session.commit()
+    with unit_of_work(session):
+        request = InfoRequest(public_id=new_public_id(), submission_id=submission.id,
+                              requested_by_id=user.id, question=text)
+        session.add(request)
+        session.flush()
+        custody.append(session, actor=user.public_id, action="info_requested",
+                       subject=f"submission:{submission.public_id}",
+                       details={"request": request.public_id})
+        _change_status(session, user, submission, SubmissionStatus.NEEDS_INFO)
     return request
 
 
@@ -404,7 +399,7 @@ def answer_info(session: Session, store: BlobStore, user: User, request_public_i
     answer = _text(text, "answer", max_length=max_bytes)
     submission = request.submission
     subject = f"submission:{submission.public_id}"
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         ingested = blobs.ingest(session, store, [answer.encode("utf-8")], actor=user.public_id,
                                 subject=subject, max_size=max_bytes)
         item = EvidenceItem(public_id=new_public_id(), submission_id=submission.id,
@@ -681,13 +676,12 @@ def check_integrity(session: Session, store: BlobStore, user: User, item_public_
         problem = "missing"
     except StorageError as e:
         problem = type(e).__name__
-    begin_write(session)
-    event = custody.append(session, actor=user.public_id, action="integrity_checked",
-                           subject=f"evidence:{item.public_id}",
-                           details={"blob": record.id, "ok": problem is None,
-                                    "problem": problem})
-    seq = event.seq
-    session.commit()
+    with unit_of_work(session):
+        event = custody.append(session, actor=user.public_id, action="integrity_checked",
+                               subject=f"evidence:{item.public_id}",
+                               details={"blob": record.id, "ok": problem is None,
+                                        "problem": problem})
+        seq = event.seq
     return IntegrityResult(problem is None, problem, seq)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import iso, utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import BlobRecord, EvidenceItem, EvidenceKind, Submission, User
 from incidents.services import custody, custody_state, uploads
@@ -73,8 +73,7 @@ def create(
         raise InvalidInput(N_("Write what happened, or add at least one file."),
                            field="testimony")
     all_files = [*files, *(NewFile(None, u, "", "") for u in data.uploads)]
-    with blobs.unit_of_work(session):
-        begin_write(session)
+    with unit_of_work(session):
         _adopt(session, store, all_files)
         submission = Submission(
             public_id=new_public_id(), owner_id=user.id, occurred_at=data.occurred_at,
@@ -124,7 +123,7 @@ def add_files(
     """Attach more files to one's own submission (only the owner, staff included)."""
     if not files:
         raise InvalidInput(N_("Choose at least one file."), field="files")
-    with blobs.unit_of_work(session):
+    with unit_of_work(session):
         found = _load(session, public_id)
         require_access(found, user, "edit")
         assert found is not None

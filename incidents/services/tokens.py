@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import ApiToken, User, UserSession
 from incidents.services import audit
@@ -32,8 +32,9 @@ class SessionLifetimes:
 def start_session(session: Session, user: User) -> str:
     """A new random session id for each sign-in (no fixation); returns the token."""
     token = new_token()
-    session.add(UserSession(token_hash=token_hash(token), user_id=user.id))
-    audit.record(session, "login", actor=user, subject=user)
+    with unit_of_work(session):
+        session.add(UserSession(token_hash=token_hash(token), user_id=user.id))
+        audit.record(session, "login", actor=user, subject=user)
     return token
 
 
@@ -45,9 +46,8 @@ def load_session(session: Session, token: str, lifetimes: SessionLifetimes) -> U
     user = row.user
     now = utcnow()
     if user.suspended or now - row.last_seen_at > lifetimes.for_user(user):
-        begin_write(session)
-        session.delete(row)
-        session.commit()
+        with unit_of_work(session):
+            session.delete(row)
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
         _touch(session, row, "last_seen_at", now)
@@ -56,15 +56,16 @@ def load_session(session: Session, token: str, lifetimes: SessionLifetimes) -> U
 
 def _touch(session: Session, row: UserSession | ApiToken, column: str, now: datetime) -> None:
     """Record a use in a short writer transaction of its own (never a stale read upgraded)."""
-    begin_write(session)
-    setattr(row, column, now)
-    session.commit()
+    with unit_of_work(session):
+        setattr(row, column, now)
 
 
 def end_session(session: Session, token: str) -> None:
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
-    if row is not None:
-        session.delete(row)
+    with unit_of_work(session):
+        row = session.scalar(select(UserSession).where(
+            UserSession.token_hash == token_hash(token)))
+        if row is not None:
+            session.delete(row)
 
 
 def create_api_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
@@ -74,10 +75,12 @@ def create_api_token(session: Session, user: User, name: str = "") -> tuple[ApiT
         raise InvalidInput(N_("The token name is too long or has control characters."),
                            field="name")
     token = new_token("evd_")
-    row = ApiToken(user_id=user.id, token_hash=token_hash(token), prefix=token[:10], name=name)
-    session.add(row)
-    session.flush()
-    audit.record(session, "token_created", actor=user, subject=user, token=row.id)
+    with unit_of_work(session):
+        row = ApiToken(user_id=user.id, token_hash=token_hash(token), prefix=token[:10],
+                       name=name)
+        session.add(row)
+        session.flush()
+        audit.record(session, "token_created", actor=user, subject=user, token=row.id)
     return row, token
 
 
@@ -102,9 +105,10 @@ def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
 
 
 def revoke_api_token(session: Session, user: User, token_id: int) -> None:
-    row = session.get(ApiToken, token_id)
-    # Someone else's token is "not found", the same as a token that does not exist.
-    if row is None or row.user_id != user.id or row.revoked_at is not None:
-        raise NotFound()
-    row.revoked_at = utcnow()
-    audit.record(session, "token_revoked", actor=user, subject=user, token=row.id)
+    with unit_of_work(session):
+        row = session.get(ApiToken, token_id)
+        # Someone else's token is "not found", the same as a token that does not exist.
+        if row is None or row.user_id != user.id or row.revoked_at is not None:
+            raise NotFound()
+        row.revoked_at = utcnow()
+        audit.record(session, "token_revoked", actor=user, subject=user, token=row.id)

@@ -9,6 +9,7 @@ import pyotp
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
+from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, InvalidInput
 from incidents.models import RecoveryCode, User
 from incidents.services import audit
@@ -25,6 +26,12 @@ def begin_enrolment(user: User) -> str:
     return user.totp_secret
 
 
+def start_enrolment(session: Session, user: User) -> str:
+    """`begin_enrolment`, saved: the secret the QR code shows must survive the request."""
+    with unit_of_work(session):
+        return begin_enrolment(user)
+
+
 def provisioning_uri(user: User, issuer: str) -> str:
     if not user.totp_secret:
         raise InvalidInput(N_("Start the enrolment first."), field="totp")
@@ -33,15 +40,17 @@ def provisioning_uri(user: User, issuer: str) -> str:
 
 def confirm_enrolment(session: Session, user: User, code: str) -> list[str]:
     """Activate the factor if `code` is right; returns the recovery codes, shown once."""
-    if not user.totp_secret or not _accept(user, code):
-        raise InvalidInput(N_("The code from your authenticator app is not correct."),
-                           field="totp")
-    user.totp_enabled = True
-    user.recovery_codes.clear()
-    codes = ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODES)]
-    for code_text in codes:
-        user.recovery_codes.append(RecoveryCode(code_hash=token_hash(code_text)))
-    audit.record(session, "totp_enrolled", actor=user, subject=user)
+    with unit_of_work(session):
+        if not user.totp_secret or not _accept(user, code):
+            raise InvalidInput(N_("The code from your authenticator app is not correct."),
+                               field="totp")
+        user.totp_enabled = True
+        user.recovery_codes.clear()
+        codes = ["-".join(secrets.token_hex(2) for _ in range(3))
+                 for _ in range(RECOVERY_CODES)]
+        for code_text in codes:
+            user.recovery_codes.append(RecoveryCode(code_hash=token_hash(code_text)))
+        audit.record(session, "totp_enrolled", actor=user, subject=user)
     return codes
 
 
@@ -75,7 +84,8 @@ def _accept(user: User, code: str) -> bool:
 
 
 def disable(session: Session, user: User) -> None:
-    user.totp_secret = None
-    user.totp_enabled = False
-    user.recovery_codes.clear()
-    audit.record(session, "totp_disabled", actor=user, subject=user)
+    with unit_of_work(session):
+        user.totp_secret = None
+        user.totp_enabled = False
+        user.recovery_codes.clear()
+        audit.record(session, "totp_disabled", actor=user, subject=user)

@@ -39,9 +39,7 @@ def passphrase() -> Response | str | tuple[str, int]:
             current=request.form.get("current", ""), new=request.form.get("new", ""),
         )
     except DomainError as error:
-        db.rollback()
         return render_template("account/passphrase.html", error=error), error.status
-    db.commit()
     flash(_("Your passphrase was changed."))
     return redirect(url_for("account.index"))
 
@@ -52,9 +50,7 @@ def create_token() -> Response | tuple[str, int]:
     try:
         _row, token = tokens.create_api_token(db, current_user.user, request.form.get("name", ""))
     except DomainError as error:
-        db.rollback()
         return _page(error.status, error=error)
-    db.commit()
     return _page(201, new_token=token)
 
 
@@ -62,7 +58,6 @@ def create_token() -> Response | tuple[str, int]:
 def revoke_token(token_id: int) -> Response:
     db = get_session()
     tokens.revoke_api_token(db, current_user.user, token_id)
-    db.commit()
     flash(_("The token was revoked."))
     return redirect(url_for("account.index"))
 
@@ -72,5 +67,4 @@ def disable_totp() -> Response:
     """Contributors may drop an optional factor; staff re-enrol at once."""
     db = get_session()
     totp.disable(db, current_user.user)
-    db.commit()
     return redirect(url_for("auth.totp_setup"))

@@ -29,7 +29,6 @@ def user_role(user_id: int) -> Response:
     user = accounts.get_user(db, user_id)
     accounts.set_role(db, current_user.user, user,
                       invites.parse_role(request.form.get("role", "")))
-    db.commit()
     flash(_("The role was changed."))
     return redirect(url_for("admin.users"))
 
@@ -39,7 +38,6 @@ def user_suspend(user_id: int) -> Response:
     db = get_session()
     user = accounts.get_user(db, user_id)
     accounts.set_suspended(db, current_user.user, user, request.form.get("suspended") == "1")
-    db.commit()
     return redirect(url_for("admin.users"))
 
 
@@ -59,11 +57,9 @@ def invitations() -> str | tuple[str, int]:
                 actor=current_user.user,
             )
         except DomainError as error:
-            db.rollback()
             context["error"] = error
             status = error.status
         else:
-            db.commit()
             context["new_token"] = token
             context["new_link"] = url_for("auth.register", invitation=token, _external=True)
             status = 201
@@ -75,5 +71,4 @@ def invitations() -> str | tuple[str, int]:
 def revoke_invitation(invitation_id: int) -> Response:
     db = get_session()
     invites.revoke(db, current_user.user, invitation_id)
-    db.commit()
     return redirect(url_for("admin.invitations"))

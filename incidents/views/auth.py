@@ -50,16 +50,13 @@ def login() -> Response | str | tuple[str, int]:
                 pseudonym=request.form.get("pseudonym", ""),
                 passphrase=request.form.get("passphrase", ""),
             )
-    except DomainError:
-        db.commit()  # keep the audit record of the failure
+    except DomainError:  # the service kept the audit record of the failure
         return render_template("auth/login.html", next=next_url, failed=True,
                                ask_totp=pending is not None), 401
     if user.needs_totp and user.totp_enabled and pending is None:
-        db.commit()
         session[PENDING_USER] = user.id
         session[PENDING_SINCE] = int(time.time())
         return render_template("auth/login.html", next=next_url, ask_totp=True)
-    db.commit()
     sign_in(user)
     return redirect(next_url)
 
@@ -94,10 +91,8 @@ def register() -> Response | str | tuple[str, int]:
             language=session.get("lang"),
         )
     except DomainError as error:
-        db.rollback()
         return render_template("auth/register.html", invitation=token, error=error,
                                pseudonym=request.form.get("pseudonym", "")), error.status
-    db.commit()
     sign_in(user)
     flash(_("Welcome. Your account is ready."))
     if user.totp_pending:
@@ -122,16 +117,13 @@ def totp_setup() -> Response | str | tuple[str, int]:
         return redirect(url_for("account.index"))
     if request.method == "GET" or not user.totp_secret:
         if not user.totp_secret:
-            totp.begin_enrolment(user)
-            db.commit()
+            totp.start_enrolment(db, user)
         return render_template("auth/totp_setup.html", secret=user.totp_secret)
     try:
         codes = totp.confirm_enrolment(db, user, request.form.get("code", ""))
     except DomainError as error:
-        db.rollback()
         return render_template("auth/totp_setup.html", secret=user.totp_secret,
                                error=error), error.status
-    db.commit()
     return render_template("auth/recovery_codes.html", codes=codes)
 
 

@@ -53,7 +53,6 @@ def bearer_token() -> str | None:
 def sign_in(user: User) -> None:
     """Start a fresh server-side session; anything in the old cookie is dropped."""
     token = tokens.start_session(get_session(), user)
-    get_session().commit()
     language = session.get("lang")  # the one thing worth keeping: not security-relevant
     session.clear()
     if language:
@@ -66,7 +65,6 @@ def sign_out() -> None:
     token = session.get("_user_id")
     if token:
         tokens.end_session(get_session(), token)
-        get_session().commit()
     logout_user()
     session.clear()
 

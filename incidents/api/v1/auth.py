@@ -7,8 +7,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint, json_body, string_field
-from incidents.core.errors import N_, AuthenticationFailed, InvalidInput
-from incidents.services import accounts, tokens
+from incidents.core.errors import N_, InvalidInput
+from incidents.services import accounts
 from incidents.web.context import account_policy, settings
 from incidents.web.db import get_session
 from incidents.web.extensions import limiter
@@ -34,7 +34,6 @@ def register() -> tuple[Response, int]:
         passphrase=string_field(data, "passphrase"),
         language=language,
     )
-    db.commit()
     return jsonify({"pseudonym": user.pseudonym, "role": user.role.value}), 201
 
 
@@ -42,22 +41,14 @@ def register() -> tuple[Response, int]:
 @limiter.shared_limit(_login_limit, scope=LOGIN_SCOPE, key_func=login_key)
 def token() -> tuple[Response, int]:
     data = json_body({"pseudonym", "passphrase", "totp", "name"})
-    db = get_session()
-    try:
-        user = accounts.authenticate(
-            db,
-            account_policy(),
-            pseudonym=string_field(data, "pseudonym", max_length=200),
-            passphrase=string_field(data, "passphrase"),
-            totp_code=string_field(data, "totp", required=False, max_length=20),
-            require_totp=True,
-        )
-    except AuthenticationFailed:
-        db.commit()  # keep the audit record of the failure
-        raise
-    _row, text = tokens.create_api_token(db, user, string_field(data, "name", required=False,
-                                                               max_length=80))
-    db.commit()
+    text = accounts.issue_api_token(
+        get_session(),
+        account_policy(),
+        pseudonym=string_field(data, "pseudonym", max_length=200),
+        passphrase=string_field(data, "passphrase"),
+        totp_code=string_field(data, "totp", required=False, max_length=20),
+        name=string_field(data, "name", required=False, max_length=80),
+    )
     return jsonify({"token": text}), 201
 
 

@@ -50,12 +50,8 @@ def get_case(public_id: str) -> Response:
 def case_members(public_id: str) -> Response:
     """Admins: {"add": [pseudonyms], "remove": [pseudonyms]}."""
     data = json_body({"add", "remove"})
-    session, user = get_session(), current_user.user
-    case = cases.get_for_membership(session, user, public_id)
-    for name in string_list(data, "add"):
-        case = cases.add_member(session, user, public_id, name)
-    for name in string_list(data, "remove"):
-        case = cases.remove_member(session, user, public_id, name)
+    case = cases.change_members(get_session(), current_user.user, public_id,
+                                add=string_list(data, "add"), remove=string_list(data, "remove"))
     return jsonify(case_json(case, contents=False))
 
 

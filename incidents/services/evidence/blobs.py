@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +21,7 @@ from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from incidents.core import database
 from incidents.core.clock import utcnow
 from incidents.core.database import begin_write
 from incidents.core.errors import (
@@ -109,20 +109,8 @@ def _delete_quietly(store: BlobStore, blob_id: str, why: str) -> None:
         log.error("blob %s (%s) could not be deleted: %s", blob_id, why, type(e).__name__)
 
 
-@contextmanager
-def unit_of_work(session: Session) -> Iterator[Session]:
-    """Commit on a clean exit, roll back otherwise; blobs written inside go with the rollback.
-
-        with blobs.unit_of_work(session):
-            ingested = blobs.ingest(session, store, stream, ...)
-            ...  # the rest of the change
-    """
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+# The unit of work lives in incidents.core.database; this name stays for existing callers.
+unit_of_work = database.unit_of_work
 
 
 def count_by_key(session: Session) -> dict[str, int]:
@@ -169,7 +157,8 @@ def ingest(
     """Store `stream` as a new blob and add its row and "stored" event to the transaction.
 
     `subject` names what the blob belongs to (e.g. "submission:<id>"); it goes into the
-    event details. The caller commits (see `unit_of_work`); if it does not, the blob goes.
+    event details. The caller commits (`incidents.core.database.unit_of_work`); if it does not,
+    the blob goes.
     """
     custody._check_field(subject, "subject", 128)
     try:

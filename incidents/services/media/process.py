@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
-from incidents.core.database import begin_write
+from incidents.core.database import begin_write, unit_of_work
 from incidents.models import (
     BlobRecord,
     DerivativeKind,
@@ -219,8 +219,7 @@ def _record(session: Session, store: BlobStore, item: EvidenceItem, row: MediaPr
             analysis: Analysis) -> None:
     subject = f"evidence:{item.public_id}"
     source_blob = f"blob:{item.blob_id}"
-    with blobs.unit_of_work(session):
-        begin_write(session)
+    with unit_of_work(session):
         row = session.get(MediaProcessing, item.id) or row
         document = json.dumps(analysis.metadata, ensure_ascii=False, sort_keys=True,
                               default=str).encode("utf-8")
