@@ -299,5 +299,6 @@ def record_check(session: Session, report: VerifyReport) -> None:
     """An "integrity_checked" custody event for a verification just made."""
     with unit_of_work(session):
         custody.append(session, actor=None, action="integrity_checked",
-                       subject="ledger:custody", details={"ok": report.ok, "events": report.events,
+                       subject="ledger:custody",
+                       details={"ok": report.ok, "events": report.events,
                                 "blobs": report.blobs})
