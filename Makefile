@@ -12,7 +12,7 @@ REDIS_HOST ?= 127.0.0.1
 REQUIRE_SERVICES ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck translations translations-update browser venv clean-instance
+.PHONY: run test lint typecheck translations translations-update browser pdftools venv clean-instance
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,13 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else echo "install Debian's chromium package (sudo apt-get install chromium)"; exit 1; fi; }
 
+# Debian's poppler-utils (pdftotext, for the dossier tests) and a font with Kazakh and
+# Cyrillic letters (dossier.pdf is set in DejaVu Sans, or Noto Sans).
+pdftools:
+	@{ command -v pdftotext >/dev/null 2>&1 && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; } || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils fonts-dejavu-core >/dev/null; \
+		else echo "install Debian's poppler-utils and fonts-dejavu-core (sudo apt-get install ...)"; exit 1; fi; }
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
@@ -58,6 +65,6 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev translations browser lint typecheck
+test: $(VENV)/.installed-dev translations browser pdftools lint typecheck
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)

@@ -17,7 +17,18 @@ from incidents import cli
 from incidents.api.v1 import blueprint as api_v1
 from incidents.core.database import Database
 from incidents.core.settings import PROJECT_ROOT, Settings
-from incidents.views import account, admin, auth, cases, custody, main, research, review, submit
+from incidents.views import (
+    account,
+    actors,
+    admin,
+    auth,
+    cases,
+    custody,
+    main,
+    research,
+    review,
+    submit,
+)
 from incidents.views import incidents as incidents_views
 from incidents.web import (
     context,
@@ -36,7 +47,7 @@ log = logging.getLogger(__name__)
 
 BLUEPRINTS = (main.blueprint, auth.blueprint, account.blueprint, admin.blueprint,
               custody.blueprint, submit.blueprint, research.blueprint, review.blueprint,
-              incidents_views.blueprint, cases.blueprint, api_v1)
+              incidents_views.blueprint, cases.blueprint, actors.blueprint, api_v1)
 
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from incidents.cli.accounts import (
     invite_command,
     token_group,
 )
+from incidents.cli.actors import actors_group
 from incidents.cli.bundles import bundle_group
 from incidents.cli.custody import custody_group, keys_group
 from incidents.cli.demo import demo_command
@@ -25,5 +26,5 @@ from incidents.cli.uploads import uploads_group
 def init_app(app: Flask) -> None:
     for command in (init_command, create_admin_command, first_run_admin_command,
                     invite_command, token_group, uploads_group, custody_group, bundle_group,
-                    keys_group, worker_command, demo_command):
+                    actors_group, keys_group, worker_command, demo_command):
         app.cli.add_command(command)

@@ -9,6 +9,22 @@ from incidents.models.accounts import (
     User,
     UserSession,
 )
+from incidents.models.actors import (
+    Actor,
+    ActorKind,
+    ActorPhoto,
+    ActorPost,
+    ChainDecision,
+    ChainReview,
+    Citation,
+    ForceKind,
+    Involvement,
+    LinkStatus,
+    PostKind,
+    StatusChange,
+    Translation,
+)
+from incidents.models.actors import Role as InvolvementRole
 from incidents.models.cases import Case, CaseIncident, CaseItem, CaseKind, CaseMember
 from incidents.models.custody import Checkpoint, CustodyEvent, LedgerHead
 from incidents.models.evidence import BlobRecord, BlobStatus
@@ -46,6 +62,20 @@ from incidents.models.submissions import (
 from incidents.models.uploads import Upload, UploadSegment, UploadState
 
 __all__ = [
+    "Actor",
+    "ActorKind",
+    "ActorPhoto",
+    "ActorPost",
+    "ChainDecision",
+    "ChainReview",
+    "Citation",
+    "ForceKind",
+    "Involvement",
+    "InvolvementRole",
+    "LinkStatus",
+    "PostKind",
+    "StatusChange",
+    "Translation",
     "ApiToken",
     "Assessment",
     "AuditEvent",

@@ -78,6 +78,17 @@ ACTION_LABELS: dict[str, str] = {
     "key_retired": N_("vault key retired"),
     "baseline": N_("state recorded"),
     "bundle_statement": N_("bundle statement"),
+    "actor_created": N_("actor recorded"),
+    "actor_edited": N_("actor edited"),
+    "post_added": N_("post added"),
+    "cited": N_("cited as evidence"),
+    "involvement_created": N_("involvement linked"),
+    "involvement_linked": N_("involvement linked"),
+    "involvement_status": N_("involvement status changed"),
+    "translated": N_("translation added"),
+    "chain_reviewed": N_("command link reviewed"),
+    "dossier_created": N_("dossier made"),
+    "dossier_exported": N_("dossier exported"),
 }
 
 

@@ -16,6 +16,7 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
+from incidents.services.actors.public import forces as public_forces
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.research import queries as research
 from incidents.services.research.chart import chart_table, render_chart
@@ -155,6 +156,7 @@ def incident(public_id: str) -> str:
     found: PublicIncident = research.get_incident(get_session(), public_id,
                                                   gazetteer=load_gazetteer())
     return render_template("research/incident.html", incident=found,
+                           forces=public_forces(get_session(), found.id),
                            **_common(Filters()))
 
 

@@ -17,7 +17,7 @@ from incidents.services.gazetteer import load_gazetteer
 from incidents.services.submission_input import FIELD_LABELS
 from incidents.web import context
 from incidents.web.extensions import babel
-from incidents.web.labels import CONSENT_LABELS, ENUM_LABELS
+from incidents.web.labels import ACTOR_LABELS, CONSENT_LABELS, ENUM_LABELS
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
@@ -61,6 +61,14 @@ def enum_label(value: StrEnum | None) -> str:
         return "—"
     label = ENUM_LABELS.get(type(value), {}).get(value.value)
     return gettext(label) if label else value.value
+
+
+def actor_label(value: str | None) -> str:
+    """An actor kind, force, post kind, role, status or decision in the reader's language."""
+    if not value:
+        return "—"
+    label = ACTOR_LABELS.get(str(value))
+    return gettext(label) if label else str(value)
 
 
 def consent_label(key: str) -> str:
@@ -110,4 +118,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(custody_action, "custody_action")
     app.add_template_filter(enum_label, "label")
     app.add_template_filter(consent_label, "consent_label")
+    app.add_template_filter(actor_label, "actor_label")
     app.add_template_filter(place_name, "place_name")

@@ -63,3 +63,33 @@ CONSENT_LABELS: dict[str, str] = {
     "publication": N_("publication"),
     "contact": N_("contact"),
 }
+
+# Actors, posts, involvement roles and statuses, chain decisions (issue 15): keyed by the
+# stored value, which is the same text wherever two of these enums share one.
+ACTOR_LABELS: dict[str, str] = {
+    "person": N_("person"),
+    "unit": N_("unit or organisation"),
+    "facility": N_("facility"),
+    "police": N_("police"),
+    "national_guard": N_("National Guard"),
+    "knb": N_("National Security Committee (KNB)"),
+    "army": N_("army"),
+    "special_forces": N_("special forces"),
+    "csto": N_("CSTO contingent"),
+    "other": N_("other"),
+    "member": N_("member of"),
+    "commander": N_("commander"),
+    "part_of": N_("part of"),
+    "operates": N_("operates"),
+    "direct_perpetrator": N_("direct perpetrator"),
+    "present_unit": N_("unit present"),
+    "gave_order": N_("gave the order"),
+    "detention_facility": N_("place of detention"),
+    "official_responsible": N_("official responsible"),
+    "alleged": N_("alleged"),
+    "corroborated": N_("corroborated"),
+    "established": N_("established"),
+    "disputed": N_("disputed"),
+    "rejected": N_("rejected"),
+    "confirmed": N_("confirmed"),
+}

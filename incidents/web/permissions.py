@@ -92,6 +92,15 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
         "api_v1.list_cases", "api_v1.create_case", "api_v1.get_case",
         "api_v1.case_incidents", "api_v1.case_items",
         "api_v1.create_bundle",
+        # Actors, involvement links, command chains, dossiers (issue 15): allegations about
+        # named people, so reviewers only; researchers see at most a kind of force.
+        "api_v1.list_actors", "api_v1.create_actor", "api_v1.get_actor", "api_v1.edit_actor",
+        "api_v1.add_actor_post", "api_v1.list_involvements", "api_v1.create_involvement",
+        "api_v1.involvement_status", "api_v1.add_translation", "api_v1.command_chain",
+        "api_v1.review_command_chain", "api_v1.create_dossier",
+        "actors.index", "actors.new", "actors.create", "actors.show", "actors.add_post",
+        "actors.dossier", "actors.incident", "actors.link", "actors.status",
+        "actors.translate", "actors.review_chain",
     )},
     **{endpoint: ADMIN for endpoint in (
         "cases.add_member", "cases.remove_member", "api_v1.case_members")},

@@ -7,6 +7,7 @@ from typing import Any
 from flask import jsonify
 from werkzeug.wrappers import Response
 
+from incidents.api.v1 import openapi_actors
 from incidents.api.v1.base import blueprint
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -406,6 +407,7 @@ PATHS.update({
                     params=[], content=_ZIP,
                     body={"evidence_ids": _IDS, "incident_id": STRING, "case_id": STRING})},
 })
+PATHS.update(openapi_actors.PATHS)
 
 
 def document() -> dict[str, Any]:
@@ -419,7 +421,8 @@ def document() -> dict[str, Any]:
             },
             "schemas": {"Error": {"type": "object", "required": ["error", "message"],
                                   "properties": {"error": STRING, "message": STRING,
-                                                 "field": STRING}}},
+                                                 "field": STRING}},
+                        **openapi_actors.COMPONENTS},
         },
         "security": [{"bearer": []}, {"session": []}],
         "paths": PATHS,

@@ -377,11 +377,16 @@ def stream_bundle(
     withheld: Sequence[Mapping[str, Any]] = (),
     organization: str = "",
     progress: Callable[[int], None] | None = None,
+    beside: Mapping[str, bytes] | None = None,
 ) -> BundleStream:
-    """Prepare a bundle to be streamed; nothing is read until it is iterated."""
+    """Prepare a bundle to be streamed; nothing is read until it is iterated.
+
+    `beside` holds files written at the top of the ZIP, outside the bag folder (a dossier's
+    PDF): not part of the bag, so neither BagIt nor verify.py sees them.
+    """
     return BundleStream(items=items, custody=custody, bundle_id=bundle_id,
                         created_at=created_at, withheld=withheld, organization=organization,
-                        progress=progress)
+                        progress=progress, beside=dict(beside or {}))
 
 
 def build_bundle(
@@ -414,8 +419,13 @@ def _generate(
     withheld: Sequence[Mapping[str, Any]],
     organization: str,
     progress: Callable[[int], None] | None,
+    beside: Mapping[str, bytes] | None = None,
 ) -> Generator[bytes, None, BundleManifest]:
     _check_name(bundle_id, "the bundle id")
+    for name in beside or {}:
+        _check_name(name, "a file beside the bag")
+        if name == bundle_id:
+            raise BundleError("a file beside the bag has the bag's name")
     if created_at.tzinfo is None:
         raise BundleError("created_at must be timezone-aware")
     ordered = _check_items(items)
@@ -452,8 +462,8 @@ def _generate(
     tag_entries: list[_Entry] = []
     done = 0
 
-    def info(path: str, size: int) -> zipfile.ZipInfo:
-        zi = zipfile.ZipInfo(f"{bundle_id}/{path}", date_time=stamp)
+    def info(path: str, size: int, *, top: bool = False) -> zipfile.ZipInfo:
+        zi = zipfile.ZipInfo(path if top else f"{bundle_id}/{path}", date_time=stamp)
         zi.compress_type = zipfile.ZIP_STORED
         zi.create_system = 3
         zi.external_attr = _DIR_MODE if path.endswith("/") else _FILE_MODE
@@ -468,6 +478,9 @@ def _generate(
         yield from spool.drain()
 
     try:
+        for name, data in sorted((beside or {}).items()):
+            zf.writestr(info(name, len(data), top=True), data)
+            yield from spool.drain()
         yield from small("bagit.txt", b"BagIt-Version: 1.0\nTag-File-Character-Encoding: "
                                       b"UTF-8\n", tag_entries)
         yield from small("bag-info.txt", bag_info, tag_entries)

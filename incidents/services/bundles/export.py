@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, cast
@@ -43,6 +43,7 @@ from incidents.models import (
 )
 from incidents.services import cases, custody, incidents, review
 from incidents.services.access import STAFF
+from incidents.services.actors import involvements
 from incidents.services.bundles.builder import (
     BundleItem,
     BundleManifest,
@@ -127,10 +128,13 @@ def plan(session: Session, user: User | None, *, evidence_ids: Sequence[str] | N
     return result
 
 
-def item_metadata(session: Session, item: EvidenceItem, witness: str) -> dict[str, Any]:
+def item_metadata(session: Session, item: EvidenceItem, witness: str,
+                  translations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The per-item metadata of a bundle: deterministic for the same content, no pseudonym,
-    no declared file name (it may name the witness), no exact point."""
+    no declared file name (it may name the witness), no exact point. Reviewers'
+    translations of cited excerpts or pages ride beside the original (which is unchanged)."""
     submission = item.submission
+    extra = {"translations": translations} if translations else {}
     processing = session.get(MediaProcessing, item.id)
     flags = sorted(f.value for f in session.scalars(select(MediaFlagRecord.flag).where(
         MediaFlagRecord.item_id == item.id)))
@@ -150,6 +154,7 @@ def item_metadata(session: Session, item: EvidenceItem, witness: str) -> dict[st
         "tags": list(submission.tags),
         "counts": submission.counts,
         "consent": submission.consent,
+        **extra,
     }
 
 
@@ -198,11 +203,18 @@ def new_bundle_id(now: datetime) -> str:
 def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Settings,
             user: User | None, bundle_plan: BundlePlan, *,
             progress: Callable[[int], None] | None = None,
-            organization: str = "") -> Export:
-    """Read everything small (digests, custody, checkpoint) and make the streaming export."""
+            organization: str = "", bundle_id: str | None = None,
+            beside: Mapping[str, bytes] | None = None) -> Export:
+    """Read everything small (digests, custody, checkpoint) and make the streaming export.
+
+    `bundle_id` and `beside` are for a dossier: its PDF names the bundle's paths before the
+    bundle is built, and rides at the top of the same ZIP (outside the bag).
+    """
     if not bundle_plan.items:
         raise InvalidInput(N_("Nothing to export: every item was withheld or none chosen."))
     actor = user.public_id if user is not None else None
+    translated = involvements.translations_for_items(
+        session, store, [i.id for i in bundle_plan.items], actor=actor)
     witnesses: dict[int, str] = {}
     items: list[BundleItem] = []
     subjects: dict[str, list[str]] = {}
@@ -225,10 +237,11 @@ def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Sett
         items.append(BundleItem(
             item_id=item.public_id, filename=review.download_name(session, item),
             size=record.size, sha256=sha256, salt=salt.hex(),
-            metadata=item_metadata(session, item, witness), open=opener))
+            metadata=item_metadata(session, item, witness, translated.get(item.id)),
+            open=opener))
         subjects[item.public_id] = [f"evidence:{item.public_id}", f"blob:{item.blob_id}"]
     now = utcnow()
-    bundle_id = new_bundle_id(now)
+    bundle_id = bundle_id or new_bundle_id(now)
     bundle_custody = custody_for(
         session, keys, settings, subjects, bundle_id=bundle_id,
         payload_manifest_sha256=hashlib.sha256(
@@ -237,7 +250,7 @@ def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Sett
         actor=actor, pseudonyms=_pseudonyms(session, labels))
     stream = stream_bundle(items=items, custody=bundle_custody, bundle_id=bundle_id,
                            created_at=now, withheld=bundle_plan.withheld,
-                           organization=organization, progress=progress)
+                           organization=organization, progress=progress, beside=beside)
     subject = bundle_plan.subject or f"bundle:{bundle_id}"
 
     def record_export(manifest: BundleManifest) -> None:

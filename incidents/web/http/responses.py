@@ -14,6 +14,7 @@ from flask_login import current_user
 from incidents.core.clock import utcnow
 from incidents.services import review
 from incidents.services.bundles import export as bundles
+from incidents.services.dossiers import export as dossiers
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.research import queries as research
 from incidents.services.research.exports import CONTENT_TYPES, export_filename
@@ -61,4 +62,18 @@ def export_response(filters: Filters, kind: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def dossier_response(export: dossiers.DossierExport) -> Response:
+    """Stream a dossier ZIP (constant memory for the evidence; the PDF is small)."""
+    response = Response(stream_with_context(export.chunks()), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = SANDBOX_POLICY
+    response.headers["X-Dossier-Id"] = export.dossier_id
+    response.headers["X-Dossier-Pdf-Sha256"] = export.pdf_sha256
+    response.headers["X-Dossier-Exhibits"] = str(export.exhibits)
+    response.headers["X-Dossier-Withheld"] = str(export.withheld)
     return response

@@ -1,0 +1,1 @@
+"""Request and response shapes of the API as pydantic v2 models, one module per resource."""

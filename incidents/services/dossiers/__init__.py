@@ -1,0 +1,1 @@
+"""Sanctions dossiers: `content` gathers, `pdf` typesets, `export` records and streams."""
