@@ -33,7 +33,7 @@ from incidents.services.bundles.sources import custody_for
 from incidents.services.evidence import blobs
 from incidents.services.evidence.store import KeyRingHolder
 from storage.blobstore import BlobStore
-from storage.crypto.note import verifier_key
+from storage.crypto.note import public_key_from_pem, verifier_key
 
 CREATED = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
 WITNESS = "w" * 32
@@ -207,3 +207,10 @@ def receipt_at(session, settings, keys, checkpoint, tmp_path: Path,
     path = tmp_path / "receipt.json"
     path.write_text(json.dumps(receipt))
     return path
+
+
+def server_key(app) -> str:  # type: ignore[no-untyped-def]
+    """The verifier key a recipient obtains from the server (not from the bundle)."""
+    keys, settings = app.extensions["keys"], app.extensions["settings"]
+    return verifier_key(settings.custody_origin,
+                        public_key_from_pem(keys.signing_public_key_pem()))
