@@ -12,7 +12,8 @@ REDIS_HOST ?= 127.0.0.1
 REQUIRE_SERVICES ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck translations translations-update browser pdftools venv clean-instance
+# `make test` ends with the cluster test (tests/cluster, scripts/test-cluster.sh).
+.PHONY: run test test-cluster lint typecheck translations translations-update browser pdftools venv clean-instance
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +69,8 @@ typecheck: $(VENV)/.installed-dev
 test: $(VENV)/.installed-dev translations browser pdftools lint typecheck
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-cluster
+
+# Two web servers, two RQ workers, PostgreSQL, S3 (moto_server) and Redis as one instance.
+test-cluster: $(VENV)/.installed-dev translations
+	BIN=$(BIN) bash scripts/test-cluster.sh $(REQUIRE_SERVICES)

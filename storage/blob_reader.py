@@ -11,7 +11,13 @@ from types import TracebackType
 
 from storage.backends.base import BlobSource
 from storage.crypto.hashing import BackgroundHasher
-from storage.crypto.stream import HEADER_LEN, StreamDecryptor
+from storage.crypto.stream import (
+    HEADER_LEN,
+    RECORD_PREFIX_LEN,
+    TAG_LEN,
+    VERSION_APPENDABLE,
+    StreamDecryptor,
+)
 from storage.errors import BlobIntegrityError
 from storage.files import read_full
 
@@ -51,9 +57,14 @@ class BlobReader:
         self._ct_hash = BackgroundHasher() if digests else None
         if self._ct_hash is not None:
             self._ct_hash.update(memoryview(bytes(header)))
-        record = self._dec.record_size
+        self._framed = self._dec.version == VERSION_APPENDABLE
+        record = self._dec.record_size + (RECORD_PREFIX_LEN if self._framed else 0)
         self._rec = [bytearray(record), bytearray(record)]
-        self._rec_len = [read_full(src, self._rec[0]), 0]
+        try:
+            self._rec_len = [self._read_record(self._rec[0]), 0]
+        except BaseException:
+            src.close()
+            raise
         self._rec_ticket = [0, 0]
         # Hashing reads one plaintext buffer while the next chunk is decrypted into the other.
         self._pt = [bytearray(self.chunk_size) for _ in range(2 if digests else 1)]
@@ -141,6 +152,22 @@ class BlobReader:
         self._pt = []
         self._rec = []
 
+    def _read_record(self, buf: bytearray) -> int:
+        """Read the next stored record into ``buf``; 0 at the end of the blob."""
+        if not self._framed:  # version 1: every record but the last is full-size
+            return read_full(self._src, buf)
+        view = memoryview(buf)
+        got = read_full(self._src, view[:RECORD_PREFIX_LEN])
+        if got == 0:
+            return 0
+        if got < RECORD_PREFIX_LEN:
+            raise BlobIntegrityError(self.blob_id, "truncated inside a chunk header")
+        length = self._dec.record_length(view[:RECORD_PREFIX_LEN])
+        body = length - RECORD_PREFIX_LEN
+        if read_full(self._src, view[RECORD_PREFIX_LEN:length]) != body or body < TAG_LEN:
+            raise BlobIntegrityError(self.blob_id, "truncated inside a chunk")
+        return length
+
     def _next_chunk(self) -> bool:
         """Authenticate and decrypt the next chunk into a plaintext buffer; False at the end."""
         if self._closed:
@@ -150,13 +177,16 @@ class BlobReader:
         nxt = self._cur ^ 1
         if self._ct_hash is not None:
             self._ct_hash.wait(self._rec_ticket[nxt])
-        self._rec_len[nxt] = read_full(self._src, self._rec[nxt])
+        self._rec_len[nxt] = self._read_record(self._rec[nxt])
         final = self._rec_len[nxt] == 0
         record = memoryview(self._rec[self._cur])[: self._rec_len[self._cur]]
         out = self._out ^ 1 if self._pt_hash is not None else self._out
         if self._pt_hash is not None:
             self._pt_hash.wait(self._pt_ticket[out])
-        n = self._dec.decrypt_chunk(record, memoryview(self._pt[out]), final=final)
+        if self._framed:
+            n = self._dec.decrypt_record(record, memoryview(self._pt[out]), final=final)
+        else:
+            n = self._dec.decrypt_chunk(record, memoryview(self._pt[out]), final=final)
         if self._ct_hash is not None and self._pt_hash is not None:
             self._rec_ticket[self._cur] = self._ct_hash.update(record)
             self._pt_ticket[out] = self._pt_hash.update(memoryview(self._pt[out])[:n])

@@ -11,10 +11,11 @@ into two alternating buffer sets, so memory stays constant whatever the blob siz
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from storage.appendable import AppendableBlobWriter, Checkpoint
 from storage.backends.base import BlobBackend, check_name
 from storage.blob_reader import BlobReader
 from storage.blob_writer import BlobWriter, StoredBlob
@@ -77,6 +78,26 @@ class BlobStore:
             self.backend, self.keys, chunk_size=self.chunk_size, blob_id=blob_id, max_size=max_size
         )
 
+    def create_appendable(
+        self, *, length: int, capability: str
+    ) -> tuple[AppendableBlobWriter, str, bytes, Checkpoint]:
+        """Start an appendable blob (a tus upload): writer, key id, sealed key, checkpoint."""
+        return AppendableBlobWriter.create(self.backend, self.keys, length=length,
+                                           chunk_size=self.chunk_size, capability=capability)
+
+    def resume_appendable(
+        self, blob_id: str, *, length: int, capability: str, sealed_state: bytes,
+        backend_state: str,
+    ) -> AppendableBlobWriter:
+        """Continue an appendable blob from its last checkpoint, in any process."""
+        return AppendableBlobWriter.resume(self.backend, blob_id=blob_id, length=length,
+                                           capability=capability, sealed_state=sealed_state,
+                                           backend_state=backend_state)
+
+    def discard_appendable(self, blob_id: str, backend_state: str) -> None:
+        """Remove the bytes of an appendable blob that will never finish."""
+        self.backend.discard_append(check_name(blob_id), backend_state)
+
     def put(
         self,
         stream: BinaryIO | Iterable[bytes],
@@ -137,6 +158,7 @@ class BlobStore:
     def exists(self, blob_id: str) -> bool:
         return self.backend.exists(check_name(blob_id))
 
-    def sweep_temporary(self, older_than: float = 0) -> list[str]:
-        """Remove leftovers of interrupted writes (see the backend's ``sweep_temporary``)."""
-        return self.backend.sweep_temporary(older_than)
+    def sweep_temporary(self, older_than: float = 0, keep: Collection[str] = ()) -> list[str]:
+        """Remove leftovers of interrupted writes (see the backend's ``sweep_temporary``),
+        sparing the appendable blobs named in ``keep`` (uploads in flight)."""
+        return self.backend.sweep_temporary(older_than, keep)

@@ -22,6 +22,10 @@ class BlobExists(StorageError):
     """A blob with this name is already committed; blobs are never overwritten."""
 
 
+class BlobBusy(StorageError):
+    """Another live writer is appending to this blob."""
+
+
 class BlobTooLarge(StorageError):
     """A blob crossed its size limit while streaming in; nothing was kept."""
 

@@ -16,6 +16,7 @@ from incidents.cli.accounts import (
     token_group,
 )
 from incidents.cli.actors import actors_group
+from incidents.cli.backup import backup_group
 from incidents.cli.bundles import bundle_group
 from incidents.cli.custody import custody_group, keys_group
 from incidents.cli.demo import demo_command
@@ -26,5 +27,5 @@ from incidents.cli.uploads import uploads_group
 def init_app(app: Flask) -> None:
     for command in (init_command, create_admin_command, first_run_admin_command,
                     invite_command, token_group, uploads_group, custody_group, bundle_group,
-                    actors_group, keys_group, worker_command, demo_command):
+                    actors_group, keys_group, worker_command, demo_command, backup_group):
         app.cli.add_command(command)

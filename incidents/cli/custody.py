@@ -13,7 +13,7 @@ from tqdm import tqdm
 from incidents.cli.errors import domain_errors
 from incidents.core.errors import DomainError
 from incidents.core.settings import Settings
-from incidents.services import checkpoints, custody_state, ledger_verify, receipts
+from incidents.services import checkpoints, custody_state, ledger_verify, receipts, uploads
 from incidents.services.evidence import blobs
 from incidents.services.signer import CheckpointSigner
 from incidents.web import context
@@ -177,8 +177,10 @@ def sweep_command(older_than: float, orphan_grace: float | None) -> None:
     store = get_blobstore()
     grace = float(_settings().orphan_grace_seconds) if orphan_grace is None else orphan_grace
     try:
-        swept = store.sweep_temporary(older_than=older_than)
         with get_db().new_session() as session:
+            # Uploads in flight are appendable blobs whose temporary objects must stay.
+            swept = store.sweep_temporary(older_than=older_than,
+                                          keep=uploads.in_flight_blob_ids(session))
             orphans = blobs.quarantine_orphans(session, store, older_than=grace)
     except StorageError as e:
         raise click.ClickException(f"sweep failed: {e}") from e

@@ -63,6 +63,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Busy(DomainError):
+    """Another request is working on this object right now; try again shortly."""
+
+    status = 423
+    code = "busy"
+
+
 class PayloadTooLarge(DomainError):
     """The request body or one of its parts is over the configured limit."""
 

@@ -51,6 +51,7 @@ class Settings:
     passphrase_min_length: int = 12
     max_upload_bytes: int = 2 * 1024**3
     upload_expiry_hours: int = 24
+    upload_lease_seconds: int = 30
     max_form_field_bytes: int = 1024**2
     max_form_parts: int = 200
     login_rate_limit: str = "10 per 15 minutes"

@@ -59,7 +59,7 @@ from incidents.models.submissions import (
     SubmissionStatus,
     TimePrecision,
 )
-from incidents.models.uploads import Upload, UploadSegment, UploadState
+from incidents.models.uploads import Upload, UploadFormat, UploadSegment, UploadState
 
 __all__ = [
     "Actor",
@@ -116,6 +116,7 @@ __all__ = [
     "TimePrecision",
     "Upload",
     "UploadSegment",
+    "UploadFormat",
     "UploadState",
     "User",
     "UserSession",

@@ -1,9 +1,12 @@
 """Resumable (tus 1.0.0) uploads in progress: who, how long, how far, and the encrypted pieces.
 
-An upload is not evidence yet: the witness has not submitted. Its bytes live in encrypted
-segment blobs (one per PATCH) until the last byte arrives; then they are joined into one
-final blob, and the segments are deleted. A submission claims the final blob, which ends
-the upload (the row is deleted in the submission's transaction).
+An upload is not evidence yet: the witness has not submitted. A "stream" upload is one
+appendable blob from the start (``storage.appendable``): its data key sealed at creation,
+its resume state stored here at every checkpoint, the secret half sealed under a capability
+only the client holds (part of the upload URL, never stored). Older "segments" uploads keep
+their bytes in encrypted segment blobs (one per PATCH) joined into one final blob when the
+last byte arrives. A submission claims the final blob, which ends the upload (the row is
+deleted in the submission's transaction).
 An unclaimed upload expires and is swept with its bytes; it never enters the custody ledger.
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.core.clock import utcnow
@@ -22,6 +25,11 @@ from incidents.models.types import UTCDateTime
 # Declared names and types are client input: kept only as capped, cleaned metadata.
 FILENAME_MAX = 255
 FILETYPE_MAX = 127
+
+
+class UploadFormat(enum.StrEnum):
+    SEGMENTS = "segments"  # one segment blob per PATCH, joined at the end (before 0011)
+    STREAM = "stream"  # one appendable blob, checkpointed as it arrives
 
 
 class UploadState(enum.StrEnum):
@@ -57,6 +65,17 @@ class Upload(Base):
     ciphertext_sha256: Mapped[str | None] = mapped_column(String(64))
     digest_key_id: Mapped[str | None] = mapped_column(String(32))
     sealed_digest: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    format: Mapped[str] = mapped_column(String(16), default=UploadFormat.SEGMENTS.value,
+                                        server_default=UploadFormat.SEGMENTS.value)
+    # Stream uploads: the last checkpoint. The backend's half names files or S3 parts (no
+    # secret); the other half (data key, hash states) opens only with the capability.
+    sealed_state: Mapped[bytes | None] = mapped_column(LargeBinary)
+    backend_state: Mapped[str | None] = mapped_column(Text)
+    # Which request is appending now, and when it last checkpointed: a second request
+    # waits (423) until the first ends or goes quiet (services.uploads.LEASE).
+    writer: Mapped[str | None] = mapped_column(String(32))
+    writer_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     segments: Mapped[list[UploadSegment]] = relationship(
         back_populates="upload",

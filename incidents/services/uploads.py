@@ -1,6 +1,22 @@
 """Resumable uploads (tus 1.0.0 core, creation, termination, expiration, checksum).
 
-How the bytes are kept (never in plaintext, safe with many processes and restarts):
+How the bytes are kept (never in plaintext, safe with many processes and restarts).
+An upload made now is one appendable blob (``storage.appendable``, "stream" format):
+
+- POST makes the blob: a data key sealed to the vault's public key, the STREAM header,
+  and a random capability that seals the resume state; the upload URL is
+  ``/api/v1/uploads/<public id><capability>``: the capability is never stored, so neither
+  the database nor the instance folder can continue (or read) an upload in flight;
+- a PATCH takes a short lease on the upload (two requests never append at once: the
+  second is answered 423 until the first ends or has been quiet for ``LEASE``), then
+  appends records and stores a checkpoint (offset and resume state, conditional on the
+  lease) every ``CHECKPOINT_BYTES`` and wherever the body ends or the client goes away,
+  so a SIGKILL loses at most that much of what arrived;
+- the last byte writes the final record; the blob is made visible (a link, or S3's
+  CompleteMultipartUpload) and its sealed digest recorded: nothing is decrypted or copied.
+  A PATCH with ``Upload-Checksum`` is checkpointed only at its end, after the check.
+
+Uploads created before migration 0011 ("segments") finish the old way:
 
 - each PATCH body streams into its own encrypted segment blob; if the client goes away
   mid-body, what arrived is committed and the offset advances by exactly that much;
@@ -20,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import logging
 import secrets
@@ -32,8 +49,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from incidents.core.clock import utcnow
+from incidents.core.database import begin_write
 from incidents.core.errors import (
     N_,
+    Busy,
     ByteCount,
     ChecksumMismatch,
     Conflict,
@@ -42,14 +61,31 @@ from incidents.core.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from incidents.models import BlobRecord, BlobStatus, Upload, UploadSegment, UploadState, User
+from incidents.models import (
+    BlobRecord,
+    BlobStatus,
+    Upload,
+    UploadFormat,
+    UploadSegment,
+    UploadState,
+    User,
+)
 from incidents.models.uploads import FILENAME_MAX, FILETYPE_MAX
 from incidents.services import custody
 from incidents.services.evidence import blobs
+from storage.appendable import Checkpoint
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
+from storage.crypto.capability import new_capability
 from storage.crypto.keys import reseal
-from storage.errors import BlobTooLarge, StorageError, StorageFull
+from storage.errors import (
+    BlobBusy,
+    BlobNotFound,
+    BlobTooLarge,
+    SealedKeyError,
+    StorageError,
+    StorageFull,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +96,11 @@ OPPORTUNISTIC_SWEEP = 5  # expired uploads removed whenever a new one is created
 METADATA_MAX = 4096  # bytes of the Upload-Metadata header
 METADATA_KEYS = {"filename": "filename", "name": "filename", "filetype": "filetype",
                  "type": "filetype"}
+PUBLIC_ID_LEN = 32  # hex; an upload token is the public id, then (stream) the capability
+# A PATCH whose writer has not checkpointed for this long (``UploadPolicy.lease``, 30 s by
+# default) is presumed dead: its client vanished without a reset, or its process was
+# killed. Writers checkpoint at least every CHECKPOINT_SECONDS while bytes arrive. On the
+# local backend a lock on the file also keeps a stalled-but-alive writer's successor out.
 
 
 @dataclass(frozen=True)
@@ -68,6 +109,7 @@ class UploadPolicy:
 
     max_bytes: int
     lifetime: timedelta
+    lease: timedelta = timedelta(seconds=30)  # see LEASE
 
 
 @dataclass(frozen=True)
@@ -154,18 +196,26 @@ def parse_checksum(header: str) -> bytes:
 # --- lookup ------------------------------------------------------------------------------
 
 
+def _split(token: str) -> tuple[str, str | None]:
+    """An upload token: (public id, capability or None for a segment upload)."""
+    return token[:PUBLIC_ID_LEN], token[PUBLIC_ID_LEN:] or None
+
+
 def _owned(session: Session, user: User, upload_id: str, now: datetime) -> Upload:
     """The caller's own, unexpired upload; anything else looks like nothing at all."""
+    public_id, capability = _split(upload_id)
     # populate_existing: offsets move by UPDATE statements, possibly in other processes.
-    upload = session.scalars(select(Upload).where(Upload.public_id == upload_id)
+    upload = session.scalars(select(Upload).where(Upload.public_id == public_id)
                              .execution_options(populate_existing=True)).first()
     if upload is None or upload.owner_id != user.id or upload.expires_at <= now:
+        raise NotFound(N_("There is no such upload, or it has expired."))
+    if upload.format == UploadFormat.STREAM and capability is None:
         raise NotFound(N_("There is no such upload, or it has expired."))
     return upload
 
 
-def _progress(upload: Upload) -> Progress:
-    return Progress(upload.public_id, upload.offset, upload.length, upload.expires_at,
+def _progress(upload: Upload, token: str | None = None) -> Progress:
+    return Progress(token or upload.public_id, upload.offset, upload.length, upload.expires_at,
                     upload.state is UploadState.FINISHED)
 
 
@@ -177,9 +227,19 @@ def get_progress(session: Session, store: BlobStore, user: User, upload_id: str)
     """
     upload = _owned(session, user, upload_id, utcnow())
     if upload.complete and upload.state is UploadState.RECEIVING:
-        _finish(session, store, upload.id, single=None)
+        if upload.format == UploadFormat.STREAM:
+            _finish_stream(session, store, upload.id, _capability(upload_id))
+        else:
+            _finish(session, store, upload.id, single=None)
         upload = _owned(session, user, upload_id, utcnow())
-    return _progress(upload)
+    return _progress(upload, upload_id)
+
+
+def _capability(token: str) -> str:
+    capability = _split(token)[1]
+    if capability is None:
+        raise NotFound(N_("There is no such upload, or it has expired."))
+    return capability
 
 
 # --- creation ----------------------------------------------------------------------------
@@ -203,9 +263,19 @@ def create_upload(
                               limit=ByteCount(policy.max_bytes))
     meta = parse_metadata(metadata)
     sweep(session, store, limit=OPPORTUNISTIC_SWEEP)  # a few at a time, so none lingers
+    session.commit()
+    capability = new_capability()
+    try:
+        writer, key_id, sealed_key, first = store.create_appendable(length=length,
+                                                                    capability=capability)
+    except StorageFull as e:
+        raise ServiceUnavailable(N_("The server has no space left. Nothing was stored.")) from e
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+    writer.close()
     now = utcnow()
     upload = Upload(
-        public_id=secrets.token_hex(16),
+        public_id=secrets.token_hex(PUBLIC_ID_LEN // 2),
         owner_id=user.id,
         length=length,
         offset=0,
@@ -214,13 +284,25 @@ def create_upload(
         state=UploadState.RECEIVING,
         created_at=now,
         expires_at=now + policy.lifetime,
+        format=UploadFormat.STREAM.value,
+        blob_id=writer.blob_id,
+        key_id=key_id,
+        sealed_key=sealed_key,
+        sealed_state=first.sealed_state,
+        backend_state=first.backend_state,
     )
     session.add(upload)
-    session.commit()
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        store.discard_appendable(writer.blob_id, first.backend_state)
+        raise
+    token = upload.public_id + capability
     if length == 0:  # nothing will ever be PATCHed: finish now
-        _finish(session, store, upload.id, single=None)
+        _finish_stream(session, store, upload.id, capability)
         session.refresh(upload)
-    return _progress(upload)
+    return _progress(upload, token)
 
 
 # --- receiving ---------------------------------------------------------------------------
@@ -249,6 +331,9 @@ def append(
     if upload.state is UploadState.FINISHED or offset != upload.offset:
         raise Conflict(N_("The upload offset does not match; ask for the current one."),
                        field="Upload-Offset")
+    if upload.format == UploadFormat.STREAM:
+        return _append_stream(session, store, user, policy, upload_id, upload, body=body,
+                              content_length=content_length, checksum=checksum)
     pk, start, length = upload.id, upload.offset, upload.length
     remaining = length - start
     if content_length is not None and content_length > remaining:
@@ -289,6 +374,184 @@ def append(
         _finish(session, store, pk, single=single)
     session.expire_all()
     return _progress(_owned(session, user, upload_id, now))
+
+
+class _Checked:
+    """A body whose bytes are also hashed, for Upload-Checksum."""
+
+    def __init__(self, body: Body) -> None:
+        self._body = body
+        self.digest = hashlib.sha256()
+
+    def readinto(self, buffer: memoryview) -> int:
+        n = self._body.readinto(buffer)
+        self.digest.update(buffer[:n])
+        return n
+
+
+def _append_stream(
+    session: Session,
+    store: BlobStore,
+    user: User,
+    policy: UploadPolicy,
+    token: str,
+    upload: Upload,
+    *,
+    body: Body,
+    content_length: int | None,
+    checksum: bytes | None,
+) -> Progress:
+    """PATCH of a stream upload: append under a lease, checkpointing as the bytes arrive."""
+    pk, start, length = upload.id, upload.offset, upload.length
+    capability = _capability(token)
+    if content_length is not None and content_length > length - start:
+        _discard(session, store, pk)
+        raise PayloadTooLarge(N_("More bytes were sent than the upload declared."))
+    me = secrets.token_hex(16)
+    now = utcnow()
+    begin_write(session)  # SQLite: the read above must not make this write stale
+    taken = session.execute(
+        update(Upload)
+        .where(Upload.id == pk, Upload.offset == start, Upload.state == UploadState.RECEIVING,
+               (Upload.writer.is_(None)) | (Upload.writer_seen < now - policy.lease))
+        .values(writer=me, writer_seen=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        current = _owned(session, user, token, now)
+        if current.offset != start or current.state is UploadState.FINISHED:
+            raise Conflict(N_("The upload offset does not match; ask for the current one."),
+                           field="Upload-Offset")
+        raise Busy(N_("This upload is receiving bytes in another request; "
+                      "try again in a moment."))
+    sealed_state, backend_state = upload.sealed_state, upload.backend_state
+    session.commit()  # hold no transaction while the body streams in
+    assert upload.blob_id is not None
+    assert sealed_state is not None
+    assert backend_state is not None
+    checked = _Checked(body) if checksum is not None else None
+
+    def store_checkpoint(cp: Checkpoint) -> None:
+        if checked is not None and (body.disconnected or not hmac.compare_digest(
+                checksum or b"", checked.digest.digest())):
+            # Part of a body cannot be checked against the whole body's checksum.
+            raise ChecksumMismatch(N_("The bytes received do not match their checksum."))
+        begin_write(session)
+        moved = session.execute(
+            update(Upload)
+            .where(Upload.id == pk, Upload.writer == me, Upload.state == UploadState.RECEIVING)
+            .values(offset=cp.size, sealed_state=cp.sealed_state,
+                    backend_state=cp.backend_state, writer_seen=utcnow(),
+                    expires_at=utcnow() + policy.lifetime)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()  # taken over, terminated or expired meanwhile
+            raise Conflict(N_("The upload offset does not match; ask for the current one."),
+                           field="Upload-Offset")
+        session.commit()
+
+    final = False
+    try:
+        try:
+            writer = store.resume_appendable(upload.blob_id, length=length,
+                                             capability=capability, sealed_state=sealed_state,
+                                             backend_state=backend_state)
+        except SealedKeyError as e:  # a forged or mistyped capability
+            raise NotFound(N_("There is no such upload, or it has expired.")) from e
+        except BlobBusy as e:  # a writer whose lease ran out is still alive
+            raise Busy(N_("This upload is receiving bytes in another request; "
+                          "try again in a moment.")) from e
+        try:
+            if checked is not None:  # all or nothing: one checkpoint, after the check
+                writer.write_from(checked, store_checkpoint, checkpoint_bytes=1 << 62,
+                                  checkpoint_seconds=float("inf"))
+            else:
+                writer.write_from(body, store_checkpoint)
+            final = writer.final
+        finally:
+            writer.close()
+    except BlobTooLarge as e:
+        _discard(session, store, pk)
+        raise PayloadTooLarge(N_("More bytes were sent than the upload declared.")) from e
+    except StorageFull as e:
+        raise ServiceUnavailable(N_("The server has no space left. Nothing was stored.")) from e
+    except BlobNotFound as e:
+        log.warning("the stored bytes of upload %d are gone; discarding it", pk)
+        _discard(session, store, pk)
+        raise NotFound(N_("There is no such upload, or it has expired.")) from e
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+    finally:
+        session.rollback()
+        begin_write(session)
+        session.execute(update(Upload).where(Upload.id == pk, Upload.writer == me)
+                        .values(writer=None).execution_options(synchronize_session=False))
+        session.commit()
+    if final:
+        _finish_stream(session, store, pk, capability)
+    session.expire_all()
+    return _progress(_owned(session, user, token, utcnow()), token)
+
+
+def _finish_stream(session: Session, store: BlobStore, pk: int, capability: str) -> None:
+    """Make a stream upload's blob visible and keep its sealed digest; safe to race/repeat."""
+    upload = session.get(Upload, pk, populate_existing=True)
+    if upload is None or upload.state is UploadState.FINISHED or not upload.complete:
+        return
+    blob_id, key_id, sealed_key = upload.blob_id, upload.key_id, upload.sealed_key
+    sealed_state, backend_state = upload.sealed_state, upload.backend_state
+    assert blob_id is not None
+    assert key_id is not None
+    assert sealed_key is not None
+    assert sealed_state is not None
+    assert backend_state is not None
+    session.commit()
+    try:
+        writer = store.resume_appendable(blob_id, length=upload.length, capability=capability,
+                                         sealed_state=sealed_state, backend_state=backend_state)
+    except SealedKeyError as e:
+        raise NotFound(N_("There is no such upload, or it has expired.")) from e
+    except BlobBusy as e:  # the request that wrote the last byte is finishing it right now
+        raise Busy(N_("This upload is receiving bytes in another request; "
+                      "try again in a moment.")) from e
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+    try:
+        # No read-back: the hashes came from the very buffers that were encrypted and
+        # written, and the backend checks what it holds before the blob becomes visible
+        # (the file's length; S3 checks each part's ETag at CompleteMultipartUpload).
+        # `custody verify --blobs` re-reads everything later.
+        final = writer.finish(key_id=key_id, sealed_key=sealed_key)
+        salt = secrets.token_bytes(custody.SALT_LEN)
+        digest_key_id, sealed_digest = blobs.seal_digest(store.keys, final.blob_id,
+                                                         final.sha256, salt)
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+    finally:
+        writer.close()
+    begin_write(session)
+    session.execute(
+        update(Upload)
+        .where(Upload.id == pk, Upload.state == UploadState.RECEIVING)
+        # The capability-sealed copy of the data key goes: from now on only the vault's
+        # private key opens this blob, as for every other piece of evidence.
+        .values(state=UploadState.FINISHED, ciphertext_sha256=final.ciphertext_sha256,
+                digest_key_id=digest_key_id, sealed_digest=sealed_digest, sealed_state=None,
+                backend_state=None, writer=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def in_flight_blob_ids(session: Session) -> set[str]:
+    """Blob ids of stream uploads still receiving (their temporary objects must stay)."""
+    ids = session.scalars(select(Upload.blob_id).where(
+        Upload.format == UploadFormat.STREAM.value, Upload.state == UploadState.RECEIVING,
+        Upload.blob_id.is_not(None))).all()
+    session.commit()
+    return {blob_id for blob_id in ids if blob_id is not None}
 
 
 def _receive(
@@ -394,10 +657,20 @@ def _discard(session: Session, store: BlobStore, pk: int) -> None:
     if upload is None:
         return
     names = [s.blob_id for s in upload.segments]
+    unfinished = None
+    if (upload.format == UploadFormat.STREAM and upload.blob_id is not None
+            and upload.backend_state is not None):
+        unfinished = (upload.blob_id, upload.backend_state)
     if upload.blob_id is not None:
-        names.append(upload.blob_id)
+        names.append(upload.blob_id)  # visible if a finish got that far
     session.delete(upload)
     session.commit()
+    if unfinished is not None:
+        try:
+            store.discard_appendable(*unfinished)
+        except StorageError as e:
+            log.warning("could not remove the bytes of upload blob %s (%s)", unfinished[0],
+                        type(e).__name__)
     _delete_blobs(store, names)
 
 

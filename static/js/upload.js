@@ -6,6 +6,14 @@
  * never its contents), so after a dropped connection or a reload the same file continues
  * where it stopped. When every file is up, the form is submitted with the upload ids
  * instead of the files.
+ *
+ * Nothing is asked of the witness but to wait: a failed or stalled request is retried with
+ * growing delays (at once when the browser comes back online, e.g. after a network change),
+ * each retry asks the server where it stands (HEAD) and continues from there, and the
+ * files still uploading are kept in this browser's IndexedDB until they are up, so after a
+ * page reload (or a browser restart) they continue without being chosen again. The status
+ * beside each bar says what is happening. The upload URL carries the upload's capability:
+ * it is kept only in this browser, like the file itself.
  */
 (function () {
   "use strict";
@@ -23,9 +31,16 @@
     done: form.getAttribute("data-text-done") || "Uploaded",
     failed: form.getAttribute("data-text-failed") || "Upload failed; trying again",
     tooLarge: form.getAttribute("data-text-too-large") || "This file is too large",
-    waiting: form.getAttribute("data-text-waiting") || "Waiting for the files to finish"
+    waiting: form.getAttribute("data-text-waiting") || "Waiting for the files to finish",
+    resumed: form.getAttribute("data-text-resumed") || "Continuing where it stopped",
+    restored: form.getAttribute("data-text-restored") ||
+      "Continuing the upload you started before"
   };
-  var RETRY_DELAYS = [1000, 3000, 10000, 30000, 60000];
+  var RETRY_DELAYS = [1000, 2000, 5000, 10000, 30000];
+  // A request with no upload progress for this long is presumed dead (a network change
+  // can leave it hanging without an error): it is aborted and retried.
+  var STALL_MS = 20000;
+  var DB_NAME = "incidents-uploads";
   var STORE_PREFIX = "tus-upload:";
   var list = document.createElement("ul");
   list.className = "uploads";
@@ -49,6 +64,36 @@
     return window.btoa(unescape(encodeURIComponent(value)));
   }
 
+  // The files still uploading, so a reload can continue them (best effort: private modes
+  // and old browsers have no IndexedDB, and then a reload needs the file chosen again).
+  function withStore(mode, action) {
+    return new Promise(function (resolve) {
+      var open;
+      try { open = window.indexedDB && window.indexedDB.open(DB_NAME, 1); } catch (e) { open = null; }
+      if (!open) { resolve(null); return; }
+      open.onupgradeneeded = function () { open.result.createObjectStore("files"); };
+      open.onerror = function () { resolve(null); };
+      open.onsuccess = function () {
+        var db = open.result;
+        try {
+          var tx = db.transaction("files", mode);
+          var request = action(tx.objectStore("files"));
+          tx.oncomplete = function () { db.close(); resolve(request ? request.result : null); };
+          tx.onerror = tx.onabort = function () { db.close(); resolve(null); };
+        } catch (e) { db.close(); resolve(null); }
+      };
+    });
+  }
+  function keep(file) {
+    return withStore("readwrite", function (store) { return store.put(file, storageKey(file)); });
+  }
+  function drop(file) {
+    return withStore("readwrite", function (store) { return store.delete(storageKey(file)); });
+  }
+  function kept() {
+    return withStore("readonly", function (store) { return store.getAll(); });
+  }
+
   function request(method, url, headers, body, onProgress) {
     var xhr = new XMLHttpRequest();
     var promise = new Promise(function (resolve, reject) {
@@ -56,12 +101,24 @@
       xhr.setRequestHeader("Tus-Resumable", "1.0.0");
       if (csrf) { xhr.setRequestHeader("X-CSRFToken", csrf); }
       Object.keys(headers).forEach(function (name) { xhr.setRequestHeader(name, headers[name]); });
-      if (onProgress && xhr.upload) {
-        xhr.upload.onprogress = function (event) { onProgress(event.loaded); };
+      var watchdog = null;
+      function alive() {
+        window.clearTimeout(watchdog);
+        watchdog = window.setTimeout(function () { xhr.stalled = true; xhr.abort(); }, STALL_MS);
       }
-      xhr.onload = function () { resolve(xhr); };
-      xhr.onerror = function () { reject(new Error("network")); };
-      xhr.onabort = function () { reject(new Error("aborted")); };
+      if (xhr.upload) {
+        xhr.upload.onprogress = function (event) {
+          alive();
+          if (onProgress) { onProgress(event.loaded); }
+        };
+      }
+      xhr.onload = function () { window.clearTimeout(watchdog); resolve(xhr); };
+      xhr.onerror = function () { window.clearTimeout(watchdog); reject(new Error("network")); };
+      xhr.onabort = function () {
+        window.clearTimeout(watchdog);
+        reject(new Error(xhr.stalled ? "network" : "aborted"));
+      };
+      alive();
       xhr.send(body === undefined ? null : body);
     });
     promise.xhr = xhr;
@@ -77,6 +134,8 @@
     this.refused = false;
     this.attempt = 0;
     this.current = null;
+    this.timer = null;
+    this.interrupted = false;
     var item = document.createElement("li");
     var label = document.createElement("span");
     label.textContent = file.name + " ";
@@ -141,6 +200,7 @@
       }
       if (xhr.status !== 200) { throw new Error("head " + xhr.status); }
       job.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10) || 0;
+      if (job.interrupted) { job.status.textContent = " " + text.resumed; }
     });
   };
 
@@ -157,6 +217,8 @@
     return call.then(function (xhr) {
       job.current = null;
       if (xhr.status === 409 || xhr.status === 404) { return job.locate().then(function () { return job.send(); }); }
+      // 423: the server is still finishing a request cut a moment ago; 5xx: restarting.
+      if (xhr.status === 423 || xhr.status >= 500) { throw new Error("patch retry"); }
       if (xhr.status !== 204) { throw new Error("patch " + xhr.status); }
       job.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10);
       return job.send();
@@ -166,7 +228,9 @@
   Job.prototype.run = function () {
     var job = this;
     if (job.finished || job.paused) { return; }
-    job.status.textContent = "";
+    window.clearTimeout(job.timer);
+    job.timer = null;
+    if (!job.interrupted) { job.status.textContent = ""; }
     job.locate().then(function () {
       job.show(job.offset);
       return job.send();
@@ -175,6 +239,7 @@
       job.show(job.file.size);
       job.status.textContent = " " + text.done;
       job.button.disabled = true;
+      drop(job.file);
       maybeSubmit();
     }).catch(function (error) {
       job.current = null;
@@ -189,8 +254,9 @@
       }
       var delay = RETRY_DELAYS[Math.min(job.attempt, RETRY_DELAYS.length - 1)];
       job.attempt += 1;
+      job.interrupted = true;
       job.status.textContent = " " + text.failed;
-      window.setTimeout(function () { job.run(); }, delay);
+      job.timer = window.setTimeout(function () { job.run(); }, delay);
     });
   };
 
@@ -212,19 +278,56 @@
       // Before the file input: the server reads the form's fields before any file part.
       input.parentNode.insertBefore(hidden, input);
     });
-    jobs.forEach(function (job) { forget(job.file); });
+    jobs.forEach(function (job) { forget(job.file); drop(job.file); });
     input.disabled = true; // the files went by tus; do not send them again
     form.submit();
   }
 
+  function start(file, restored) {
+    var job = new Job(file);
+    jobs.push(job);
+    if (restored) {
+      job.interrupted = true;
+      job.status.textContent = " " + text.restored;
+    }
+    job.run();
+    return job;
+  }
+
   input.addEventListener("change", function () {
-    jobs.forEach(function (job) { job.paused = true; if (job.current) { job.current.xhr.abort(); } });
+    jobs.forEach(function (job) {
+      job.paused = true;
+      window.clearTimeout(job.timer);
+      if (job.current) { job.current.xhr.abort(); }
+      drop(job.file);
+    });
     jobs = [];
     list.textContent = "";
     Array.prototype.forEach.call(input.files, function (file) {
-      var job = new Job(file);
-      jobs.push(job);
-      job.run();
+      keep(file);
+      start(file, false);
+    });
+  });
+
+  // Offline: a request in flight will not finish; let it go and wait for the network.
+  window.addEventListener("offline", function () {
+    jobs.forEach(function (job) {
+      if (job.current) { job.current.xhr.stalled = true; job.current.xhr.abort(); }
+    });
+  });
+
+  // Back online (a network change, a tunnel, airplane mode off): retry now, not later.
+  window.addEventListener("online", function () {
+    jobs.forEach(function (job) { if (job.timer) { job.run(); } });
+  });
+
+  // After a reload: continue the files that were still uploading, without asking again.
+  kept().then(function (files) {
+    (files || []).forEach(function (file) {
+      if (!file || !file.name || jobs.some(function (job) {
+        return storageKey(job.file) === storageKey(file);
+      })) { return; }
+      start(file, true); // with no remembered URL (cut before its POST) it starts afresh
     });
   });
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -29,6 +29,27 @@ class BlobSink(Protocol):
     def write(self, data: Bytes, /) -> int: ...
 
 
+class AppendSink(Protocol):
+    """The write end of an appendable blob: bytes kept across requests and processes.
+
+    ``checkpoint`` makes everything written so far durable and returns the backend's resume
+    state (JSON text, no secrets); ``BlobBackend.append(name, state)`` continues from
+    exactly that point in any process, discarding whatever was written after it.
+    """
+
+    def write(self, data: Bytes, /) -> int: ...
+
+    def checkpoint(self) -> str: ...
+
+    def complete(self) -> None:
+        """Make the blob visible under its name (never overwriting one)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the sink; what was checkpointed stays."""
+        ...
+
+
 class BlobSource(Protocol):
     """A committed blob opened for reading."""
 
@@ -50,14 +71,25 @@ class BlobBackend(Protocol):
         """Open a committed blob; raise BlobNotFound."""
         ...
 
+    def append(self, name: str, state: str | None) -> AppendSink:
+        """Start (``state`` None) or continue an appendable blob, invisible until complete."""
+        ...
+
+    def discard_append(self, name: str, state: str) -> None:
+        """Remove the bytes of an appendable blob that will never complete."""
+        ...
+
     def exists(self, name: str) -> bool: ...
 
     def delete(self, name: str) -> None:
         """Remove a committed blob (missing is not an error)."""
         ...
 
-    def sweep_temporary(self, older_than: float = 0) -> list[str]:
-        """Remove leftovers of interrupted writes older than ``older_than`` seconds."""
+    def sweep_temporary(
+        self, older_than: float = 0, keep: Collection[str] = ()
+    ) -> list[str]:
+        """Remove leftovers of interrupted writes older than ``older_than`` seconds, except
+        those of the appendable blobs named in ``keep`` (uploads still in flight)."""
         ...
 
     def names(self) -> Iterator[str]:

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import io
+import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from storage.backends.base import BLOB_NAME_RE, BlobSource, check_name
-from storage.errors import BackendError, BlobExists, BlobNotFound, InvalidBlobName, StorageFull
+from storage.errors import (
+    BackendError,
+    BlobBusy,
+    BlobExists,
+    BlobNotFound,
+    InvalidBlobName,
+    StorageFull,
+)
 from storage.files import fsync_dir
 
 TMP_PREFIX = ".tmp-"
+APPEND_PREFIX = ".up-"  # appendable blobs (uploads in flight): kept across restarts
 QUARANTINE_DIR = "quarantine"  # orphaned blobs moved aside (never in names())
 
 
@@ -79,6 +89,49 @@ class LocalBackend:
             tmp.unlink(missing_ok=True)
             raise
 
+    def append(self, name: str, state: str | None) -> _AppendFile:
+        """``.up-<name>`` beside the target: fsynced at each checkpoint, linked at completion."""
+        path = self._path(name)
+        shard = path.parent
+        tmp = shard / f"{APPEND_PREFIX}{name}"
+        if state is None:
+            if not shard.is_dir():
+                shard.mkdir(mode=0o700, exist_ok=True)
+                if self._fsync:
+                    fsync_dir(self.root)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            size = 0
+        else:
+            flags = os.O_WRONLY | os.O_NOFOLLOW
+            size = int(json.loads(state)["size"])
+        try:
+            fd = os.open(tmp, flags, 0o600)
+        except FileNotFoundError as e:
+            raise BlobNotFound(f"the unfinished bytes of blob {name} are gone") from e
+        except OSError as e:
+            raise _backend_error(e, f"opening appendable blob {name}") from e
+        try:
+            # One writer at a time, even one whose database lease ran out while it sat in a
+            # read: the kernel drops the lock when a process dies, however it dies.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            os.close(fd)
+            raise BlobBusy(f"blob {name} is being appended to by another writer") from e
+        try:
+            if state is None and self._fsync:
+                fsync_dir(shard)  # the file itself must survive a crash, not only its bytes
+            # Whatever a crashed writer wrote after the last checkpoint is not part of it.
+            os.ftruncate(fd, size)
+            os.lseek(fd, size, os.SEEK_SET)
+        except OSError as e:
+            os.close(fd)
+            raise _backend_error(e, f"opening appendable blob {name}") from e
+        return _AppendFile(io.FileIO(fd, "wb"), name, tmp, path, size, self._fsync)
+
+    def discard_append(self, name: str, state: str) -> None:
+        path = self._path(name)
+        (path.parent / f"{APPEND_PREFIX}{name}").unlink(missing_ok=True)
+
     def open(self, name: str) -> BlobSource:
         try:
             return open(self._path(name), "rb", buffering=0)  # noqa: SIM115 (caller closes)
@@ -94,11 +147,13 @@ class LocalBackend:
         if self._fsync and path.parent.exists():
             fsync_dir(path.parent)
 
-    def sweep_temporary(self, older_than: float = 0) -> list[str]:
+    def sweep_temporary(self, older_than: float = 0, keep: Collection[str] = ()) -> list[str]:
         """Remove temp files of interrupted writes; return their paths relative to the root.
 
         With the default ``older_than=0`` this also removes temp files of writes still in
-        progress in other processes, so run it at start-up or pass a generous age.
+        progress in other processes, so run it at start-up or pass a generous age. Uploads
+        in flight (``.up-`` files) are never touched here: they end when the upload
+        service discards them (``discard_append``).
         """
         cutoff = time.time() - older_than
         removed: list[str] = []
@@ -181,3 +236,52 @@ class _FileSink:
         except OSError as e:
             raise _backend_error(e, f"writing blob {self._name}") from e
         return total
+
+
+class _AppendFile:
+    """The sink ``LocalBackend.append`` hands out."""
+
+    def __init__(
+        self, f: io.FileIO, name: str, tmp: Path, path: Path, size: int, fsync: bool
+    ) -> None:
+        self._f = f
+        self._sink = _FileSink(f, name)
+        self._name = name
+        self._tmp = tmp
+        self._path = path
+        self._size = size
+        self._fsync = fsync
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:
+        n = self._sink.write(data)
+        self._size += n
+        return n
+
+    def checkpoint(self) -> str:
+        try:
+            if self._fsync:
+                os.fsync(self._f.fileno())
+        except OSError as e:
+            raise _backend_error(e, f"flushing blob {self._name}") from e
+        return json.dumps({"size": self._size})
+
+    def complete(self) -> None:
+        try:
+            if self._fsync:
+                os.fsync(self._f.fileno())
+            # What is on disk is exactly what was written (a short write, or another writer
+            # that truncated the file, would show here) before the blob becomes visible.
+            if os.fstat(self._f.fileno()).st_size != self._size:
+                raise BackendError(f"blob {self._name} has the wrong length on disk")
+            self._f.close()
+            os.link(self._tmp, self._path)
+        except FileExistsError as e:
+            raise BlobExists(f"blob {self._name} already exists") from e
+        except OSError as e:
+            raise _backend_error(e, f"committing blob {self._name}") from e
+        self._tmp.unlink()
+        if self._fsync:
+            fsync_dir(self._path.parent)
+
+    def close(self) -> None:
+        self._f.close()

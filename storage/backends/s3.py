@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +27,7 @@ MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 QUARANTINE_PREFIX = "quarantine/"  # orphaned blobs moved aside (never in names())
+TAIL_PREFIX = ".tails/"  # the last < 5 MiB of an upload in flight, until a part is full
 
 
 def _code(e: ClientError) -> str:
@@ -80,6 +83,38 @@ class S3Backend:
             sink.abort()
             raise
 
+    def append(self, name: str, state: str | None) -> _AppendUpload:
+        """A multipart upload kept open across requests: one part per >= 5 MiB checkpoint,
+        the rest in a small tail object until it fills a part (S3 refuses smaller parts)."""
+        key = self._key(name)
+        if state is None:
+            return _AppendUpload(self, name, key, None, [], None, bytearray())
+        saved = json.loads(state)
+        tail = bytearray()
+        if saved.get("tail"):
+            try:
+                obj = self._s3.get_object(Bucket=self.bucket, Key=saved["tail"])
+                tail = bytearray(obj["Body"].read())
+            except ClientError as e:
+                if _code(e) in _NOT_FOUND:
+                    raise BlobNotFound(f"the unfinished bytes of blob {name} are gone") from e
+                raise BackendError(f"reading the tail of blob {name} failed ({_code(e)})") from e
+            except BotoCoreError as e:
+                raise BackendError(f"reading the tail of blob {name} failed") from e
+            if len(tail) != saved["tail_size"]:
+                raise BackendError(f"the tail of blob {name} has the wrong size")
+        parts = [{"PartNumber": n, "ETag": etag} for n, etag in saved["parts"]]
+        return _AppendUpload(self, name, key, saved["upload_id"], parts, saved.get("tail"), tail)
+
+    def discard_append(self, name: str, state: str) -> None:
+        saved = json.loads(state)
+        with contextlib.suppress(ClientError, BotoCoreError):
+            if saved.get("upload_id"):
+                self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self._key(name),
+                                                UploadId=saved["upload_id"])
+            if saved.get("tail"):
+                self._s3.delete_object(Bucket=self.bucket, Key=saved["tail"])
+
     def open(self, name: str) -> BlobSource:
         try:
             obj = self._s3.get_object(Bucket=self.bucket, Key=self._key(name))
@@ -106,13 +141,17 @@ class S3Backend:
         except (ClientError, BotoCoreError) as e:
             raise BackendError(f"deleting blob {name} failed") from e
 
-    def sweep_temporary(self, older_than: float = 0) -> list[str]:
-        """Abort incomplete multipart uploads under the prefix; return their object keys."""
+    def sweep_temporary(self, older_than: float = 0, keep: Collection[str] = ()) -> list[str]:
+        """Abort incomplete multipart uploads under the prefix, except those of the blobs in
+        ``keep`` (uploads in flight); return their object keys."""
         cutoff = time.time() - older_than
         removed: list[str] = []
+        kept = {self._key(name) for name in keep}
         paginator = self._s3.get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for upload in page.get("Uploads", []):
+                if upload["Key"] in kept:
+                    continue
                 initiated: datetime = upload["Initiated"]
                 if initiated.replace(tzinfo=initiated.tzinfo or UTC).timestamp() > cutoff:
                     continue
@@ -227,6 +266,99 @@ class _MultipartSink:
                 self._s3.abort_multipart_upload(
                     Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
                 )
+
+
+class _AppendUpload:
+    """The sink ``S3Backend.append`` hands out."""
+
+    def __init__(
+        self, backend: S3Backend, name: str, key: str, upload_id: str | None,
+        parts: list[dict[str, Any]], tail: str | None, buf: bytearray,
+    ) -> None:
+        self._b = backend
+        self._s3 = backend._s3
+        self._name = name
+        self._key = key
+        self._upload_id = upload_id
+        self._parts = parts
+        self._tail = tail  # the tail object of the state we resumed from / last checkpoint
+        self._stale: list[str] = []  # older tails, deleted once a newer state is in use
+        self._buf = buf
+
+    def write(self, data: Bytes, /) -> int:
+        self._buf += data
+        if len(self._buf) >= self._b.part_size:
+            self._upload_part()
+        return len(data)
+
+    def _upload_part(self) -> None:
+        try:
+            if self._upload_id is None:
+                resp = self._s3.create_multipart_upload(Bucket=self._b.bucket, Key=self._key)
+                self._upload_id = resp["UploadId"]
+            number = len(self._parts) + 1
+            resp = self._s3.upload_part(Bucket=self._b.bucket, Key=self._key,
+                                        UploadId=self._upload_id, PartNumber=number,
+                                        Body=bytes(self._buf))
+        except (ClientError, BotoCoreError) as e:
+            raise BackendError("uploading a blob part failed") from e
+        self._parts.append({"PartNumber": number, "ETag": resp["ETag"]})
+        self._buf.clear()
+        self._retire_tail()
+
+    def _retire_tail(self) -> None:
+        if self._tail is not None:
+            self._stale.append(self._tail)
+            self._tail = None
+
+    def _delete_stale(self, keep_last: bool) -> None:
+        # The state naming the newest stale tail may be the one the database still holds
+        # (its checkpoint is committed only after this returns): keep that one.
+        doomed = self._stale[:-1] if keep_last else self._stale
+        for key in doomed:
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self._s3.delete_object(Bucket=self._b.bucket, Key=key)
+        self._stale = self._stale[-1:] if keep_last else []
+
+    def checkpoint(self) -> str:
+        if len(self._buf) >= MIN_PART_SIZE:
+            self._upload_part()
+        elif self._buf:
+            key = f"{self._b.prefix}{TAIL_PREFIX}{self._name}-{secrets.token_hex(8)}"
+            try:
+                self._s3.put_object(Bucket=self._b.bucket, Key=key, Body=bytes(self._buf))
+            except (ClientError, BotoCoreError) as e:
+                raise BackendError("saving the tail of a blob failed") from e
+            self._retire_tail()
+            self._tail = key
+        self._delete_stale(keep_last=True)
+        return json.dumps({
+            "upload_id": self._upload_id,
+            "parts": [[p["PartNumber"], p["ETag"]] for p in self._parts],
+            "tail": self._tail if self._buf else None,
+            "tail_size": len(self._buf),
+        })
+
+    def complete(self) -> None:
+        try:
+            if self._upload_id is None:
+                if self._b.exists(self._name):
+                    raise BlobExists(f"blob {self._name} already exists")
+                self._s3.put_object(Bucket=self._b.bucket, Key=self._key, Body=bytes(self._buf))
+            else:
+                if self._buf:
+                    self._upload_part()
+                self._s3.complete_multipart_upload(
+                    Bucket=self._b.bucket, Key=self._key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts})
+        except (ClientError, BotoCoreError) as e:
+            raise BackendError("committing a blob failed") from e
+        self._buf = bytearray()
+        self._retire_tail()
+        self._delete_stale(keep_last=False)
+
+    def close(self) -> None:
+        self._buf = bytearray()
 
 
 class _BodyReader(io.RawIOBase):

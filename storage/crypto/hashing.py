@@ -14,16 +14,25 @@ import hashlib
 import queue
 import threading
 import weakref
+from typing import Protocol
 
 # Below this size a buffer is hashed inline: starting a thread costs more than it saves.
 INLINE_LIMIT = 64 * 1024
 
 
+class Hash(Protocol):
+    """What a hasher runs: ``hashlib.sha256()`` or a ``ResumableSha256``."""
+
+    def update(self, data: memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
 class _Shared:
     """State shared with the worker; the worker holds no reference to the hasher itself."""
 
-    def __init__(self) -> None:
-        self.hash = hashlib.sha256()
+    def __init__(self, hash_: Hash | None) -> None:
+        self.hash: Hash = hashlib.sha256() if hash_ is None else hash_
         self.queue: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
         self.cond = threading.Condition()
         self.done = 0
@@ -53,8 +62,8 @@ class BackgroundHasher:
     A hasher that is dropped without ``close()`` stops its worker when garbage-collected.
     """
 
-    def __init__(self) -> None:
-        self._shared = _Shared()
+    def __init__(self, hash_: Hash | None = None) -> None:
+        self._shared = _Shared(hash_)
         self._submitted = 0
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -84,6 +93,11 @@ class BackgroundHasher:
             shared.cond.wait_for(lambda: shared.done >= ticket or shared.error is not None)
         if shared.error is not None:
             raise RuntimeError("hash worker failed") from shared.error
+
+    def sync(self) -> Hash:
+        """Wait until everything queued is hashed; return the underlying hash object."""
+        self.wait(self._submitted)
+        return self._shared.hash
 
     def hexdigest(self) -> str:
         """Finish: wait for all queued data, stop the worker and return the hex digest."""

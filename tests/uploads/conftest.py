@@ -61,6 +61,12 @@ def blob_files(instance: Path) -> set[str]:
     return {p.name for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")}
 
 
+def upload_files(instance: Path) -> set[str]:
+    """Names of the files holding uploads in flight (appendable blobs, not yet visible)."""
+    root = instance / "blobs"
+    return {p.name for p in root.rglob(".up-*") if p.is_file()}
+
+
 class LiveServer:
     """The real app behind werkzeug's threaded HTTP server on 127.0.0.1."""
 

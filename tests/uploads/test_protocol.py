@@ -16,7 +16,15 @@ from incidents.services import uploads
 from incidents.web.db import get_session
 from storage.blobstore import BlobRef
 from tests.helpers import gen_token, gen_user, login
-from tests.uploads.conftest import TUS, blob_files, create, fresh_g, metadata, patch
+from tests.uploads.conftest import (
+    TUS,
+    blob_files,
+    create,
+    fresh_g,
+    metadata,
+    patch,
+    upload_files,
+)
 
 
 def _body(n: int) -> bytes:
@@ -141,10 +149,11 @@ def test_an_unknown_upload_is_404(client, auth):
 def test_termination_removes_the_upload_and_its_bytes(client, auth, instance_path):
     path = create(client, auth, 10)
     patch(client, auth, path, 0, b"12345")
-    assert blob_files(instance_path)
+    assert upload_files(instance_path)
     assert client.delete(path, headers=auth).status_code == 204
     assert client.head(path, headers=auth).status_code == 404
     assert blob_files(instance_path) == set()
+    assert upload_files(instance_path) == set()
 
 
 def test_a_matching_sha256_checksum_is_accepted(client, auth):
@@ -264,7 +273,7 @@ def test_an_upload_whose_finishing_process_died_is_finished_by_the_next_head(
     data = _body(70_000)
     path = create(client, auth, len(data))
     with monkeypatch.context() as m:
-        m.setattr(uploads, "_finish", lambda *_a, **_k: None)  # the process dies here
+        m.setattr(uploads, "_finish_stream", lambda *_a, **_k: None)  # the process dies here
         assert patch(client, auth, path, 0, data).status_code == 204
     assert get_session().scalars(select(Upload)).one().state.value == "receiving"
     response = client.head(path, headers=auth)

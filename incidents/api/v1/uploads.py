@@ -40,7 +40,8 @@ def _store() -> BlobStore:
 def _policy() -> uploads.UploadPolicy:
     s = settings()
     return uploads.UploadPolicy(max_bytes=s.max_upload_bytes,
-                                lifetime=timedelta(hours=s.upload_expiry_hours))
+                                lifetime=timedelta(hours=s.upload_expiry_hours),
+                                lease=timedelta(seconds=s.upload_lease_seconds))
 
 
 def _require_tus() -> None:
