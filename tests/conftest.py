@@ -25,7 +25,8 @@ from incidents.services.instance import migrate
 from incidents.web.db import get_db, get_session
 from storage.blobstore import BlobStore
 from storage.crypto.key_directory import init_key_directory
-from tests.helpers import CHEAP_ARGON2, BrowserLikeClient
+from tests.fixtures.openapi import DocumentedClient
+from tests.helpers import CHEAP_ARGON2
 
 # Fixtures shared across folders (a local RFC 3161 timestamp authority).
 pytest_plugins = ["tests.fixtures.tsa"]
@@ -99,7 +100,8 @@ def settings(instance_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
-    app.test_client_class = BrowserLikeClient
+    # Every /api/v1 JSON answer the suite receives is checked against openapi.json.
+    app.test_client_class = DocumentedClient
     with app.app_context():
         yield app
         # Background jobs started by the test must finish before the database goes away.

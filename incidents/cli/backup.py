@@ -9,7 +9,7 @@ import click
 from incidents.cli.errors import domain_errors
 from incidents.core.settings import Settings
 from incidents.services import backups, ledger_verify
-from incidents.services.evidence import blobs
+from incidents.services.evidence import integrity
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
 from incidents.web.db import get_db
@@ -90,7 +90,7 @@ def restore_command(folder: Path, notes: tuple[click.utils.LazyFile, ...], yes: 
     click.echo("Database restored; verifying the ledger and every blob ...")
     with database.new_session() as session:
         report = ledger_verify.verify(session, get_keys(), _settings(),
-                                      blobs=lambda r, c, p: blobs.verify_blobs(
+                                      blobs=lambda r, c, p: integrity.verify_blobs(
                                           session, store, r, c, p))
     if not report.ok:
         for problem in report.problems[:20]:

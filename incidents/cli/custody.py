@@ -14,7 +14,9 @@ from incidents.cli.errors import domain_errors
 from incidents.core.errors import DomainError
 from incidents.core.settings import Settings
 from incidents.services import checkpoints, custody_state, ledger_verify, receipts, uploads
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, integrity
+from incidents.services.evidence import keys as key_rotation
+from incidents.services.evidence import orphans as orphan_blobs
 from incidents.services.signer import CheckpointSigner
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
@@ -65,7 +67,7 @@ def verify_command(with_blobs: bool, progress: bool, state: bool) -> None:
     store = get_blobstore() if with_blobs else None
     bars = _Bars(progress)
     with get_db().new_session() as session:
-        check = partial(blobs.verify_blobs, session, store) if store is not None else None
+        check = partial(integrity.verify_blobs, session, store) if store is not None else None
         try:
             report = ledger_verify.verify(session, keys, settings, blobs=check, progress=bars,
                                           state=state)
@@ -181,7 +183,7 @@ def sweep_command(older_than: float, orphan_grace: float | None) -> None:
             # Uploads in flight are appendable blobs whose temporary objects must stay.
             swept = store.sweep_temporary(older_than=older_than,
                                           keep=uploads.in_flight_blob_ids(session))
-            orphans = blobs.quarantine_orphans(session, store, older_than=grace)
+            orphans = orphan_blobs.quarantine_orphans(session, store, older_than=grace)
     except StorageError as e:
         raise click.ClickException(f"sweep failed: {e}") from e
     for name in swept:
@@ -204,7 +206,8 @@ def rotate_command() -> None:
     settings, keys = _settings(), get_keys()
     with get_db().new_session() as session:
         try:
-            result = blobs.rotate_keys(session, settings.key_dir, settings.key_passphrase or None)
+            result = key_rotation.rotate_keys(session, settings.key_dir,
+                                              settings.key_passphrase or None)
         except StorageError as e:
             raise click.ClickException(f"rotation failed: {e}") from e
         try:

@@ -9,13 +9,9 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.core.clock import utcnow
-from incidents.core.errors import N_
 from incidents.core.vocabulary import Role
 from incidents.models.base import Base
 from incidents.models.types import UTCDateTime
-
-# Role names as shown to people (templates translate `role.value`); listed for extraction.
-ROLE_LABELS = (N_("contributor"), N_("reviewer"), N_("researcher"), N_("admin"))
 
 ROLE_ENUM = Enum(Role, name="role", values_callable=lambda roles: [r.value for r in roles])
 

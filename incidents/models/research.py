@@ -14,7 +14,7 @@ _TABLE: Table = Incident.__table__  # type: ignore[assignment]
 
 RESEARCH_INDEXES = (
     # max() of these keys the aggregate cache on every timeline request
-    # (incidents.services.research.queries.data_version): an index probe, not a table scan.
+    # (incidents.services.research.aggregates.data_version): an index probe, not a table scan.
     Index("ix_incidents_updated_at", _TABLE.c.updated_at),
     Index("ix_incidents_published_at", _TABLE.c.published_at),
     # The default order (start, then public id), read straight from an index.

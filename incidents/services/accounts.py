@@ -114,24 +114,27 @@ def register(
     password_hash = policy.hasher.hash(passphrase)  # slow: before the claim takes a lock
     with unit_of_work(session):
         invitation = claim_invitation(session, invitation_token)
-        if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
-        user = User(
-            pseudonym=display,
-            pseudonym_key=key,
-            public_id=secrets.token_hex(8),
-            role=invitation.role,
-            password_hash=password_hash,
-            language=language,
-            invitation_id=invitation.id,
-        )
-        session.add(user)
-        try:
-            session.flush()
-        except IntegrityError as e:  # the same pseudonym registered concurrently
-            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
+        user = _new_user(session, display, key, role=invitation.role,
+                         password_hash=password_hash, language=language,
+                         invitation_id=invitation.id)
         audit.record(session, "invitation_used", actor=user, subject=user,
                      invitation=invitation.id)
+    return user
+
+
+def _new_user(session: Session, display: str, key: str, *, role: Role, password_hash: str,
+              **fields: Any) -> User:
+    """A new account row; Conflict if the pseudonym's key is taken (also when a concurrent
+    registration took it between the check and the insert)."""
+    if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
+    user = User(pseudonym=display, pseudonym_key=key, public_id=secrets.token_hex(8),
+                role=role, password_hash=password_hash, **fields)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as e:  # the same pseudonym registered concurrently
+        raise Conflict(PSEUDONYM_TAKEN, field="pseudonym") from e
     return user
 
 
@@ -214,18 +217,8 @@ def create_admin(session: Session, policy: AccountPolicy, username: str) -> tupl
     one_time = "-".join(secrets.token_hex(3) for _ in range(4))
     password_hash = policy.hasher.hash(one_time)
     with unit_of_work(session):
-        if session.scalar(select(User.id).where(User.pseudonym_key == key)) is not None:
-            raise Conflict(PSEUDONYM_TAKEN, field="pseudonym")
-        user = User(
-            pseudonym=display,
-            pseudonym_key=key,
-            public_id=secrets.token_hex(8),
-            role=Role.ADMIN,
-            password_hash=password_hash,
-            must_change_password=True,
-        )
-        session.add(user)
-        session.flush()
+        user = _new_user(session, display, key, role=Role.ADMIN, password_hash=password_hash,
+                         must_change_password=True)
         audit.record(session, "admin_created", subject=user)
     return user, one_time
 
@@ -237,11 +230,30 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def lookup(session: Session, pseudonym: object) -> User | None:
+    """The user with this pseudonym as people type it ("Alice" finds `alice`): the one place
+    a pseudonym is looked up, always through its normalised key; None if there is none."""
+    if not isinstance(pseudonym, str):
+        return None
+    try:
+        _, key = normalise_pseudonym(pseudonym)
+    except InvalidInput:
+        return None
+    return session.scalar(select(User).where(User.pseudonym_key == key))
+
+
 def find_by_pseudonym(session: Session, pseudonym: str) -> User:
-    _, key = normalise_pseudonym(pseudonym)
-    user = session.scalar(select(User).where(User.pseudonym_key == key))
+    user = lookup(session, pseudonym)
     if user is None:
         raise NotFound(N_("No such user."))
+    return user
+
+
+def find_staff(session: Session, pseudonym: object, *, field: str) -> User:
+    """A reviewer or admin named by pseudonym (assignments, case members)."""
+    user = lookup(session, pseudonym)
+    if user is None or user.role not in {Role.REVIEWER, Role.ADMIN}:
+        raise InvalidInput(N_("No reviewer has this name."), field=field)
     return user
 
 

@@ -9,7 +9,8 @@ members themselves. Adding incidents or items checks membership for every item a
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from incidents.models import (
     User,
 )
 from incidents.models.cases import NAME_MAX
-from incidents.services import custody
+from incidents.services import accounts, custody
 from incidents.services.access import STAFF
 
 DESCRIPTION_MAX = 10_000
@@ -108,11 +109,7 @@ def create(session: Session, user: User, name: str, kind: str, description: str 
 
 
 def _user(session: Session, pseudonym: str) -> User:
-    found = session.scalar(select(User).where(User.pseudonym == pseudonym)) if isinstance(
-        pseudonym, str) else None
-    if found is None or found.role not in STAFF:
-        raise InvalidInput(N_("No reviewer has this name."), field="member")
-    return found
+    return accounts.find_staff(session, pseudonym, field="member")
 
 
 def add_member(session: Session, admin: User, public_id: str, pseudonym: str) -> Case:
@@ -157,41 +154,35 @@ def change_members(session: Session, admin: User, public_id: str, *, add: Sequen
 
 def add_incidents(session: Session, user: User, public_id: str, incident_ids: Sequence[str]
                   ) -> Case:
-    with unit_of_work(session):
-        added: list[str] = []
-        for incident_id in dict.fromkeys(incident_ids):
-            case = get(session, user, public_id)  # membership checked for every one added
-            incident = session.scalar(select(Incident).where(Incident.public_id == incident_id))
-            if incident is None:
-                raise InvalidInput(N_("No incident has the id %(id)s."), field="incidents",
-                                   id=str(incident_id)[:40])
-            if session.get(CaseIncident, (case.id, incident.id)) is None:
-                session.add(CaseIncident(case_id=case.id, incident_id=incident.id))
-                added.append(incident.public_id)
-        case = get(session, user, public_id)
-        if added:
-            custody.append(session, actor=user.public_id, action="case_linked",
-                           subject=case.subject, details={"incidents": added})
-    session.expire(case)
-    return case
+    return _link(session, user, public_id, incident_ids, model=Incident, field="incidents",
+                 missing=N_("No incident has the id %(id)s."),
+                 link=lambda case, row: CaseIncident(case_id=case.id, incident_id=row.id))
 
 
 def add_items(session: Session, user: User, public_id: str, item_ids: Sequence[str]) -> Case:
+    return _link(session, user, public_id, item_ids, model=EvidenceItem, field="items",
+                 missing=N_("No evidence item has the id %(id)s."),
+                 link=lambda case, row: CaseItem(case_id=case.id, item_id=row.id))
+
+
+def _link(session: Session, user: User, public_id: str, wanted: Sequence[str], *,
+          model: Any, field: str, missing: str, link: Callable[[Case, Any], Any]) -> Case:
+    """Add incidents or items to a case, each once, as one "case_linked" event."""
     with unit_of_work(session):
         added: list[str] = []
-        for item_id in dict.fromkeys(item_ids):
+        for wanted_id in dict.fromkeys(wanted):
             case = get(session, user, public_id)  # membership checked for every one added
-            item = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == item_id))
-            if item is None:
-                raise InvalidInput(N_("No evidence item has the id %(id)s."), field="items",
-                                   id=str(item_id)[:40])
-            if session.get(CaseItem, (case.id, item.id)) is None:
-                session.add(CaseItem(case_id=case.id, item_id=item.id))
-                added.append(item.public_id)
+            row = session.scalar(select(model).where(model.public_id == wanted_id))
+            if row is None:
+                raise InvalidInput(missing, field=field, id=str(wanted_id)[:40])
+            new = link(case, row)
+            if session.get(type(new), (case.id, row.id)) is None:
+                session.add(new)
+                added.append(row.public_id)
         case = get(session, user, public_id)
         if added:
             custody.append(session, actor=user.public_id, action="case_linked",
-                           subject=case.subject, details={"items": added})
+                           subject=case.subject, details={field: added})
     session.expire(case)
     return case
 

@@ -44,52 +44,6 @@ ACTION_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 HEX64_RE = re.compile(r"[0-9a-f]{64}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 MAX_JSON_INT = 2**53 - 1
-# What each action is called on a page (`incidents.web.i18n` translates it). The ledger, the
-# JSON receipt and the API keep the action id itself; an id missing here is shown as is.
-ACTION_LABELS: dict[str, str] = {
-    "submitted": N_("report sent"),
-    "files_added": N_("files added"),
-    "received": N_("received"),
-    "stored": N_("stored"),
-    "viewed": N_("viewed"),
-    "downloaded": N_("downloaded"),
-    "removed": N_("removed"),
-    "processed": N_("processed"),
-    "metadata_extracted": N_("metadata extracted"),
-    "derivative_made": N_("preview made"),
-    "integrity_checked": N_("integrity checked"),
-    "status_changed": N_("status changed"),
-    "assigned": N_("assigned"),
-    "annotated": N_("annotated"),
-    "info_requested": N_("more information requested"),
-    "incident_created": N_("incident created"),
-    "incident_edited": N_("incident edited"),
-    "incident_linked": N_("linked to an incident"),
-    "merged": N_("merged"),
-    "split": N_("split"),
-    "published": N_("published"),
-    "unpublished": N_("withdrawn from publication"),
-    "exported": N_("exported"),
-    "case_created": N_("case created"),
-    "case_member_added": N_("case member added"),
-    "case_member_removed": N_("case member removed"),
-    "case_linked": N_("added to a case"),
-    "key_rotated": N_("vault key rotated"),
-    "key_retired": N_("vault key retired"),
-    "baseline": N_("state recorded"),
-    "bundle_statement": N_("bundle statement"),
-    "actor_created": N_("actor recorded"),
-    "actor_edited": N_("actor edited"),
-    "post_added": N_("post added"),
-    "cited": N_("cited as evidence"),
-    "involvement_created": N_("involvement linked"),
-    "involvement_linked": N_("involvement linked"),
-    "involvement_status": N_("involvement status changed"),
-    "translated": N_("translation added"),
-    "chain_reviewed": N_("command link reviewed"),
-    "dossier_created": N_("dossier made"),
-    "dossier_exported": N_("dossier exported"),
-}
 
 
 # --- canonical encoding ------------------------------------------------------------------

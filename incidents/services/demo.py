@@ -136,7 +136,7 @@ def _user(session: Session, policy: accounts.AccountPolicy, role: Role, name: st
 
 def _free_name(session: Session, base: str) -> str:
     name, n = base, 1
-    while session.scalar(select(User.id).where(User.pseudonym == name)) is not None:
+    while accounts.lookup(session, name) is not None:
         n += 1
         name = f"{base}-{n}"
     return name

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incidents.core import fields
 from incidents.core.clock import utcnow
 from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
@@ -49,9 +50,8 @@ def create(
     actor: User | None = None,
 ) -> tuple[Invitation, str]:
     """Create an invitation; returns it with its token, which is never stored."""
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE or any(ord(ch) < 32 for ch in note):
-        raise InvalidInput(N_("The note is too long or has control characters."), field="note")
+    note = fields.line(note, "note", max_length=MAX_NOTE,
+                       message=N_("The note is too long or has control characters."))
     token = new_token("inv_")
     with unit_of_work(session):
         invitation = Invitation(

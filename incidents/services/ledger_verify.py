@@ -272,7 +272,7 @@ def verify(session: Session, keys: CustodyKeys, settings: Settings, *,
     With `state` (the default) the ledger is also replayed and compared with the tables
     (`custody_state.compare`): every row that disagrees is a problem of kind "row".
     `blobs`, if given, is called with the report and the commitment of each blob's
-    "stored" event to check the blobs too (see `incidents.services.evidence.blobs.verify_blobs`).
+    "stored" event to check the blobs too (`incidents.services.evidence.integrity`).
     """
     progress = progress or _no_progress
     report = VerifyReport()

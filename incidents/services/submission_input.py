@@ -26,30 +26,6 @@ MAX_COUNT = 1_000_000
 MAX_FORCES_CHARS = 4000
 MAX_UPLOAD_IDS = 100
 EARLIEST = date(1900, 1, 1)
-# What a witness calls each field an error can name (`incidents.web.i18n` translates it);
-# the API answers with the field id itself.
-FIELD_LABELS: dict[str, str] = {
-    "metadata": N_("report details"),
-    "testimony": N_("what happened"),
-    "time_precision": N_("how sure you are of the time"),
-    "occurred_at": N_("date and time"),
-    "place": N_("town or region"),
-    "point": N_("exact point"),
-    "counts": N_("how many people"),
-    "counts.injured": N_("injured"),
-    "counts.detained": N_("detained"),
-    "counts.killed": N_("killed"),
-    "forces": N_("forces involved"),
-    "consent": N_("consent"),
-    "consent.legal": N_("consent to use in legal proceedings"),
-    "consent.research": N_("consent to use in research"),
-    "consent.publication": N_("consent to publication"),
-    "consent.contact": N_("consent to contact"),
-    "uploads": N_("files"),
-    "files": N_("files"),
-    "categories": N_("kind of events"),
-    "tags": N_("kind of events"),
-}
 # Characters that reorder or hide text (bidi controls, zero-width) are shown as escapes.
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff]")
 

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incidents.core import fields
 from incidents.core.clock import utcnow
 from incidents.core.database import unit_of_work
-from incidents.core.errors import N_, InvalidInput, NotFound
+from incidents.core.errors import N_, NotFound
 from incidents.models import ApiToken, User, UserSession
 from incidents.services import audit
 from incidents.services.secrets import new_token, token_hash
@@ -70,10 +71,8 @@ def end_session(session: Session, token: str) -> None:
 
 def create_api_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A personal API token; the token text is returned once and never stored."""
-    name = (name or "").strip()
-    if len(name) > MAX_TOKEN_NAME or any(ord(ch) < 32 for ch in name):
-        raise InvalidInput(N_("The token name is too long or has control characters."),
-                           field="name")
+    name = fields.line(name, "name", max_length=MAX_TOKEN_NAME,
+                       message=N_("The token name is too long or has control characters."))
     token = new_token("evd_")
     with unit_of_work(session):
         row = ApiToken(user_id=user.id, token_hash=token_hash(token), prefix=token[:10],

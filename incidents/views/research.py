@@ -16,8 +16,10 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
+from incidents.core.vocabulary import LocationPrecision
 from incidents.services.actors.public import forces as public_forces
 from incidents.services.gazetteer import load_gazetteer
+from incidents.services.research import aggregates
 from incidents.services.research import queries as research
 from incidents.services.research.chart import chart_table, render_chart
 from incidents.services.research.exports import CONTENT_TYPES
@@ -30,6 +32,7 @@ from incidents.web.context import aggregate_cache, settings
 from incidents.web.db import get_session
 from incidents.web.http.forms import filters_from_request
 from incidents.web.http.responses import export_response
+from incidents.web.labels import ENUM_LABELS
 
 blueprint = Blueprint("research", __name__, url_prefix="/research")
 
@@ -42,6 +45,7 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().display_timezone)
 
 
+@blueprint.app_template_filter("local_time")
 def local_time(value: datetime | None) -> str:
     """`2022-01-05 14:00` in the display zone (the template adds UTC beside it)."""
     if value is None:
@@ -49,6 +53,7 @@ def local_time(value: datetime | None) -> str:
     return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
 
 
+@blueprint.app_template_filter("utc_time")
 def utc_time(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -62,19 +67,17 @@ def _labels(language: str) -> dict[str, str]:
     return found
 
 
+@blueprint.app_template_filter("term_labels")
 def _map_labels(ids: tuple[str, ...], labels: dict[str, str]) -> str:
     return ", ".join(labels.get(i, i) for i in ids)
 
 
 def verification_names() -> dict[str, str]:
-    return {Verification.REPORTED.value: gettext("reported"),
-            Verification.CORROBORATED.value: gettext("corroborated"),
-            Verification.VERIFIED.value: gettext("verified")}
+    return {v.value: gettext(ENUM_LABELS[Verification][v]) for v in Verification}
 
 
 def precision_names() -> dict[str, str]:
-    return {"exact": gettext("exact point"), "town": gettext("town or city"),
-            "region": gettext("region only"), "none": gettext("not shown")}
+    return {p.value: gettext(ENUM_LABELS[LocationPrecision][p]) for p in LocationPrecision}
 
 
 def sort_names() -> dict[str, str]:
@@ -112,7 +115,6 @@ def _common(filters: Filters) -> dict[str, Any]:
                         key=lambda p: p.name(language)),
         "verification_names": verification_names(), "precision_names": precision_names(),
         "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
-        "local_time": local_time, "utc_time": utc_time, "map_labels": _map_labels,
         "zone_name": settings().display_timezone,
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
                          for kind in CONTENT_TYPES},
@@ -127,7 +129,7 @@ def _day_label(day: date) -> str:
 @blueprint.get("/")
 def timeline() -> str:
     filters = filters_from_request()
-    result = research.timeline(get_session(), filters, gazetteer=load_gazetteer(),
+    result = aggregates.timeline(get_session(), filters, gazetteer=load_gazetteer(),
                                cache=aggregate_cache())
     context = _common(filters)
     threshold = context["threshold"]
@@ -163,7 +165,7 @@ def incident(public_id: str) -> str:
 @blueprint.get("/map")
 def map_page() -> str:
     filters = filters_from_request()
-    data = research.map_data(get_session(), filters, gazetteer=load_gazetteer(),
+    data = aggregates.map_data(get_session(), filters, gazetteer=load_gazetteer(),
                              cache=aggregate_cache())
     context = _common(filters)
     language, threshold = context["language"], context["threshold"]

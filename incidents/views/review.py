@@ -43,8 +43,7 @@ def submission(public_id: str) -> str:
     return render_template("review/submission.html", view=view, s=view.submission,
                            place=place, language=language, taxonomy=load_taxonomy(),
                            reviewers=review.reviewers(session), states=list(review.SETTABLE),
-                           reliability="ABCDEF", credibility=range(1, 7),
-                           submission_id=review.submission_public_id)
+                           reliability="ABCDEF", credibility=range(1, 7))
 
 
 @blueprint.post("/submissions/<public_id>/status")

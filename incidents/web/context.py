@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from incidents.core.database import Database
     from incidents.services.evidence.store import KeyRingHolder
     from incidents.services.jobs import Jobs
-    from incidents.services.research.queries import AggregateCache
+    from incidents.services.research.aggregates import AggregateCache
     from incidents.services.signer import CheckpointSigner
     from incidents.services.submissions import AfterCommit
     from storage.blobstore import BlobStore
@@ -33,6 +33,12 @@ T = TypeVar("T")
 def register(app: Flask, name: str, value: object) -> None:
     """Make `value` the application's `name` (called from the `init_app` functions)."""
     app.extensions[name] = value
+
+
+def application() -> Flask:
+    """The running application, for code that walks its routes (the OpenAPI document)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
 
 
 def _get(name: str) -> Any:
@@ -109,6 +115,6 @@ def cached(name: str, make: Callable[[], T]) -> T:
 
 def aggregate_cache() -> AggregateCache:
     """The application's cache of chart and map counts (made on first use)."""
-    from incidents.services.research.queries import AggregateCache
+    from incidents.services.research.aggregates import AggregateCache
 
     return cached("research_cache", AggregateCache)

@@ -12,12 +12,16 @@ from flask_login import current_user
 
 from incidents.core.errors import N_, ByteCount, DomainError
 from incidents.core.settings import Settings
-from incidents.services.custody import ACTION_LABELS
 from incidents.services.gazetteer import load_gazetteer
-from incidents.services.submission_input import FIELD_LABELS
 from incidents.web import context
 from incidents.web.extensions import babel
-from incidents.web.labels import ACTOR_LABELS, CONSENT_LABELS, ENUM_LABELS
+from incidents.web.labels import (
+    ACTION_LABELS,
+    ACTOR_LABELS,
+    CONSENT_LABELS,
+    ENUM_LABELS,
+    FIELD_LABELS,
+)
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}

@@ -1,4 +1,4 @@
-"""What the enum-like values stored in the database are called on a page.
+"""Every display label: what stored values, custody actions and form fields are called on a page.
 
 Each value keeps its id in the database, the API, exports and custody data; these are
 English source strings (`N_`), translated when a template shows them (`incidents.web.i18n`).
@@ -93,3 +93,78 @@ ACTOR_LABELS: dict[str, str] = {
     "rejected": N_("rejected"),
     "confirmed": N_("confirmed"),
 }
+
+# What each action is called on a page (`incidents.web.i18n` translates it). The ledger, the
+# JSON receipt and the API keep the action id itself; an id missing here is shown as is.
+ACTION_LABELS: dict[str, str] = {
+    "submitted": N_("report sent"),
+    "files_added": N_("files added"),
+    "received": N_("received"),
+    "stored": N_("stored"),
+    "viewed": N_("viewed"),
+    "downloaded": N_("downloaded"),
+    "removed": N_("removed"),
+    "processed": N_("processed"),
+    "metadata_extracted": N_("metadata extracted"),
+    "derivative_made": N_("preview made"),
+    "integrity_checked": N_("integrity checked"),
+    "status_changed": N_("status changed"),
+    "assigned": N_("assigned"),
+    "annotated": N_("annotated"),
+    "info_requested": N_("more information requested"),
+    "incident_created": N_("incident created"),
+    "incident_edited": N_("incident edited"),
+    "incident_linked": N_("linked to an incident"),
+    "merged": N_("merged"),
+    "split": N_("split"),
+    "published": N_("published"),
+    "unpublished": N_("withdrawn from publication"),
+    "exported": N_("exported"),
+    "case_created": N_("case created"),
+    "case_member_added": N_("case member added"),
+    "case_member_removed": N_("case member removed"),
+    "case_linked": N_("added to a case"),
+    "key_rotated": N_("vault key rotated"),
+    "key_retired": N_("vault key retired"),
+    "baseline": N_("state recorded"),
+    "bundle_statement": N_("bundle statement"),
+    "actor_created": N_("actor recorded"),
+    "actor_edited": N_("actor edited"),
+    "post_added": N_("post added"),
+    "cited": N_("cited as evidence"),
+    "involvement_created": N_("involvement linked"),
+    "involvement_linked": N_("involvement linked"),
+    "involvement_status": N_("involvement status changed"),
+    "translated": N_("translation added"),
+    "chain_reviewed": N_("command link reviewed"),
+    "dossier_created": N_("dossier made"),
+    "dossier_exported": N_("dossier exported"),
+}
+
+# What a witness calls each field an error can name (`incidents.web.i18n` translates it);
+# the API answers with the field id itself.
+FIELD_LABELS: dict[str, str] = {
+    "metadata": N_("report details"),
+    "testimony": N_("what happened"),
+    "time_precision": N_("how sure you are of the time"),
+    "occurred_at": N_("date and time"),
+    "place": N_("town or region"),
+    "point": N_("exact point"),
+    "counts": N_("how many people"),
+    "counts.injured": N_("injured"),
+    "counts.detained": N_("detained"),
+    "counts.killed": N_("killed"),
+    "forces": N_("forces involved"),
+    "consent": N_("consent"),
+    "consent.legal": N_("consent to use in legal proceedings"),
+    "consent.research": N_("consent to use in research"),
+    "consent.publication": N_("consent to publication"),
+    "consent.contact": N_("consent to contact"),
+    "uploads": N_("files"),
+    "files": N_("files"),
+    "categories": N_("kind of events"),
+    "tags": N_("kind of events"),
+}
+
+# Role names as shown to people (templates translate `role.value`); listed for extraction.
+ROLE_LABELS = (N_("contributor"), N_("reviewer"), N_("researcher"), N_("admin"))

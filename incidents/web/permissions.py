@@ -124,7 +124,16 @@ def allowed(endpoint: str, role: Role | None) -> bool:
     return role is not None and role in access
 
 
+def can(endpoint: str) -> bool:
+    """Whether the current user's role may reach `endpoint`: templates (navigation) ask the
+    table instead of repeating it."""
+    role = current_user.role if current_user.is_authenticated else None
+    return allowed(endpoint, role)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(can, "can")
+
     @app.before_request
     def _enforce() -> Response | None:
         endpoint = request.endpoint

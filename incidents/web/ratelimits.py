@@ -22,7 +22,10 @@ def limiter_key() -> str:
 
 def login_key() -> str:
     """Per pseudonym tried, so stuffing one account is throttled whether or not it exists."""
-    data = request.get_json(silent=True) if request.is_json else None
+    try:
+        data = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # nested past the parser: the view answers 400, not the limiter
+        data = None
     raw = (data or {}).get("pseudonym") if isinstance(data, dict) else None
     raw = raw if isinstance(raw, str) else request.form.get("pseudonym", "")
     if not raw and session.get("pending_user"):

@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     # max(updated_at) / max(published_at) key the aggregate cache on every timeline request
-    # (incidents.services.research.queries.data_version): one index probe each, not a table scan.
+    # (incidents.services.research.aggregates.data_version): one index probe each, not a table scan.
     op.create_index("ix_incidents_updated_at", "incidents", ["updated_at"])
     op.create_index("ix_incidents_published_at", "incidents", ["published_at"])
     # The default order (start, then public id) read straight from an index.

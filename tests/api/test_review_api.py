@@ -160,3 +160,26 @@ def test_only_admins_manage_case_members(client, reviewer, submit):
                 {"add": [colleague.pseudonym]}).get_json()
     assert colleague.pseudonym in body["members"]
     assert call(client, "GET", f"/api/v1/cases/{case}", gen_token(colleague)).status_code == 200
+
+
+def test_assigning_to_a_pseudonym_as_typed_finds_the_reviewer(client, reviewer, submit):
+    """"Assign to Alice" reaches the reviewer registered as `alice` (the normalised key)."""
+    alice = gen_user(Role.REVIEWER, pseudonym="alice")
+    sid = submit()
+    response = call(client, "POST", f"/api/v1/review/submissions/{sid}/assign", reviewer.token,
+                    {"reviewer": "Alice"})
+    assert response.status_code == 200, response.get_json()
+    events = custody.events_for(get_session(), f"submission:{sid}")
+    assert events[-1].action == "assigned"
+    assert events[-1].details == {"reviewer": alice.public_id}
+
+
+def test_a_case_member_named_in_other_letters_case_is_added(client, reviewer):
+    alice = gen_user(Role.REVIEWER, pseudonym="alice")
+    case = call(client, "POST", "/api/v1/cases", reviewer.token,
+                {"name": "Case A", "kind": "other"}).get_json()["id"]
+    admin = gen_token(gen_user(Role.ADMIN))
+    body = call(client, "POST", f"/api/v1/cases/{case}/members", admin,
+                {"add": ["ALICE"]}).get_json()
+    assert "alice" in body["members"]
+    assert call(client, "GET", f"/api/v1/cases/{case}", gen_token(alice)).status_code == 200

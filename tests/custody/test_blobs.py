@@ -14,7 +14,8 @@ from incidents.core.database import make_engine
 from incidents.core.errors import Forbidden, LedgerUnavailable
 from incidents.models import BlobRecord, BlobStatus, CustodyEvent, Role
 from incidents.services import custody, ledger_verify
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, integrity
+from incidents.services.evidence import keys as key_rotation
 from incidents.web.db import get_db
 from tests.conftest import POSTGRES_URL
 from tests.custody.conftest import ingest_bytes
@@ -127,7 +128,7 @@ def test_only_admins_remove_evidence_and_the_removal_is_recorded(app, session, s
 
 def _verify_blobs(session, keys, settings, store):
     def check(report, commitments, progress):
-        blobs.verify_blobs(session, store, report, commitments, progress)
+        integrity.verify_blobs(session, store, report, commitments, progress)
     return ledger_verify.verify(session, keys, settings, blobs=check)
 
 
@@ -208,7 +209,7 @@ def test_a_copy_of_database_and_blobs_without_keys_reveals_no_plaintext(session,
 def test_key_rotation_reseals_every_blob_and_retires_the_old_key(session, keys, settings, store):
     records = [ingest_bytes(session, store, DATA + bytes([n])).record for n in range(3)]
     old = keys.active_key_id()
-    rotation = blobs.rotate_keys(session, settings.key_dir, None)
+    rotation = key_rotation.rotate_keys(session, settings.key_dir, None)
     assert rotation.resealed == 3
     assert rotation.retired == [old]
     assert keys.active_key_id() == rotation.new_key_id  # the app's ring follows
@@ -245,7 +246,7 @@ def test_key_rotation_during_concurrent_ingests_leaves_every_blob_decryptable(
     try:
         for _ in range(2):
             with get_db().new_session() as s:
-                blobs.rotate_keys(s, settings.key_dir, None)
+                key_rotation.rotate_keys(s, settings.key_dir, None)
     finally:
         stop.set()
         for t in threads:

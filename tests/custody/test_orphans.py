@@ -19,6 +19,7 @@ from incidents.app import create_app
 from incidents.core.clock import utcnow
 from incidents.models import BlobRecord, CustodyEvent, Upload, UploadSegment
 from incidents.services.evidence import blobs
+from incidents.services.evidence import orphans as orphan_blobs
 from tests.helpers import gen_user
 
 KILLED_SCRIPT = """
@@ -93,7 +94,7 @@ def test_recorded_blobs_and_pieces_of_uploads_in_progress_are_not_orphans(sessio
     session.add(UploadSegment(upload_id=upload.id, offset=0, size=32, blob_id=segment.blob_id,
                               key_id=segment.key_id, sealed_key=segment.sealed_key))
     session.commit()
-    assert blobs.quarantine_orphans(session, store, older_than=0) == []
+    assert orphan_blobs.quarantine_orphans(session, store, older_than=0) == []
     assert sorted(store.backend.names()) == sorted([recorded, segment.blob_id])
 
 

@@ -7,6 +7,7 @@ import secrets
 
 from incidents.models import EvidenceItem, EvidenceKind, MediaPhash
 from incidents.services.evidence import blobs
+from incidents.services.evidence import keys as key_rotation
 from incidents.services.evidence.store import KeyRingHolder
 from incidents.services.media import phash as phashes
 from incidents.services.media.duplicates import unseal_phash
@@ -35,7 +36,7 @@ def test_key_rotation_reseals_perceptual_hashes_so_the_old_key_can_retire(
         session, store, settings):
     item_id = _item_with_sealed_phash(session, store)
     old = store.keys.active_key_id()
-    rotation = blobs.rotate_keys(session, settings.key_dir, None)
+    rotation = key_rotation.rotate_keys(session, settings.key_dir, None)
     assert rotation.retired == [old]
     row = session.get(MediaPhash, item_id, populate_existing=True)
     assert row.key_id == rotation.new_key_id

@@ -8,7 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from incidents.models import Incident, IncidentSubmission, IncidentTerm, Role, TermKind, User
+from incidents.models import (
+    Incident,
+    IncidentSubmission,
+    IncidentTerm,
+    Role,
+    Submission,
+    TermKind,
+    User,
+)
 from incidents.models.submissions import TimePrecision
 from incidents.services.research.public import LocationPrecision, Verification
 from tests.helpers import gen_user
@@ -48,3 +56,15 @@ def gen_incident_row(session: Session, *, categories: tuple[str, ...] = ("excess
     if commit:
         session.commit()
     return incident
+
+
+def gen_witness_submission(session: Session, *, publication: bool) -> int:
+    """A witness's submission row with the given publication consent; its primary key."""
+    owner = gen_user(Role.CONTRIBUTOR)
+    submission = Submission(
+        public_id=f"{owner.id:032d}", owner_id=owner.id, time_precision="unknown",
+        categories=[], tags=[], consent_legal=True, consent_research=True,
+        consent_publication=publication, consent_contact=False)
+    session.add(submission)
+    session.commit()
+    return submission.id

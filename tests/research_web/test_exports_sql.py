@@ -6,27 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from incidents.models import Role, Submission
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.research import queries as research
+from incidents.services.research import stream
 from incidents.services.research.exports import csv_chunks
 from incidents.services.research.filters import Filters
 from incidents.services.research.public import LocationPrecision, Verification
 from incidents.web.db import get_db, get_session
-from tests.helpers import gen_user
-from tests.research_web.factories import gen_incident_row
+from tests.research_web.factories import gen_incident_row, gen_witness_submission
 
 
 def _witness_submission(publication: bool) -> int:
-    session = get_session()
-    owner = gen_user(Role.CONTRIBUTOR)
-    submission = Submission(
-        public_id=f"{owner.id:032d}", owner_id=owner.id, time_precision="unknown",
-        categories=[], tags=[], consent_legal=True, consent_research=True,
-        consent_publication=publication, consent_contact=False)
-    session.add(submission)
-    session.commit()
-    return submission.id
+    return gen_witness_submission(get_session(), publication=publication)
 
 
 def _varied() -> None:
@@ -55,15 +46,15 @@ def test_the_fast_csv_is_byte_for_byte_the_reference_csv(app: Flask) -> None:
     _varied()
     database = get_db()
     for filters in (Filters(), Filters(sort="-killed"), Filters(search="excerpt")):
-        reference = "".join(csv_chunks(research.stream(database, filters)))
-        fast = "".join(research.csv_export(database, filters))
+        reference = "".join(csv_chunks(stream.stream(database, filters)))
+        fast = "".join(stream.csv_export(database, filters))
         assert fast == reference
         assert fast.count("\r\n") > 1
 
 
 def test_streamed_rows_come_in_the_order_of_the_page_query(app: Flask) -> None:
     _varied()
-    streamed = [i.id for i in research.stream(get_db(), Filters(sort="-start"))]
+    streamed = [i.id for i in stream.stream(get_db(), Filters(sort="-start"))]
     paged = [i.id for i in research.page(get_session(), Filters(sort="-start", per_page=100))]
     assert streamed == paged
     assert len(streamed) == 12
@@ -71,15 +62,15 @@ def test_streamed_rows_come_in_the_order_of_the_page_query(app: Flask) -> None:
 
 def test_an_abandoned_export_leaves_no_reader_behind(app: Flask) -> None:
     _varied()
-    rows = research.stream(get_db(), Filters())
+    rows = stream.stream(get_db(), Filters())
     next(rows)
     rows.close()  # a client gone mid-download
-    assert sum(1 for _ in research.stream(get_db(), Filters())) == 12
+    assert sum(1 for _ in stream.stream(get_db(), Filters())) == 12
 
 
 def test_the_sql_filters_agree_with_the_reference_filter(app: Flask) -> None:
     _varied()
-    everything = list(research.stream(get_db(), Filters()))
+    everything = list(stream.stream(get_db(), Filters()))
     gazetteer = load_gazetteer()
     cases = [Filters(regions=("mangystau",)), Filters(towns=("zhanaozen",)),
              Filters(categories=("detainee_treatment",)), Filters(tags=("dispersal",)),
@@ -88,6 +79,6 @@ def test_the_sql_filters_agree_with_the_reference_filter(app: Flask) -> None:
              Filters(date_from=datetime(2022, 1, 6).date(), date_to=datetime(2022, 1, 7).date())]
     for filters in cases:
         expected = sorted(i.id for i in everything if filters.matches(i))
-        got = sorted(i.id for i in research.stream(get_db(), filters))
+        got = sorted(i.id for i in stream.stream(get_db(), filters))
         assert got == expected, filters
     assert gazetteer.get("zhanaozen") is not None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import jsonify
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.api.v1.base import blueprint, json_body, string_field
+from incidents.api.v1.base import blueprint
+from incidents.api.v1.schemas.auth import MeOut, RegisteredOut, RegisterIn, TokenIn, TokenOut
+from incidents.api.v1.schemas.base import documented, reply
 from incidents.core.errors import N_, InvalidInput
 from incidents.services import accounts
 from incidents.web.context import account_policy, settings
@@ -20,40 +21,31 @@ def _login_limit() -> str:
 
 
 @blueprint.post("/auth/register")
-def register() -> tuple[Response, int]:
-    data = json_body({"invitation", "pseudonym", "passphrase", "language"})
-    language = data.get("language")
-    if language is not None and language not in settings().languages:
+@documented("Create an account with an invitation", body=RegisterIn, response=RegisteredOut,
+            status=201, errors=(409, 413), public=True)
+def register(body: RegisterIn) -> Response:
+    if body.language is not None and body.language not in settings().languages:
         raise InvalidInput(N_("This language is not available."), field="language")
-    db = get_session()
-    user = accounts.register(
-        db,
-        account_policy(),
-        invitation_token=string_field(data, "invitation"),
-        pseudonym=string_field(data, "pseudonym", max_length=200),
-        passphrase=string_field(data, "passphrase"),
-        language=language,
-    )
-    return jsonify({"pseudonym": user.pseudonym, "role": user.role.value}), 201
+    user = accounts.register(get_session(), account_policy(), invitation_token=body.invitation,
+                             pseudonym=body.pseudonym, passphrase=body.passphrase,
+                             language=body.language)
+    return reply(RegisteredOut(pseudonym=user.pseudonym, role=user.role.value), 201)
 
 
 @blueprint.post("/auth/token")
 @limiter.shared_limit(_login_limit, scope=LOGIN_SCOPE, key_func=login_key)
-def token() -> tuple[Response, int]:
-    data = json_body({"pseudonym", "passphrase", "totp", "name"})
-    text = accounts.issue_api_token(
-        get_session(),
-        account_policy(),
-        pseudonym=string_field(data, "pseudonym", max_length=200),
-        passphrase=string_field(data, "passphrase"),
-        totp_code=string_field(data, "totp", required=False, max_length=20),
-        name=string_field(data, "name", required=False, max_length=80),
-    )
-    return jsonify({"token": text}), 201
+@documented("Exchange credentials (and a TOTP code for staff) for a personal token",
+            body=TokenIn, response=TokenOut, status=201, errors=(429,), public=True)
+def token(body: TokenIn) -> Response:
+    text = accounts.issue_api_token(get_session(), account_policy(),
+                                    pseudonym=body.pseudonym, passphrase=body.passphrase,
+                                    totp_code=body.totp, name=body.name)
+    return reply(TokenOut(token=text), 201)
 
 
 @blueprint.get("/me")
+@documented("The signed-in user's pseudonym and role", response=MeOut)
 def me() -> Response:
     user = current_user.user
-    return jsonify({"pseudonym": user.pseudonym, "role": user.role.value,
-                    "totp_enabled": user.totp_enabled})
+    return reply(MeOut(pseudonym=user.pseudonym, role=user.role.value,
+                       totp_enabled=user.totp_enabled))

@@ -2,69 +2,67 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from flask import Response, jsonify
+from flask import Response
 from flask_login import current_user
 
-from incidents.api.v1.base import blueprint, json_body, string_list
-from incidents.core.clock import iso
+from incidents.api.v1.base import blueprint
+from incidents.api.v1.schemas.base import documented, reply
+from incidents.api.v1.schemas.cases import (
+    CaseIn,
+    CaseIncidentsIn,
+    CaseItemsIn,
+    CaseListOut,
+    CaseOut,
+    CaseSummaryOut,
+    MembersIn,
+)
 from incidents.services import cases
 from incidents.web.db import get_session
 
-if TYPE_CHECKING:  # annotations only: faces reach data through services (import-linter)
-    from incidents.models import Case
-
-
-def case_json(case: Case, *, contents: bool = True) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": case.public_id, "name": case.name, "kind": case.kind.value,
-                            "created_at": iso(case.created_at),
-                            "members": [m.pseudonym for m in case.members]}
-    if contents:
-        body.update(description=case.description,
-                    incidents=[i.public_id for i in case.incidents],
-                    items=[i.public_id for i in case.items])
-    return body
-
 
 @blueprint.get("/cases")
+@documented("Your cases (admins: all, names and members only)", response=CaseListOut)
 def list_cases() -> Response:
     rows = cases.list_for(get_session(), current_user.user)
-    return jsonify({"cases": [case_json(c, contents=False) for c in rows]})
+    return reply(CaseListOut(cases=[CaseSummaryOut.of(c) for c in rows]))
 
 
 @blueprint.post("/cases")
-def create_case() -> tuple[Response, int]:
-    data = json_body({"name", "kind", "description"})
-    case = cases.create(get_session(), current_user.user, data.get("name", ""),
-                        str(data.get("kind", "")), data.get("description", ""))
-    return jsonify(case_json(case)), 201
+@documented("Create a case (you become its first member)", body=CaseIn, response=CaseOut,
+            status=201)
+def create_case(body: CaseIn) -> Response:
+    case = cases.create(get_session(), current_user.user, body.name, body.kind,
+                        body.description)
+    return reply(CaseOut.of(case), 201)
 
 
 @blueprint.get("/cases/<public_id>")
+@documented("A case (members only: 403 otherwise)", response=CaseOut, errors=(404,))
 def get_case(public_id: str) -> Response:
-    return jsonify(case_json(cases.get(get_session(), current_user.user, public_id)))
+    return reply(CaseOut.of(cases.get(get_session(), current_user.user, public_id)))
 
 
 @blueprint.post("/cases/<public_id>/members")
-def case_members(public_id: str) -> Response:
+@documented("Admins: add or remove members by pseudonym", body=MembersIn,
+            response=CaseSummaryOut, errors=(404,))
+def case_members(public_id: str, body: MembersIn) -> Response:
     """Admins: {"add": [pseudonyms], "remove": [pseudonyms]}."""
-    data = json_body({"add", "remove"})
     case = cases.change_members(get_session(), current_user.user, public_id,
-                                add=string_list(data, "add"), remove=string_list(data, "remove"))
-    return jsonify(case_json(case, contents=False))
+                                add=body.add, remove=body.remove)
+    return reply(CaseSummaryOut.of(case))
 
 
 @blueprint.post("/cases/<public_id>/incidents")
-def case_incidents(public_id: str) -> Response:
-    data = json_body({"incidents"})
-    case = cases.add_incidents(get_session(), current_user.user, public_id,
-                               string_list(data, "incidents"))
-    return jsonify(case_json(case))
+@documented("Add incidents to a case (members only)", body=CaseIncidentsIn,
+            response=CaseOut, errors=(404,))
+def case_incidents(public_id: str, body: CaseIncidentsIn) -> Response:
+    case = cases.add_incidents(get_session(), current_user.user, public_id, body.incidents)
+    return reply(CaseOut.of(case))
 
 
 @blueprint.post("/cases/<public_id>/items")
-def case_items(public_id: str) -> Response:
-    data = json_body({"items"})
-    case = cases.add_items(get_session(), current_user.user, public_id, string_list(data, "items"))
-    return jsonify(case_json(case))
+@documented("Add evidence items to a case (members only)", body=CaseItemsIn,
+            response=CaseOut, errors=(404,))
+def case_items(public_id: str, body: CaseItemsIn) -> Response:
+    case = cases.add_items(get_session(), current_user.user, public_id, body.items)
+    return reply(CaseOut.of(case))

@@ -5,95 +5,79 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from flask import Response, jsonify, url_for
+from flask import Response, url_for
 from flask_login import current_user
 
-from incidents.api.v1.base import blueprint, json_body, string_list
-from incidents.core.clock import iso
+from incidents.api.v1.base import blueprint
+from incidents.api.v1.schemas.base import documented, reply
+from incidents.api.v1.schemas.incidents import (
+    IncidentCreateIn,
+    IncidentFieldsIn,
+    IncidentListOut,
+    IncidentOut,
+    MergeIn,
+    PublishIn,
+    SplitIn,
+)
 from incidents.services import incidents
 from incidents.web.db import get_session
 
-FIELDS = {"title", "description", "summary", "start_utc", "end_utc", "time_precision",
-          "place", "location_precision", "categories", "tags", "injured", "detained",
-          "killed", "verification"}
-
-if TYPE_CHECKING:  # annotations only: faces reach data through services (import-linter)
-    from incidents.models import Incident
-
-
-def incident_json(incident: Incident) -> dict[str, Any]:
-    return {
-        "id": incident.public_id, "title": incident.title,
-        "description": incident.description, "summary": incident.summary,
-        "start_utc": iso(incident.start_utc), "end_utc": iso(incident.end_utc),
-        "time_precision": incident.time_precision.value, "place": incident.place_id,
-        "region": incident.region_id,
-        "location_precision": incident.location_precision.value,
-        "location_precision_cap": incidents.precision_cap(incident.submissions).value,
-        "categories": incident.categories, "tags": incident.tags, **incident.counts,
-        "verification": incident.verification.value, "has_photo": incident.has_photo,
-        "has_video": incident.has_video, "published": incident.published,
-        "published_at": iso(incident.published_at),
-        "merged_into": incident.merged_into_id is not None,
-        "submissions": [s.public_id for s in incident.submissions],
-        "items": [i.public_id for i in incident.items],
-    }
-
 
 @blueprint.get("/review/incidents")
+@documented("Incidents (reviewers' view, published or not)", response=IncidentListOut)
 def review_incidents() -> Response:
     rows = incidents.list_all(get_session(), current_user.user)
-    return jsonify({"incidents": [incident_json(i) for i in rows]})
+    return reply(IncidentListOut(incidents=[IncidentOut.of(i) for i in rows]))
 
 
 @blueprint.post("/review/incidents")
-def review_create_incident() -> tuple[Response, int]:
-    data = json_body(FIELDS | {"submissions", "items"})
-    incident = incidents.create(get_session(), current_user.user, incidents.parse_input(data),
-                                submission_ids=string_list(data, "submissions"),
-                                item_ids=string_list(data, "items"))
-    response = jsonify(incident_json(incident))
+@documented("Create an incident from submissions and items", body=IncidentCreateIn,
+            response=IncidentOut, status=201, errors=(404,))
+def review_create_incident(body: IncidentCreateIn) -> Response:
+    incident = incidents.create(get_session(), current_user.user,
+                                incidents.parse_input(body.data()),
+                                submission_ids=body.submissions, item_ids=body.items)
+    response = reply(IncidentOut.of(incident), 201)
     response.headers["Location"] = url_for("api_v1.review_incident",
                                            public_id=incident.public_id)
-    return response, 201
+    return response
 
 
 @blueprint.get("/review/incidents/<public_id>")
+@documented("One incident (reviewers' view)", response=IncidentOut, errors=(404,))
 def review_incident(public_id: str) -> Response:
-    return jsonify(incident_json(incidents.load(get_session(), current_user.user, public_id)))
+    return reply(IncidentOut.of(incidents.load(get_session(), current_user.user, public_id)))
 
 
 @blueprint.put("/review/incidents/<public_id>")
-def review_update_incident(public_id: str) -> Response:
-    data = json_body(FIELDS)
+@documented("Replace the incident's fields", body=IncidentFieldsIn, response=IncidentOut,
+            errors=(404,))
+def review_update_incident(public_id: str, body: IncidentFieldsIn) -> Response:
     incident = incidents.update(get_session(), current_user.user, public_id,
-                                incidents.parse_input(data))
-    return jsonify(incident_json(incident))
+                                incidents.parse_input(body.data()))
+    return reply(IncidentOut.of(incident))
 
 
 @blueprint.post("/review/incidents/<public_id>/publish")
-def review_publish_incident(public_id: str) -> Response:
-    data = json_body({"published"})
-    incident = incidents.publish(get_session(), current_user.user, public_id,
-                                 data.get("published", True) is not False)
-    return jsonify(incident_json(incident))
+@documented("Publish to researchers (or withdraw with published=false); a custody event",
+            body=PublishIn, response=IncidentOut, errors=(404,))
+def review_publish_incident(public_id: str, body: PublishIn) -> Response:
+    incident = incidents.publish(get_session(), current_user.user, public_id, body.published)
+    return reply(IncidentOut.of(incident))
 
 
 @blueprint.post("/review/incidents/<public_id>/merge")
-def review_merge_incidents(public_id: str) -> Response:
-    data = json_body({"sources"})
-    incident = incidents.merge(get_session(), current_user.user, public_id,
-                               string_list(data, "sources"))
-    return jsonify(incident_json(incident))
+@documented("Merge other incidents into this one", body=MergeIn, response=IncidentOut,
+            errors=(404,))
+def review_merge_incidents(public_id: str, body: MergeIn) -> Response:
+    incident = incidents.merge(get_session(), current_user.user, public_id, body.sources)
+    return reply(IncidentOut.of(incident))
 
 
 @blueprint.post("/review/incidents/<public_id>/split")
-def review_split_incident(public_id: str) -> tuple[Response, int]:
-    data = json_body({"submissions", "title"})
-    title = data.get("title")
-    incident = incidents.split(get_session(), current_user.user, public_id,
-                               string_list(data, "submissions"),
-                               title if isinstance(title, str) else "")
-    return jsonify(incident_json(incident)), 201
+@documented("Move submissions into a new incident", body=SplitIn, response=IncidentOut,
+            status=201, errors=(404,))
+def review_split_incident(public_id: str, body: SplitIn) -> Response:
+    incident = incidents.split(get_session(), current_user.user, public_id, body.submissions,
+                               body.title)
+    return reply(IncidentOut.of(incident), 201)

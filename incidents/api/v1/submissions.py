@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Response, jsonify, url_for
+from flask import Response, url_for
 from flask_login import current_user
 
 from incidents.api.v1.base import blueprint
+from incidents.api.v1.schemas.base import documented, reply
+from incidents.api.v1.schemas.submissions import (
+    CREATE_BODY,
+    FILES_BODY,
+    FilesAddedOut,
+    ReceiptOut,
+    SubmissionCreatedOut,
+    SubmissionListOut,
+    SubmissionOut,
+)
 from incidents.services import receipts, submission_input, submissions
 from incidents.web.context import get_blobstore, get_keys, media_queue, settings
 from incidents.web.db import get_session
@@ -31,7 +41,10 @@ def _validate(fields: Mapping[str, list[str]]) -> submission_input.SubmissionInp
 
 @blueprint.post("/submissions")
 @csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
-def create_submission() -> tuple[Response, int]:
+@documented("Send a report: a `metadata` JSON part, then one `files` part per file",
+            response=SubmissionCreatedOut, status=201, errors=(400, 404, 413, 503),
+            fragment=CREATE_BODY)
+def create_submission() -> Response:
     checked: dict[str, submission_input.SubmissionInput] = {}
 
     def early(fields: Mapping[str, list[str]]) -> None:
@@ -49,27 +62,35 @@ def create_submission() -> tuple[Response, int]:
     except BaseException:
         discard_stored(form)
         raise
-    response = jsonify({"id": submission.public_id})
+    response = reply(SubmissionCreatedOut(id=submission.public_id), 201)
     response.headers["Location"] = url_for("api_v1.get_submission",
                                            public_id=submission.public_id)
-    return response, 201
+    return response
 
 
 @blueprint.get("/submissions")
+@documented("Your own submissions (staff: everyone's), newest first",
+            response=SubmissionListOut)
 def list_submissions() -> Response:
     rows = submissions.list_for(get_session(), current_user.user)
-    return jsonify({"submissions": [submissions.summary(s) for s in rows]})
+    return reply(SubmissionListOut(
+        submissions=[SubmissionOut.of(submissions.summary(s)) for s in rows]))
 
 
 @blueprint.get("/submissions/<public_id>")
+@documented("One submission and its evidence items (someone else's: 404)",
+            response=SubmissionOut, errors=(404,))
 def get_submission(public_id: str) -> Response:
     submission = submissions.get(get_session(), current_user.user, public_id)
-    return jsonify(submissions.summary(submission))
+    return reply(SubmissionOut.of(submissions.summary(submission)))
 
 
 @blueprint.post("/submissions/<public_id>/files")
 @csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
-def add_submission_files(public_id: str) -> tuple[Response, int]:
+@documented("Add files to your own submission (`files` parts and/or `uploads` ids)",
+            response=FilesAddedOut, status=201, errors=(400, 404, 413, 503),
+            fragment=FILES_BODY)
+def add_submission_files(public_id: str) -> Response:
     user = current_user.user
     submissions.get(get_session(), user, public_id)  # 404 before any byte is stored
     form: StreamedForm[StoredBlob] | None = None
@@ -84,7 +105,7 @@ def add_submission_files(public_id: str) -> tuple[Response, int]:
     except BaseException:
         discard_stored(form)
         raise
-    return jsonify({"items": [i.public_id for i in items]}), 201
+    return reply(FilesAddedOut(items=[i.public_id for i in items]), 201)
 
 
 def _upload_ids(form: StreamedForm[StoredBlob]) -> list[str]:
@@ -94,6 +115,9 @@ def _upload_ids(form: StreamedForm[StoredBlob]) -> list[str]:
 
 
 @blueprint.get("/submissions/<public_id>/receipt")
+@documented("The receipt: hashes, salts, custody events, inclusion proofs, checkpoint",
+            response=ReceiptOut, errors=(404, 409))
 def submission_receipt(public_id: str) -> Response:
-    return jsonify(receipts.build(get_session(), _store(), get_keys(),
-                                  settings(), current_user.user, public_id))
+    return reply(ReceiptOut.model_validate(receipts.build(
+        get_session(), _store(), get_keys(), settings(),
+        current_user.user, public_id)))

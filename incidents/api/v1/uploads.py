@@ -15,6 +15,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
+from incidents.api.v1.schemas import uploads as tus
+from incidents.api.v1.schemas.base import documented
 from incidents.core.errors import (
     N_,
     DomainError,
@@ -54,7 +56,8 @@ def _int_header(name: str, *, required: bool = True) -> int | None:
     value = request.headers.get(name)
     if value is None and not required:
         return None
-    if value is None or not value.isdigit() or len(value) > 19:
+    # ASCII only: str.isdigit() also accepts "²" and other digits int() refuses (500).
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise InvalidInput(N_("The header %(header)s must be a non-negative integer."),
                            field=name, header=name)
     return int(value)
@@ -93,6 +96,8 @@ def _tus_resumable(response: Response) -> Response:
 
 @blueprint.route("/uploads/", methods=["OPTIONS"], strict_slashes=False,
                  provide_automatic_options=False)
+@documented("tus discovery: version, extensions, maximum size, checksum algorithms",
+            public=True, fragment=tus.OPTIONS)
 def uploads_options() -> Response:
     """What this server supports (tus discovery); public, it reveals nothing else."""
     return Response(status=204, headers={
@@ -104,6 +109,8 @@ def uploads_options() -> Response:
 
 
 @blueprint.post("/uploads/", strict_slashes=False)
+@documented("tus creation: start a resumable upload (optionally with its first bytes)",
+            status=201, errors=(400, 412, 413, 415), fragment=tus.CREATE)
 def create_upload() -> Response:
     _require_tus()
     if request.headers.get("Upload-Defer-Length") is not None:
@@ -136,6 +143,8 @@ def create_upload() -> Response:
 
 
 @blueprint.route("/uploads/<upload_id>", methods=["HEAD"])
+@documented("tus core: how many bytes of the upload are stored", errors=(404, 412),
+            fragment=tus.HEAD)
 def upload_head(upload_id: str) -> Response:
     _require_tus()
     progress = uploads.get_progress(get_session(), _store(), current_user.user, upload_id)
@@ -145,6 +154,8 @@ def upload_head(upload_id: str) -> Response:
 
 
 @blueprint.route("/uploads/<upload_id>", methods=["PATCH"])
+@documented("tus core: append bytes at Upload-Offset", status=204,
+            errors=(400, 404, 409, 412, 413, 415), fragment=tus.PATCH)
 def upload_patch(upload_id: str) -> Response:
     _require_tus()
     if request.mimetype != OFFSET_TYPE:
@@ -159,6 +170,8 @@ def upload_patch(upload_id: str) -> Response:
 
 
 @blueprint.route("/uploads/<upload_id>", methods=["DELETE"])
+@documented("tus termination: forget the upload and remove its bytes", status=204,
+            errors=(404, 412), fragment=tus.DELETE)
 def upload_delete(upload_id: str) -> Response:
     _require_tus()
     uploads.terminate(get_session(), _store(), current_user.user, upload_id)

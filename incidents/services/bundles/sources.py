@@ -24,7 +24,7 @@ from incidents.core.errors import N_, Conflict
 from incidents.core.settings import Settings
 from incidents.models import CustodyEvent
 from incidents.services import checkpoints, custody
-from incidents.services.bundles.builder import STATEMENT_FORMAT, BundleCustody
+from incidents.services.bundles.bag import STATEMENT_FORMAT, BundleCustody
 from storage.crypto.merkle import MerkleTree, leaf_hash
 
 Pseudonyms = Callable[[str], str]

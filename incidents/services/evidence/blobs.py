@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -33,11 +31,9 @@ from incidents.core.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from incidents.models import BlobRecord, BlobStatus, MediaPhash, Role, User
-from incidents.models.uploads import Upload, UploadSegment
-from incidents.services import custody, ledger_verify
+from incidents.models import BlobRecord, BlobStatus, Role, User
+from incidents.services import custody
 from storage.blobstore import BlobReader, BlobRef, BlobStore, StoredBlob
-from storage.crypto import key_directory
 from storage.crypto.keys import KeyProvider, reseal
 from storage.errors import (
     BlobNotFound,
@@ -123,20 +119,20 @@ def count_by_key(session: Session) -> dict[str, int]:
 # --- sealed digest -----------------------------------------------------------------------
 
 
-def _digest_context(blob_id: str) -> str:
+def digest_context(blob_id: str) -> str:
     """HPKE binding for a blob's sealed digest; never a valid blob id, so never confused."""
     return blob_id + DIGEST_SUFFIX
 
 
 def seal_digest(keys: KeyProvider, blob_id: str, sha256: str, salt: bytes) -> tuple[str, bytes]:
     """Seal SHA-256 ‖ salt (64 bytes) to the active vault key (docs/formats.md)."""
-    return keys.seal_data_key(bytes.fromhex(sha256) + salt, _digest_context(blob_id))
+    return keys.seal_data_key(bytes.fromhex(sha256) + salt, digest_context(blob_id))
 
 
 def unseal_digest(keys: KeyProvider, record: BlobRecord) -> tuple[str, bytes]:
     """The plaintext SHA-256 (hex) and commitment salt of a blob; needs the vault key."""
     plain = keys.unseal_data_key(record.digest_key_id, record.sealed_digest,
-                                 _digest_context(record.id))
+                                 digest_context(record.id))
     if len(plain) != 32 + custody.SALT_LEN:
         raise KeyStoreError(f"blob {record.id}: sealed digest has the wrong length")
     return plain[:32].hex(), plain[32:]
@@ -246,7 +242,7 @@ def _record(session: Session, store: BlobStore, stored: StoredBlob, *, actor: st
             key_id, sealed_key = _reseal_fresh(store.keys, key_id, sealed_key, stored.blob_id)
         if digest_key_id not in fresh:
             digest_key_id, sealed_digest = _reseal_fresh(
-                store.keys, digest_key_id, sealed_digest, _digest_context(stored.blob_id))
+                store.keys, digest_key_id, sealed_digest, digest_context(stored.blob_id))
     record = BlobRecord(id=stored.blob_id, size=stored.size,
                         ciphertext_sha256=stored.ciphertext_sha256, key_id=key_id,
                         sealed_key=sealed_key, digest_key_id=digest_key_id,
@@ -330,172 +326,7 @@ def remove(session: Session, store: BlobStore, record: BlobRecord, *, actor: Use
     session.info.setdefault(_DOOMED, []).append((store, record.id))
 
 
-# --- orphans ------------------------------------------------------------------------------
-
-
-def quarantine_orphans(session: Session, store: BlobStore, *, older_than: float,
-                       now: float | None = None) -> list[str]:
-    """Move blobs that nothing in the database refers to into quarantine; return their ids.
-
-    An orphan is a stored blob with no `blobs` row that is not a piece of an upload in
-    progress (a segment or an unclaimed final blob) and was written more than
-    `older_than` seconds ago: what a process killed between the blob write and the
-    database commit leaves behind (THREATS: "orphans quarantined and logged, never
-    attached silently"). It is moved to `quarantine/` in the same store, never deleted,
-    and logged by id. Younger blobs may belong to a transaction still running: with
-    `older_than=0` a running server's in-flight writes would be quarantined too.
-    """
-    cutoff = (time.time() if now is None else now) - older_than
-    backend = store.backend
-    candidates = list(backend.names())  # listed before the rows are read: see below
-    if not candidates:
-        return []
-    # Read in a fresh transaction after listing, so a blob whose row committed meanwhile
-    # is known; a blob committed after the listing is not a candidate at all.
-    session.rollback()
-    known: set[str] = set(session.scalars(select(BlobRecord.id)))
-    known.update(session.scalars(select(UploadSegment.blob_id)))
-    known.update(session.scalars(select(Upload.blob_id).where(Upload.blob_id.is_not(None))))
-    session.rollback()
-    moved: list[str] = []
-    for blob_id in candidates:
-        if blob_id in known:
-            continue
-        try:
-            if backend.modified(blob_id) > cutoff:
-                continue
-            backend.quarantine(blob_id)
-        except BlobNotFound:  # deleted or moved meanwhile (another worker's sweep)
-            continue
-        log.warning("orphaned blob %s (no database row) moved to quarantine", blob_id)
-        moved.append(blob_id)
-    return moved
-
-
-# --- keys ---------------------------------------------------------------------------------
-
-
-def reseal_all(session: Session, keys: KeyProvider, *, actor: str | None = None) -> int:
-    """Re-seal every data key, sealed digest and sealed pHash (media_phashes) to the active
-    vault key, in the caller's transaction, with a "key_rotated" event; returns how many
-    rows changed.
-
-    Sets the ledger head's required key first (under the append lock), so blobs being
-    ingested concurrently re-seal themselves before they commit.
-    """
-    active = keys.active_key_id()
-    begin_write(session)
-    query = select(BlobRecord).where(
-        or_(BlobRecord.key_id != active, BlobRecord.digest_key_id != active))
-    custody.append(session, actor=actor, action="key_rotated", subject=f"vault-key:{active}",
-                   details={"active_key_id": active})
-    current = custody.head(session)
-    assert current is not None  # append created it
-    current.active_key_id = active
-    changed = 0
-    for record in session.scalars(query):
-        record.key_id, record.sealed_key = reseal(keys, record.key_id, record.sealed_key,
-                                                  record.id)
-        record.digest_key_id, record.sealed_digest = reseal(
-            keys, record.digest_key_id, record.sealed_digest, _digest_context(record.id))
-        changed += 1
-    # Sealed perceptual hashes (incidents/services/media): the same vault key, the same transaction.
-    for row in session.scalars(select(MediaPhash).where(MediaPhash.key_id != active)):
-        row.key_id, row.sealed = reseal(keys, row.key_id, row.sealed, phash_context(row.item_id))
-        changed += 1
-    session.flush()
-    return changed
-
-
 def phash_context(item_pk: int) -> str:
     """HPKE binding of a sealed pHash to its evidence item (as incidents.services.media.process
     seals it; kept here too because media imports this module)."""
     return f"media-phash/{item_pk}"
-
-
-def keys_in_use(session: Session) -> set[str]:
-    """Vault key ids some row still needs: blobs, sealed pHashes, uploads in progress."""
-    used = set(session.scalars(select(BlobRecord.key_id).distinct()))
-    used |= set(session.scalars(select(BlobRecord.digest_key_id).distinct()))
-    used |= set(session.scalars(select(MediaPhash.key_id).distinct()))
-    used |= set(session.scalars(select(UploadSegment.key_id).distinct()))
-    for column in (Upload.key_id, Upload.digest_key_id):
-        used |= {k for k in session.scalars(select(column).distinct()) if k is not None}
-    return used
-
-
-# --- verification ------------------------------------------------------------------------
-
-
-def verify_blobs(session: Session, store: BlobStore, report: ledger_verify.VerifyReport,
-                 commitments: dict[str, str], progress: ledger_verify.Progress) -> None:
-    """Decrypt and re-hash every active blob; check it against its row and its event."""
-    records = list(session.scalars(
-        select(BlobRecord).where(BlobRecord.status == BlobStatus.ACTIVE)
-        .order_by(BlobRecord.created_at, BlobRecord.id)))
-    for done, record in enumerate(records, 1):
-        report.blobs += 1
-        problem = _verify_one(store, record, commitments.get(record.id))
-        if problem is not None:
-            report.add("blob", f"blob {record.id}", problem)
-            if report.first_bad_blob is None:
-                report.first_bad_blob = record.id
-        progress("blobs", done, len(records))
-
-
-def _verify_one(store: BlobStore, record: BlobRecord, committed: str | None) -> str | None:
-    try:
-        sha256, salt = unseal_digest(store.keys, record)
-        view = RecordedView(blob_id=record.id, key_id=record.key_id,
-                            sealed_key=record.sealed_key, size=record.size, sha256=sha256,
-                            ciphertext_sha256=record.ciphertext_sha256)
-        store.verify(view)
-    except BlobNotFound:
-        return "the blob file is missing"
-    except StorageError as e:
-        return f"{type(e).__name__}: {e}"
-    if committed is None:
-        return "no custody event records storing this blob"
-    if custody.commitment(sha256, salt) != committed:
-        return "its hash does not match the commitment in its custody event"
-    return None
-
-
-@dataclass(frozen=True)
-class Rotation:
-    new_key_id: str
-    resealed: int
-    retired: list[str]
-    kept: list[str]
-
-
-def rotate_keys(session: Session, key_dir: Path, passphrase: str | None, *,
-                actor: str | None = None) -> Rotation:
-    """Make a new vault key active, re-seal every data key to it in ONE transaction (with a
-    "key_rotated" event), then retire each older key that no row uses any more."""
-    new_key_id = key_directory.rotate_vault_key(key_dir, passphrase=passphrase)
-    ring = key_directory.load_key_ring(key_dir, passphrase=passphrase)
-    try:
-        resealed = reseal_all(session, ring, actor=actor)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    in_use = keys_in_use(session)
-    session.rollback()
-    retired, kept = [], []
-    for key_id in ring.key_ids():
-        if key_id == new_key_id:
-            continue
-        if key_id in in_use:
-            kept.append(key_id)
-            continue
-        key_directory.retire_vault_key(key_dir, key_id)
-        retired.append(key_id)
-    if retired:
-        begin_write(session)
-        for key_id in retired:
-            custody.append(session, actor=actor, action="key_retired",
-                           subject=f"vault-key:{key_id}", details={})
-        session.commit()
-    return Rotation(new_key_id=new_key_id, resealed=resealed, retired=retired, kept=kept)

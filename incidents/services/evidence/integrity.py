@@ -1,77 +1,64 @@
-"""Structural checks that find damage decoders silently paper over.
+"""Blob verification, the one home of the rule: decrypt, re-hash, compare with the row's
+sealed digest and with the commitment of the blob's "stored" custody event.
 
-libjpeg recovers from damaged entropy-coded data without telling Pillow, so a JPEG with a
-sector of garbage still "decodes". Walking the marker structure (ITU-T T.81, Annex B) finds
-it: after a scan only fill bytes, restart markers in sequence, or a valid next marker may
-follow; and a complete file ends with EOI.
+`custody verify --blobs` checks every active blob (`verify_blobs`); a reviewer checks one
+item (`incidents.services.review.check_integrity`); both ask `verify_blob`.
 """
 
 from __future__ import annotations
 
-# Markers that may follow the end of a scan (T.81 Table B.1): frame headers, tables, another
-# scan, application and comment segments, DNL, EOI.
-_SEGMENT_MARKERS = (
-    set(range(0xC0, 0xD0)) - {0xC8}  # SOFn, DHT (C4), DAC (CC)
-    | {0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xFE}
-    | set(range(0xE0, 0xF0))
-)
-_EOI = 0xD9
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incidents.models import BlobRecord, BlobStatus
+from incidents.services import custody, ledger_verify
+from incidents.services.evidence.blobs import RecordedView, unseal_digest
+from storage.blobstore import BlobStore
+from storage.errors import BlobNotFound, StorageError
 
 
-def jpeg_damage(data: bytes) -> str | None:
-    """A content-free description of the first structural fault, or None if the file is sound."""
-    if not data.startswith(b"\xff\xd8"):
-        return "no start-of-image marker"
-    i = 2
-    n = len(data)
-    while i < n:
-        if data[i] != 0xFF:
-            return "bytes between segments"
-        while i < n and data[i] == 0xFF:  # fill bytes before a marker are allowed
-            i += 1
-        if i >= n:
-            return "truncated"
-        marker = data[i]
-        i += 1
-        if marker == _EOI:
-            return None
-        if marker not in _SEGMENT_MARKERS:
-            return "invalid marker"
-        if i + 2 > n:
-            return "truncated"
-        length = int.from_bytes(data[i : i + 2], "big")
-        if length < 2 or i + length > n:
-            return "truncated" if i + length > n else "invalid segment length"
-        i += length
-        if marker == 0xDA:
-            fault, i = _skip_scan(data, i)
-            if fault:
-                return fault
-    return "truncated"
+@dataclass(frozen=True)
+class BlobProblem:
+    """What is wrong with a blob: a code for the API and custody details, a sentence for the
+    ledger report. Neither names contents."""
+
+    code: str  # "missing", "no_commitment", "commitment_mismatch", or the storage error
+    text: str
 
 
-def _skip_scan(data: bytes, i: int) -> tuple[str | None, int]:
-    """Skip entropy-coded data; return (fault, index of the marker that ends the scan)."""
-    expected_rst = 0
-    n = len(data)
-    while True:
-        j = data.find(b"\xff", i)
-        if j == -1 or j + 1 >= n:
-            return "truncated", n
-        following = data[j + 1]
-        if following == 0x00:  # a stuffed 0xFF data byte
-            i = j + 2
-        elif 0xD0 <= following <= 0xD7:
-            if following - 0xD0 != expected_rst:
-                return "restart markers out of sequence", j
-            expected_rst = (expected_rst + 1) % 8
-            i = j + 2
-        else:
-            k = j
-            while k < n and data[k] == 0xFF:
-                k += 1
-            if k >= n:
-                return "truncated", n
-            if data[k] != _EOI and data[k] not in _SEGMENT_MARKERS:
-                return "invalid marker in scan data", j
-            return None, j
+def verify_blob(store: BlobStore, record: BlobRecord, committed: str | None
+                ) -> BlobProblem | None:
+    """None if the blob decrypts to the bytes its row and its "stored" event commit to."""
+    try:
+        sha256, salt = unseal_digest(store.keys, record)
+        store.verify(RecordedView(blob_id=record.id, key_id=record.key_id,
+                                  sealed_key=record.sealed_key, size=record.size,
+                                  sha256=sha256, ciphertext_sha256=record.ciphertext_sha256))
+    except BlobNotFound:
+        return BlobProblem("missing", "the blob file is missing")
+    except StorageError as e:
+        return BlobProblem(type(e).__name__, f"{type(e).__name__}: {e}")
+    if committed is None:
+        return BlobProblem("no_commitment", "no custody event records storing this blob")
+    if custody.commitment(sha256, salt) != committed:
+        return BlobProblem("commitment_mismatch",
+                           "its hash does not match the commitment in its custody event")
+    return None
+
+
+def verify_blobs(session: Session, store: BlobStore, report: ledger_verify.VerifyReport,
+                 commitments: dict[str, str], progress: ledger_verify.Progress) -> None:
+    """Decrypt and re-hash every active blob; check it against its row and its event."""
+    records = list(session.scalars(
+        select(BlobRecord).where(BlobRecord.status == BlobStatus.ACTIVE)
+        .order_by(BlobRecord.created_at, BlobRecord.id)))
+    for done, record in enumerate(records, 1):
+        report.blobs += 1
+        problem = verify_blob(store, record, commitments.get(record.id))
+        if problem is not None:
+            report.add("blob", f"blob {record.id}", problem.text)
+            if report.first_bad_blob is None:
+                report.first_bad_blob = record.id
+        progress("blobs", done, len(records))

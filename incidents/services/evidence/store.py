@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from incidents.core.database import Database
 from incidents.core.settings import Settings
 from incidents.services import checkpoints
-from incidents.services.evidence import blobs
+from incidents.services.evidence import orphans as orphan_blobs
 from incidents.services.signer import CheckpointSigner
 from storage.backends import make_backend
 from storage.backends.base import BlobBackend
@@ -162,7 +162,8 @@ def _quarantine_orphans_at_start_up(database: Database, store: BlobStore,
     """Blobs with no row older than the grace period go to quarantine (blobs.py, logged)."""
     try:
         with database.new_session() as session:
-            blobs.quarantine_orphans(session, store, older_than=settings.orphan_grace_seconds)
+            orphan_blobs.quarantine_orphans(session, store,
+                                            older_than=settings.orphan_grace_seconds)
     except SQLAlchemyError as e:  # no tables yet (before `init`): nothing can be attached
         log.warning("orphaned blob check skipped at start-up (%s)", type(e).__name__)
     except (OSError, StorageError) as e:

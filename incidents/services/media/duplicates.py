@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.models import EvidenceItem, MediaPhash
+from incidents.models import EvidenceItem, MediaPhash, Submission
 from incidents.services.evidence.blobs import phash_context
 from incidents.services.media import phash as phashes
 from incidents.services.media.items import find_item
@@ -25,6 +25,7 @@ class NearDuplicate:
     public_id: str
     submission_id: int
     distance: int
+    submission_public_id: str  # what a link to the other submission needs
 
 
 def unseal_phash(keys: KeyProvider, row: MediaPhash) -> int:
@@ -45,11 +46,13 @@ def near_duplicates(session: Session, keys: KeyProvider, item_id: int | str,
         return []
     target = unseal_phash(keys, own)
     rows = session.execute(
-        select(MediaPhash, EvidenceItem.public_id, EvidenceItem.submission_id)
+        select(MediaPhash, EvidenceItem.public_id, EvidenceItem.submission_id,
+               Submission.public_id)
         .join(EvidenceItem, EvidenceItem.id == MediaPhash.item_id)
+        .join(Submission, Submission.id == EvidenceItem.submission_id)
         .where(EvidenceItem.submission_id != item.submission_id))
     found: list[NearDuplicate] = []
-    for row, public_id, submission_id in rows:
+    for row, public_id, submission_id, submission_public_id in rows:
         try:
             value = unseal_phash(keys, row)
         except KeyStoreError:  # sealed to a retired key: re-process the item to re-seal
@@ -57,5 +60,6 @@ def near_duplicates(session: Session, keys: KeyProvider, item_id: int | str,
             continue
         distance = phashes.hamming(target, value)
         if distance <= max_distance:
-            found.append(NearDuplicate(row.item_id, public_id, submission_id, distance))
+            found.append(NearDuplicate(row.item_id, public_id, submission_id, distance,
+                                       submission_public_id))
     return sorted(found, key=lambda d: (d.distance, d.item_id))

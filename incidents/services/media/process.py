@@ -37,9 +37,9 @@ from incidents.models import (
 )
 from incidents.services import custody
 from incidents.services.evidence import blobs
-from incidents.services.evidence.integrity import jpeg_damage
 from incidents.services.media import phash as phashes
 from incidents.services.media import video
+from incidents.services.media.damage import jpeg_damage
 from incidents.services.media.exif import extract_exif
 from incidents.services.media.items import find_item
 from incidents.services.media.previews import PILLOW, image_derivatives

@@ -8,19 +8,14 @@ A filter never looks at what researchers may not see: the place filters compare 
 is public (every witness consented to publication).
 
 Rows become `PublicIncident`s here (`RowMapper`), through `locate` and `public_summary`,
-so pages, API and exports are built from nothing else. Aggregates for the chart and the map
-are counted in SQL and cached briefly per process (`AggregateCache`), keyed by the filters and
-by the newest change to incidents, so the timeline stays fast with 100,000 incidents.
+so pages, API and exports are built from nothing else. The chart and map counts are in
+`aggregates`, the streamed exports in `stream`.
 """
+
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,21 +37,16 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from incidents.core.database import Database
 from incidents.core.errors import NotFound
 from incidents.models import Incident, IncidentSubmission, IncidentTerm, Submission, TermKind
-from incidents.services.gazetteer import Gazetteer, Place, load_gazetteer
-from incidents.services.research.chart import MAX_DAYS, DailyCounts
+from incidents.services.gazetteer import Gazetteer, load_gazetteer
 from incidents.services.research.exports import (
-    EXPORTS,
     LIST_SEPARATOR,
-    csv_text,
     local_text,
     neutralise,
     utc_text,
 )
 from incidents.services.research.filters import LIKE_ESCAPE, Condition, Filters
-from incidents.services.research.map import MapData, MapPoint
 from incidents.services.research.public import (
     LocationPrecision,
     PublicIncident,
@@ -68,17 +58,18 @@ from incidents.services.research.public import (
 from incidents.services.taxonomy import Taxonomy, load_taxonomy
 
 I = Incident.__table__  # noqa: E741 - the table, as in SQL
+
+
 T = IncidentTerm.__table__
+
+
 LINKS = IncidentSubmission.__table__
+
+
 SUBMISSIONS = Submission.__table__
-STREAM_BATCH = 2000  # rows per fetch from a server-side cursor
-QUEUE_BATCHES = 3  # fetched batches waiting to be written, at most
-CACHE_SECONDS = 30.0  # an aggregate is recounted at least this often (see AggregateCache)
-CACHE_ENTRIES = 256
+
+
 TERM_SEPARATOR = "\x1f"  # never in a taxonomy id
-
-
-# --- what every query shares ---------------------------------------------------------------
 
 
 def published_condition() -> ColumnElement[bool]:
@@ -198,9 +189,6 @@ def rows_query(filters: Filters, gazetteer: Gazetteer, dialect: str) -> Select[A
             .order_by(*ordering(filters)))
 
 
-# --- rows to PublicIncident -----------------------------------------------------------------
-
-
 class RowMapper:
     """Turns result rows into `PublicIncident`s; places and term orders are memoised."""
 
@@ -283,32 +271,19 @@ def _number(value: int | float | None) -> str:
     return "" if value is None else str(value)
 
 
-def _mapper(gazetteer: Gazetteer | None) -> RowMapper:
+def row_mapper(gazetteer: Gazetteer | None) -> RowMapper:
     return RowMapper(gazetteer or load_gazetteer(), load_taxonomy())
 
 
-def _dialect(session: Session) -> str:
+def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    """One page of the timeline: its incidents, how many match, and the chart's counts."""
-
-    filters: Filters
-    incidents: tuple[PublicIncident, ...]
-    total: int
-    daily: DailyCounts | None  # None when nothing matches or the range is too long to chart
 
 
 def page(session: Session, filters: Filters, *,
          gazetteer: Gazetteer | None = None) -> tuple[PublicIncident, ...]:
     """The incidents of `filters.page`, in the chosen order."""
-    mapper = _mapper(gazetteer)
-    query = (rows_query(filters, mapper.gazetteer, _dialect(session))
+    mapper = row_mapper(gazetteer)
+    query = (rows_query(filters, mapper.gazetteer, dialect_of(session))
              .offset(filters.offset).limit(filters.limit))
     return tuple(mapper(row) for row in session.execute(query))
 
@@ -324,254 +299,10 @@ def get_incident(session: Session, public_id: str, *,
     """One published incident by its public id; NotFound otherwise (unpublished included)."""
     if not isinstance(public_id, str) or not 0 < len(public_id) <= 32:
         raise NotFound()
-    mapper = _mapper(gazetteer)
-    query = (select(*public_columns(_dialect(session)))
+    mapper = row_mapper(gazetteer)
+    query = (select(*public_columns(dialect_of(session)))
              .where(published_condition(), I.c.public_id == public_id))
     row = session.execute(query).first()
     if row is None:
         raise NotFound()
     return mapper(row)
-
-
-def timeline(session: Session, filters: Filters, *, gazetteer: Gazetteer | None = None,
-             cache: AggregateCache | None = None) -> Timeline:
-    gazetteer = gazetteer or load_gazetteer()
-    cache = cache or AggregateCache()
-    version = data_version(session)
-    key = aggregate_key(filters)
-    total = cache.get(("count", key), version,
-                      lambda: count(session, filters, gazetteer=gazetteer))
-    daily = cache.get(("daily", key), version,
-                      lambda: daily_counts(session, filters, gazetteer=gazetteer))
-    return Timeline(filters, page(session, filters, gazetteer=gazetteer), total, daily)
-
-
-def map_data(session: Session, filters: Filters, *, gazetteer: Gazetteer | None = None,
-             cache: AggregateCache | None = None) -> MapData:
-    gazetteer = gazetteer or load_gazetteer()
-    cache = cache or AggregateCache()
-    return cache.get(("map", aggregate_key(filters)), data_version(session),
-                     lambda: count_by_place(session, filters, gazetteer=gazetteer))
-
-
-def export(database: Database, filters: Filters, kind: str, *,
-           gazetteer: Gazetteer | None = None, zone: str = "Asia/Almaty") -> Iterator[str]:
-    """Every matching incident as `kind` (csv, json, geojson), streamed from its own session."""
-    if kind == "csv":
-        return csv_export(database, filters, gazetteer=gazetteer, zone=zone)
-    render = EXPORTS[kind]  # KeyError: a bug, kinds come from a fixed route
-    return render(stream(database, filters, gazetteer=gazetteer), zone)
-
-
-def csv_export(database: Database, filters: Filters, *, gazetteer: Gazetteer | None = None,
-               zone: str = "Asia/Almaty") -> Iterator[str]:
-    """The CSV export, byte for byte `exports.csv_chunks` over `stream(...)`, made faster.
-
-    The biggest export is the CSV of everything, so its rows go from database rows to cells
-    directly (`RowMapper.csv_cells`), without a `PublicIncident` in between; a test holds the
-    output equal to the reference, and the cells come from the same allow-listed columns
-    through the same `locate` and `public_summary`.
-    """
-    mapper = _mapper(gazetteer)
-    tz = ZoneInfo(zone)
-    yield from csv_text(mapper.csv_cells(row, tz)
-                        for row in _rows(database, filters, mapper.gazetteer))
-
-
-def stream(database: Database, filters: Filters, *,
-           gazetteer: Gazetteer | None = None) -> Iterator[PublicIncident]:
-    """Every matching incident in sort order (see `_rows`), as `PublicIncident`s."""
-    mapper = _mapper(gazetteer)
-    for row in _rows(database, filters, mapper.gazetteer):
-        yield mapper(row)
-
-
-def _rows(database: Database, filters: Filters, gazetteer: Gazetteer) -> Iterator[tuple[Any, ...]]:
-    """Every matching row in sort order, read through a server-side cursor in batches.
-
-    A reader thread fetches batches (its own session: a streamed response outlives the
-    request's) into a queue of QUEUE_BATCHES while the caller turns rows into output, so the
-    database's work and ours overlap on two cores; memory stays at a few batches. Abandoning
-    the iteration (a client gone) stops the reader and closes its session.
-    """
-    batches: queue.Queue[list[Any] | BaseException | None] = queue.Queue(QUEUE_BATCHES)
-    stop = threading.Event()
-
-    def put(item: list[Any] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            with database.new_session() as session:
-                query = rows_query(filters.with_page(1), gazetteer, _dialect(session))
-                result = session.execute(query.execution_options(yield_per=STREAM_BATCH))
-                for partition in result.partitions():
-                    if not put([tuple(row) for row in partition]):
-                        return
-            put(None)
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            put(error)
-
-    reader = threading.Thread(target=read, name="research-export", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = batches.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
-    finally:
-        stop.set()
-        reader.join(timeout=5)
-
-
-# --- aggregates -------------------------------------------------------------------------------
-
-
-def _local_bucket(session: Session, zone: str) -> Any:
-    """The start's local date (PostgreSQL), or its UTC minute as text (SQLite; made local in
-    Python: minutes, so that zones with half-hour offsets are right too)."""
-    if _dialect(session) == "postgresql":
-        return func.date(func.timezone(zone, I.c.start_utc))
-    return func.substr(I.c.start_utc, 1, 16)
-
-
-def _to_local_date(bucket: Any, zone: ZoneInfo) -> date:
-    if isinstance(bucket, date) and not isinstance(bucket, datetime):
-        return bucket
-    text = str(bucket)
-    utc = datetime.fromisoformat(text[:16]).replace(tzinfo=UTC)
-    return utc.astimezone(zone).date()
-
-
-def daily_counts(session: Session, filters: Filters, *,
-                 gazetteer: Gazetteer | None = None) -> DailyCounts | None:
-    """Incidents per local start day and category, as `chart.daily_counts` would count them.
-
-    The chart spans the filters' dates, or else the days that have incidents (at most the
-    last MAX_DAYS of them); None when nothing matches or the chosen range is too long.
-    """
-    gazetteer = gazetteer or load_gazetteer()
-    zone = ZoneInfo(filters.zone)
-    bucket = _local_bucket(session, filters.zone).label("bucket")
-    query = (select(bucket, T.c.term, func.count())
-             .select_from(I.join(T, and_(T.c.incident_id == I.c.id,
-                                         T.c.kind == TermKind.CATEGORY)))
-             .where(where(filters, gazetteer)).group_by(bucket, T.c.term))
-    grouped: dict[tuple[date, str], int] = {}
-    for raw, term, n in session.execute(query):
-        key = (_to_local_date(raw, zone), term)
-        grouped[key] = grouped.get(key, 0) + int(n)
-    categories = tuple(c.id for c in load_taxonomy().categories)
-    if filters.date_from and filters.date_to:
-        first, last = filters.date_from, filters.date_to
-    elif grouped:
-        days = [d for d, _ in grouped]
-        first, last = filters.date_from or min(days), filters.date_to or max(days)
-        if filters.date_from is None:
-            first = max(first, last - timedelta(days=MAX_DAYS - 1))
-        if filters.date_to is None:
-            last = min(last, first + timedelta(days=MAX_DAYS - 1))
-    else:
-        return None
-    if last < first or (last - first).days + 1 > MAX_DAYS:
-        return None
-    span = tuple(first + timedelta(days=i) for i in range((last - first).days + 1))
-    counts = tuple(tuple(grouped.get((day, c), 0) for c in categories) for day in span)
-    return DailyCounts(categories, span, counts)
-
-
-def _map_place(place: PublicPlace, gazetteer: Gazetteer) -> tuple[Place, bool] | None:
-    """Where `research.map` draws an incident shown at `place` (the same rule)."""
-    if place.precision is LocationPrecision.REGION:
-        region = gazetteer.get(place.region_id)
-        return (region, True) if region else None
-    if place.precision in (LocationPrecision.EXACT, LocationPrecision.TOWN):
-        found = gazetteer.get(place.place_id)
-        return (found, found.kind == "region") if found else None
-    return None
-
-
-def count_by_place(session: Session, filters: Filters, *,
-                   gazetteer: Gazetteer | None = None) -> MapData:
-    """Incidents per drawable place, as `research.map.aggregate` would count them."""
-    gazetteer = gazetteer or load_gazetteer()
-    query = (select(I.c.place_id, I.c.location_precision, func.count())
-             .where(where(filters, gazetteer))
-             .group_by(I.c.place_id, I.c.location_precision))
-    counts: dict[tuple[str, bool], int] = {}
-    places: dict[str, Place] = {}
-    unplaced = 0
-    for place_id, precision, n in session.execute(query):
-        found = _map_place(locate(gazetteer, place_id, LocationPrecision(precision)), gazetteer)
-        if found is None:
-            unplaced += int(n)
-            continue
-        place, is_region = found
-        places[place.id] = place
-        counts[(place.id, is_region)] = counts.get((place.id, is_region), 0) + int(n)
-    points = [MapPoint(places[pid], LocationPrecision.REGION if is_region
-                       else LocationPrecision.TOWN, n) for (pid, is_region), n in counts.items()]
-    points.sort(key=lambda p: (-p.count, p.place.id, p.precision.value))
-    return MapData(tuple(points), unplaced)
-
-
-# --- the aggregate cache ----------------------------------------------------------------------
-
-
-def data_version(session: Session) -> tuple[Any, ...]:
-    """Changes when incidents change: the newest edit (publishing, withdrawing and merging
-    are edits) and the newest publication; two index probes (migration 0007).
-
-    (An edit that touches only an incident's terms does not change `updated_at`; the cache's
-    time limit bounds how long such a change can go unseen in the aggregates.)
-    """
-    row = session.execute(select(
-        select(func.max(I.c.updated_at)).scalar_subquery(),
-        select(func.max(I.c.published_at)).scalar_subquery())).one()
-    return tuple(row)
-
-
-def aggregate_key(filters: Filters) -> tuple[Any, ...]:
-    """The filters that change counts (not the page, its size or the order)."""
-    return (filters.date_from, filters.date_to, filters.regions, filters.towns,
-            filters.categories, filters.tags, filters.verification, filters.has_photo,
-            filters.has_video, filters.search, filters.zone)
-
-
-class AggregateCache:
-    """Counts per (kind, filters), valid while the data version holds and for CACHE_SECONDS.
-
-    One per application (`app.extensions["research_cache"]`); thread-safe; bounded.
-    """
-
-    def __init__(self, seconds: float = CACHE_SECONDS, entries: int = CACHE_ENTRIES,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self.entries = entries
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._values: dict[tuple[Any, ...], tuple[tuple[Any, ...], float, Any]] = {}
-
-    def get(self, key: tuple[Any, ...], version: tuple[Any, ...],
-            compute: Callable[[], Any]) -> Any:
-        now = self.clock()
-        with self._lock:
-            found = self._values.get(key)
-        if found is not None and found[0] == version and now - found[1] < self.seconds:
-            return found[2]
-        value = compute()
-        with self._lock:
-            if len(self._values) >= self.entries:
-                self._values.pop(next(iter(self._values)))
-            self._values[key] = (version, now, value)
-        return value
-

@@ -16,7 +16,7 @@ from incidents.services import review
 from incidents.services.bundles import export as bundles
 from incidents.services.dossiers import export as dossiers
 from incidents.services.gazetteer import load_gazetteer
-from incidents.services.research import queries as research
+from incidents.services.research import stream
 from incidents.services.research.exports import CONTENT_TYPES, export_filename
 from incidents.services.research.filters import Filters
 from incidents.web.context import get_blobstore, get_keys, settings
@@ -54,7 +54,7 @@ def bundle_response(plan: bundles.BundlePlan) -> Response:
 
 def export_response(filters: Filters, kind: str) -> Response:
     """Stream the filtered set as `kind`: rows leave as they are read, memory stays flat."""
-    chunks: Iterator[str] = research.export(get_db(), filters, kind, gazetteer=load_gazetteer(),
+    chunks: Iterator[str] = stream.export(get_db(), filters, kind, gazetteer=load_gazetteer(),
                                             zone=settings().display_timezone)
     response = Response((c.encode("utf-8") for c in chunks), mimetype=None,
                         content_type=CONTENT_TYPES[kind])

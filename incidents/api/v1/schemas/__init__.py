@@ -1,1 +1,5 @@
-"""Request and response shapes of the API as pydantic v2 models, one module per resource."""
+"""Request and answer models of /api/v1, one module per resource (see `base` for the pattern).
+
+They are the one source of the API's shapes: they validate what comes in, serialise what
+goes out, and `incidents.api.v1.openapi` turns them into /api/v1/openapi.json.
+"""
