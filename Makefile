@@ -13,7 +13,7 @@ REQUIRE_SERVICES ?= 0
 PYTEST_ARGS ?=
 
 # `make test` ends with the cluster test (tests/cluster, scripts/test-cluster.sh).
-.PHONY: run test test-cluster lint typecheck translations translations-update browser pdftools venv clean-instance
+.PHONY: run test test-cluster lint typecheck translations translations-update browser pdftools venv clean-instance assets screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
+# Browser tooling from the npm registry, pinned by package-lock.json: axe-core, read by the
+# accessibility tests (tests/browser/test_accessibility.py) and never served to users.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+assets: node_modules/.installed
+
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d incidents/translations -f >/dev/null
 
@@ -39,12 +47,12 @@ translations-update: $(VENV)/.installed
 # Plain HTTP on 127.0.0.1: cookies cannot carry the Secure flag here. Behind TLS in
 # production leave INCIDENTS_SECURE_COOKIES unset (Secure is the default).
 run: export INCIDENTS_SECURE_COOKIES ?= false
-run: venv translations
+# Threaded workers with read deadlines and private logs: gunicorn.conf.py, incidents/serving.py.
+run: venv translations assets
 	$(FLASK) init
 	@$(FLASK) first-run-admin
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 300 \
-		--access-logfile /dev/null wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 # Debian's Chromium for the browser tests; Playwright never downloads its own browser.
 browser:
@@ -66,7 +74,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev translations browser pdftools lint typecheck
+test: $(VENV)/.installed-dev translations browser pdftools assets lint typecheck
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-cluster
@@ -74,3 +82,8 @@ test: $(VENV)/.installed-dev translations browser pdftools lint typecheck
 # Two web servers, two RQ workers, PostgreSQL, S3 (moto_server) and Redis as one instance.
 test-cluster: $(VENV)/.installed-dev translations
 	BIN=$(BIN) bash scripts/test-cluster.sh $(REQUIRE_SERVICES)
+
+# Every page at 1280 and 390 px in Russian, as PNGs in docs/screens/ (linked from
+# docs/screens.md). Not part of `make test`: the pictures are for people to look at.
+screenshots: $(VENV)/.installed-dev translations browser assets
+	SCREENSHOTS=1 $(BIN)/pytest -q -n 0 -p no:cacheprovider tests/browser/test_screenshots.py

@@ -39,9 +39,11 @@ from incidents.web import (
     jobs,
     login,
     permissions,
+    ratelimits,
     security,
 )
 from incidents.web.extensions import csrf, limiter
+from incidents.web.http import body_limits
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     evidence.init_app(app, settings, database)
     jobs.init_app(app, settings, database)
     errors.init_app(app)
+    body_limits.init_app(app, settings)  # before the CSRF check reads any form
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimits.init_app(app, settings, database)
     login.init_app(app)
     i18n.init_app(app, settings)
     security.init_app(app)
@@ -101,6 +105,9 @@ def flask_config(settings: Settings) -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
         "RATELIMIT_DEFAULT": settings.default_rate_limit,
         "RATELIMIT_HEADERS_ENABLED": True,
+        # The coarse limit's window reset is not a wait: Retry-After stays ours to set, on
+        # a 429 only (the credential throttle's or the coarse limit's own).
+        "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
         "JSON_SORT_KEYS": False,
     }
 

@@ -2,7 +2,12 @@
 // the history (so "back" does not return here), and let the Esc key do the same.
 (function () {
   "use strict";
-  function leave(url) { window.location.replace(url); }
+  function leave(url) {
+    // The server clears cookies, storage and cache (Clear-Site-Data); where a browser
+    // ignores that header, forget what this page can reach itself.
+    try { window.sessionStorage.clear(); window.localStorage.clear(); } catch (e) { /* off */ }
+    window.location.replace(url);
+  }
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[data-quick-exit]");
     if (!link) { return; }

@@ -22,6 +22,7 @@ from incidents.core.settings import Settings
 from incidents.models.base import Base
 from incidents.services.evidence.store import KeyRingHolder
 from incidents.services.instance import migrate
+from incidents.services.throttle import RedisThrottle
 from incidents.web.db import get_db, get_session
 from storage.blobstore import BlobStore
 from storage.crypto.key_directory import init_key_directory
@@ -127,6 +128,9 @@ def _flush_rate_limits(app: Flask) -> None:
     limiter = app.extensions["limiter"]
     for each in limiter if isinstance(limiter, set) else [limiter]:
         each.reset()
+    throttle = app.extensions.get("credential_throttle")
+    if isinstance(throttle, RedisThrottle):  # the database one goes with the database
+        throttle.clear_all()
 
 
 @pytest.fixture

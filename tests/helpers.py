@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -59,7 +60,9 @@ def next_code(user: User) -> str:
     """A valid code from the next time step (the current one may already be used)."""
     assert user.totp_secret
     totp_ = pyotp.TOTP(user.totp_secret)
-    return totp_.at(((user.totp_last_step or 0) + 1) * 30)
+    # Never an older step than now: a user enrolled minutes ago has a stale last step.
+    now_step = int(time.time()) // 30
+    return totp_.at(max(now_step, (user.totp_last_step or 0) + 1) * 30)
 
 
 def gen_token(user: User) -> str:

@@ -124,3 +124,10 @@ def unit_of_work(session: Session) -> Iterator[Session]:
 def in_unit_of_work(session: Session) -> bool:
     """Whether a caller's unit of work is open (building blocks assert they are inside one)."""
     return bool(session.info.get(_DEPTH, 0))
+
+
+def release_connection(session: Session) -> None:
+    """End a read-only transaction, so its connection returns to the pool; loaded objects
+    stay usable (expire_on_commit is off). A session with pending writes is left alone."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()

@@ -47,14 +47,24 @@ class Settings:
     secure_cookies: bool = True
     staff_session_minutes: int = 30
     contributor_session_minutes: int = 720
+    # Absolute limits: a session ends this long after sign-in however busy it is.
+    staff_session_absolute_hours: int = 12
+    contributor_session_absolute_days: int = 30
+    api_token_days: int = 90  # a new API token expires after this
     invitation_days: int = 7
     passphrase_min_length: int = 12
     max_upload_bytes: int = 2 * 1024**3
     upload_expiry_hours: int = 24
     upload_lease_seconds: int = 30
     max_form_field_bytes: int = 1024**2
+    # Any body but evidence (JSON, forms): refused with 413 before it is read past this.
+    max_json_body_bytes: int = 1024**2
     max_form_parts: int = 200
-    login_rate_limit: str = "10 per 15 minutes"
+    # Credential throttle per account (incidents.services.throttle): free attempts, then
+    # delays doubling from the base up to the cap, in seconds.
+    login_free_attempts: int = 5
+    login_delay_base_seconds: int = 1
+    login_delay_max_seconds: int = 300
     default_rate_limit: str = "600 per minute"
     languages: tuple[str, ...] = ("en", "ru", "kk")
     default_language: str = "en"
@@ -74,6 +84,8 @@ class Settings:
     custody_origin: str = "january-evidence.example/custody"
     tsa_url: str = ""
     log_ip_addresses: bool = False
+    # Where "Quick exit" lands: a neutral site a witness's browser might visit anyway.
+    quick_exit_url: str = "https://www.gismeteo.kz/"
     testing: bool = False
 
     @property

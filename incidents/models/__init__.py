@@ -59,6 +59,7 @@ from incidents.models.submissions import (
     SubmissionStatus,
     TimePrecision,
 )
+from incidents.models.throttle import CredentialThrottle
 from incidents.models.uploads import Upload, UploadFormat, UploadSegment, UploadState
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "CaseKind",
     "CaseMember",
     "Checkpoint",
+    "CredentialThrottle",
     "CustodyEvent",
     "DerivativeKind",
     "EvidenceItem",

@@ -23,6 +23,9 @@ class User(Base):
     # Pseudonym as typed (shown) and its case-folded NFKC form (unique, used to log in).
     pseudonym: Mapped[str] = mapped_column(String(64))
     pseudonym_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Its Unicode TR39 skeleton (incidents.services.pseudonyms): a new name whose skeleton
+    # equals an existing one's looks like it and is refused.
+    pseudonym_skeleton: Mapped[str | None] = mapped_column(String(200), index=True)
     # A random public id for custody records and exports, never the database id.
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     role: Mapped[Role] = mapped_column(ROLE_ENUM)
@@ -77,6 +80,10 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The passphrase was right and the second factor is still to come: such a row proves
+    # the first step on the server (a signed cookie alone would yield to the secret key)
+    # and signs nobody in.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship()
 
@@ -93,6 +100,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Tokens made before expiry existed have none and keep working until revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 

@@ -25,6 +25,7 @@ from incidents.models import (
     CaseMember,
     EvidenceItem,
     Incident,
+    IncidentItem,
     Role,
     User,
 )
@@ -42,6 +43,37 @@ def new_case_id() -> str:
 def is_member(session: Session, case: Case, user: User) -> bool:
     return bool(session.scalar(select(exists().where(CaseMember.case_id == case.id,
                                                      CaseMember.user_id == user.id))))
+
+
+def require_export(session: Session, user: User, items: Sequence[EvidenceItem],
+                   incident: Incident | None = None) -> None:
+    """The one export rule: what belongs to a case leaves only with a member of it.
+
+    Each item (and the incident, when a whole incident is exported) that belongs to any
+    case, directly or through an incident of the case, may be exported only by a member
+    of at least one of those cases; anything in no case, by any reviewer. Checked per item:
+    one item of someone else's case makes the whole export 403.
+    """
+    mine = set(session.scalars(select(CaseMember.case_id).where(CaseMember.user_id == user.id)))
+    ids = [item.id for item in items]
+    holding: dict[int, set[int]] = {}
+    for start in range(0, len(ids), 500):  # bound the IN lists
+        chunk = ids[start:start + 500]
+        direct = session.execute(select(CaseItem.item_id, CaseItem.case_id)
+                                 .where(CaseItem.item_id.in_(chunk)))
+        through = session.execute(
+            select(IncidentItem.item_id, CaseIncident.case_id)
+            .join(CaseIncident, CaseIncident.incident_id == IncidentItem.incident_id)
+            .where(IncidentItem.item_id.in_(chunk)))
+        for item_id, case_id in [*direct, *through]:
+            holding.setdefault(item_id, set()).add(case_id)
+    if incident is not None:
+        incident_cases = set(session.scalars(select(CaseIncident.case_id).where(
+            CaseIncident.incident_id == incident.id)))
+        if incident_cases:
+            holding[-1] = incident_cases
+    if any(not (case_ids & mine) for case_ids in holding.values()):
+        raise Forbidden()
 
 
 def _find(session: Session, public_id: str) -> Case:

@@ -37,6 +37,21 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+# The Kazakh alphabet's order (Cyrillic, 2018 standard usage): the extra letters sit after
+# their base letters, not after я as code points would put them.
+KAZAKH_ORDER = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+_KAZAKH_RANK = {letter: index for index, letter in enumerate(KAZAKH_ORDER)}
+
+
+def collation_key(text: str, language: str) -> tuple[tuple[int, str], ...]:
+    """A sort key by the language's alphabet (Kazakh letters in Kazakh order)."""
+    folded = normalise(text)
+    if language != "kk":
+        return tuple((0, ch) for ch in folded)
+    return tuple((_KAZAKH_RANK[ch], "") if ch in _KAZAKH_RANK else (len(_KAZAKH_RANK), ch)
+                 for ch in folded)
+
+
 def _keys(place: Place) -> set[str]:
     keys = {normalise(place.id)}
     for name in place.names.values():
@@ -57,6 +72,21 @@ class Gazetteer:
             for key in _keys(place):
                 self._by_name.setdefault(key, place)
 
+        # Almaty, Astana and Shymkent are cities with the status of a region (kind "city") and
+        # also towns: one place with two ids. Lists and the map show it once, as the town.
+        self._town_of_city = {
+            town.region: town for town in places
+            if town.kind == "town" and (city := self._by_id.get(town.region)) is not None
+            and city.kind == "city" and (town.lat, town.lon) == (city.lat, city.lon)}
+
+    def same_place(self, place: Place) -> Place:
+        """The one entry shown for ``place``: a region-status city is shown as its town."""
+        return self._town_of_city.get(place.id, place) if place.kind == "city" else place
+
+    def listed(self) -> list[Place]:
+        """Every place once (no city twice): what pickers and filters offer."""
+        return [p for p in self.places if self.same_place(p) is p]
+
     def get(self, place_id: str | None) -> Place | None:
         return self._by_id.get(place_id) if place_id else None
 
@@ -65,9 +95,9 @@ class Gazetteer:
         return self._by_id.get(text) or self._by_name.get(normalise(text))
 
     def choices(self, language: str) -> list[Place]:
-        """Every place, towns and cities before regions, sorted by name in `language`."""
-        return sorted(self.places, key=lambda p: (KIND_ORDER.get(p.kind, 9) > 1,
-                                                  normalise(p.name(language))))
+        """Every place once, towns and cities before regions, sorted by name in `language`."""
+        return sorted(self.listed(), key=lambda p: (KIND_ORDER.get(p.kind, 9) > 1,
+                                                    collation_key(p.name(language), language)))
 
 
 def parse_gazetteer(data: dict[str, Any]) -> Gazetteer:

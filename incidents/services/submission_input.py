@@ -231,5 +231,11 @@ def clean_declared(value: str, limit: int = DECLARED_NAME_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def clean_declared_name(value: str) -> str:
+    """A declared file name's last component only, as inert text: a client's full path
+    (`/home/<user>/DCIM/…`, `C:\\Users\\<name>\\…`) names the witness."""
+    return clean_declared(value.replace("\\", "/").rsplit("/", 1)[-1])
+
+
 def clean_declared_type(value: str) -> str:
     return clean_declared(value.strip().lower(), DECLARED_TYPE_MAX)

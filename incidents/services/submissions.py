@@ -28,7 +28,7 @@ from incidents.services.access import STAFF, require_access
 from incidents.services.evidence import blobs
 from incidents.services.submission_input import (
     SubmissionInput,
-    clean_declared,
+    clean_declared_name,
     clean_declared_type,
 )
 from storage.blobstore import BlobStore, StoredBlob
@@ -167,7 +167,7 @@ def _item(session: Session, user: User, submission: Submission, kind: EvidenceKi
           record: BlobRecord, name: str, declared_type: str) -> EvidenceItem:
     stored = [e for e in custody.events_for(session, record.subject) if e.action == "stored"]
     item = EvidenceItem(public_id=new_public_id(), submission_id=submission.id, kind=kind,
-                        blob_id=record.id, declared_name=clean_declared(name),
+                        blob_id=record.id, declared_name=clean_declared_name(name),
                         declared_type=clean_declared_type(declared_type), size=record.size,
                         received_at=utcnow())
     session.add(item)

@@ -2,77 +2,60 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from incidents.core.errors import DomainError, NotFound
-from incidents.services import accounts, totp
+from incidents.core.errors import AuthenticationFailed, DomainError, NotFound
+from incidents.services import accounts, tokens, totp
 from incidents.services.qrcodes import qr_svg
 from incidents.web.context import account_policy, settings
 from incidents.web.db import get_session
-from incidents.web.extensions import limiter
 from incidents.web.http.forms import safe_next
 from incidents.web.login import sign_in, sign_out
-from incidents.web.ratelimits import LOGIN_SCOPE, login_key
+from incidents.web.ratelimits import credential_throttle
 
 blueprint = Blueprint("auth", __name__)
-PENDING_USER, PENDING_SINCE = "pending_user", "pending_since"
-PENDING_SECONDS = 300  # between the passphrase and the second-factor step
-
-
-def _login_limit() -> str:
-    return settings().login_rate_limit
+# The session key holding the token of the server-side row of a half-done sign-in.
+PENDING = "pending_sign_in"
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.shared_limit(_login_limit, scope=LOGIN_SCOPE, key_func=login_key, methods=["POST"])
 def login() -> Response | str | tuple[str, int]:
     next_url = safe_next(request.values.get("next"), url_for("account.index"))
     if request.method == "GET":
         return render_template("auth/login.html", next=next_url)
     db = get_session()
-    pending = _pending_user()
+    pending_token = session.get(PENDING)
+    asked_code = isinstance(pending_token, str) and "totp" in request.form
     try:
-        if pending is not None and "totp" in request.form:
-            user = accounts.second_factor(db, pending, request.form.get("totp", ""))
+        if asked_code:
+            # The server-side row names the account, never the form: an extra `pseudonym`
+            # field changes nothing, and the attempt spends from that account's counter.
+            user = accounts.second_step(db, credential_throttle(), str(pending_token),
+                                        request.form.get("totp", ""))
         else:
-            # A passphrase step starts over: whatever was pending no longer counts.
-            pending = None
-            session.pop(PENDING_USER, None)
-            session.pop(PENDING_SINCE, None)
             user = accounts.authenticate(
-                db,
-                account_policy(),
-                pseudonym=request.form.get("pseudonym", ""),
-                passphrase=request.form.get("passphrase", ""),
+                db, account_policy(), pseudonym=request.form.get("pseudonym", ""),
+                passphrase=request.form.get("passphrase", ""), throttle=credential_throttle(),
             )
-    except DomainError:  # the service kept the audit record of the failure
+            # A passphrase step starts over: whatever was pending no longer counts.
+            old = session.pop(PENDING, None)
+            if isinstance(old, str):
+                tokens.end_pending(db, old)
+            if user.needs_totp and user.totp_enabled:
+                session[PENDING] = tokens.start_pending(db, user)
+                return render_template("auth/login.html", next=next_url, ask_totp=True)
+    except AuthenticationFailed:  # the service kept the audit record of the failure
+        if asked_code and not tokens.pending_is_live(db, str(pending_token)):
+            session.pop(PENDING, None)
         return render_template("auth/login.html", next=next_url, failed=True,
-                               ask_totp=pending is not None), 401
-    if user.needs_totp and user.totp_enabled and pending is None:
-        session[PENDING_USER] = user.id
-        session[PENDING_SINCE] = int(time.time())
-        return render_template("auth/login.html", next=next_url, ask_totp=True)
+                               ask_totp=asked_code and PENDING in session), 401
+    session.pop(PENDING, None)
+    accounts.signed_in(credential_throttle(), user)
     sign_in(user)
     return redirect(next_url)
-
-
-def _pending_user() -> int | None:
-    """The account whose passphrase was just checked, if that was recent enough.
-
-    The session cookie is signed, not stored: without the time limit an old cookie
-    would let the second step be tried long after the passphrase changed.
-    """
-    user_id, since = session.get(PENDING_USER), session.get(PENDING_SINCE)
-    if not isinstance(user_id, int) or not isinstance(since, int):
-        return None
-    if not 0 <= time.time() - since <= PENDING_SECONDS:
-        return None
-    return user_id
 
 
 @blueprint.route("/register", methods=["GET", "POST"])
@@ -89,6 +72,7 @@ def register() -> Response | str | tuple[str, int]:
             pseudonym=request.form.get("pseudonym", ""),
             passphrase=request.form.get("passphrase", ""),
             language=session.get("lang"),
+            throttle=credential_throttle(),
         )
     except DomainError as error:
         return render_template("auth/register.html", invitation=token, error=error,

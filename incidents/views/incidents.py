@@ -70,7 +70,7 @@ def show(public_id: str) -> str:
                            cap=incidents.precision_cap(incident.submissions),
                            history=incidents.history(session, incident),
                            plan=bundles.plan(session, current_user.user,
-                                             incident_id=public_id),
+                                             incident_id=public_id, for_export=False),
                            consented=incidents.witnesses_consented(incident))
 
 

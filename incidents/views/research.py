@@ -12,13 +12,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
 from incidents.core.vocabulary import LocationPrecision
 from incidents.services.actors.public import forces as public_forces
-from incidents.services.gazetteer import load_gazetteer
+from incidents.services.gazetteer import collation_key, load_gazetteer
 from incidents.services.research import aggregates
 from incidents.services.research import queries as research
 from incidents.services.research.chart import chart_table, render_chart
@@ -97,6 +97,10 @@ def _page_url(endpoint: str, filters: Filters, **extra: Any) -> str:
     return base + "?" + "&".join(f"{k}={_quote(v)}" for k, v in items)
 
 
+def _with_param(url: str, key: str, value: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{key}={_quote(value)}"
+
+
 def _quote(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.~" else
                    "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in value)
@@ -109,13 +113,15 @@ def _common(filters: Filters) -> dict[str, Any]:
     return {
         "filters": filters, "language": language, "labels": _labels(language),
         "taxonomy": taxonomy,
-        "regions": sorted((p for p in gazetteer.places if p.kind == "region"),
-                          key=lambda p: p.name(language)),
-        "towns": sorted((p for p in gazetteer.places if p.kind != "region"),
-                        key=lambda p: p.name(language)),
+        "regions": sorted((p for p in gazetteer.listed() if p.kind == "region"),
+                          key=lambda p: collation_key(p.name(language), language)),
+        "towns": sorted((p for p in gazetteer.listed() if p.kind != "region"),
+                        key=lambda p: collation_key(p.name(language), language)),
         "verification_names": verification_names(), "precision_names": precision_names(),
         "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
         "zone_name": settings().display_timezone,
+        "excel_link": _with_param(_page_url("research.export", filters.with_page(1),
+                                            kind="csv"), "excel", "1"),
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
                          for kind in CONTENT_TYPES},
         "threshold": settings().research_min_cell_count,
@@ -139,7 +145,8 @@ def timeline() -> str:
             result.daily, title=gettext("Published incidents per day and category"),
             description=gettext("Stacked bars, one per day in %(zone)s time; the table "
                                 "below gives the same numbers.", zone=context["zone_name"]),
-            labels=context["labels"], day_label=_day_label, threshold=threshold)
+            labels=context["labels"], day_label=_day_label, threshold=threshold,
+            fewer_text=gettext("fewer than %(threshold)d", threshold=threshold))
         table = chart_table(result.daily, threshold)
     pages = max(1, -(-result.total // filters.per_page))
     return render_template(
@@ -173,7 +180,8 @@ def map_page() -> str:
         data, title=gettext("Published incidents by town and region"),
         description=gettext("Circles grow with the number of incidents; dashed circles are "
                             "incidents known only by region. The table below gives the same "
-                            "numbers."), language=language, threshold=threshold)
+                            "numbers."), language=language, threshold=threshold,
+        credit=gettext("Borders: Natural Earth"))
     return render_template(
         "research/map.html", map_svg=svg, rows=map_table(data, language, threshold),
         unplaced=suppress(data.unplaced, threshold),
@@ -183,4 +191,6 @@ def map_page() -> str:
 
 @blueprint.get("/timeline.<any(csv, json, geojson):kind>")
 def export(kind: str) -> Response:
-    return export_response(filters_from_request(), kind)
+    # `excel=1`: a byte-order mark first, which Excel needs to read UTF-8 (issue 13).
+    return export_response(filters_from_request(), kind,
+                           bom=kind == "csv" and request.args.get("excel") == "1")

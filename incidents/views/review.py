@@ -14,7 +14,11 @@ from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from incidents.web.context import get_blobstore, get_keys, settings
 from incidents.web.db import get_session
-from incidents.web.http.responses import bundle_response, evidence_response
+from incidents.web.http.responses import (
+    bundle_response,
+    evidence_response,
+    ranged_media_response,
+)
 
 blueprint = Blueprint("review", __name__, url_prefix="/review")
 
@@ -43,7 +47,9 @@ def submission(public_id: str) -> str:
     return render_template("review/submission.html", view=view, s=view.submission,
                            place=place, language=language, taxonomy=load_taxonomy(),
                            reviewers=review.reviewers(session), states=list(review.SETTABLE),
-                           reliability="ABCDEF", credibility=range(1, 7))
+                           current_state=review.queue_name(view.submission.status),
+                           reliability=review.RELIABILITY_GRADES,
+                           credibility=review.CREDIBILITY_GRADES)
 
 
 @blueprint.post("/submissions/<public_id>/status")
@@ -84,9 +90,12 @@ def assess(public_id: str) -> Response:
 
 @blueprint.get("/items/<public_id>/preview/<kind>")
 def preview(public_id: str, kind: str) -> Response:
-    reader, mime = review.open_preview(get_session(), get_blobstore(), current_user.user,
-                                       public_id, kind)
-    return evidence_response(None, review.chunks(reader), mime)
+    """A derivative; the playable copy answers Range requests so the player can seek."""
+    found = review.open_preview(get_session(), get_blobstore(), current_user.user,
+                                public_id, kind)
+    if not found.mime.startswith(("video/", "audio/")):
+        return evidence_response(None, review.chunks(found.reader), found.mime)
+    return ranged_media_response(found)
 
 
 @blueprint.get("/items/<public_id>/original")

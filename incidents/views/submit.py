@@ -25,9 +25,11 @@ from incidents.services.taxonomy import load_taxonomy
 from incidents.web.context import get_blobstore, get_keys, media_queue, settings
 from incidents.web.db import get_session
 from incidents.web.extensions import csrf
+from incidents.web.http.body_limits import streams_large_body
 from incidents.web.http.forms import metadata_from_form, validate_form_metadata
 from incidents.web.http.multipart import StreamedForm
 from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
+from incidents.web.login import sign_out
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
@@ -56,6 +58,7 @@ def new() -> str:
 
 @blueprint.post("/submit")
 @csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
+@streams_large_body
 def create() -> Response | tuple[str, int]:
     checked: dict[str, submission_input.SubmissionInput] = {}
     typed: dict[str, list[str]] = {}
@@ -113,6 +116,7 @@ def answer_request(public_id: str, request_id: str) -> Response:
 
 @blueprint.post("/submissions/<public_id>/files")
 @csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
+@streams_large_body
 def add_files(public_id: str) -> Response:
     user = current_user.user
     # Refuse someone else's submission before any byte is stored.
@@ -151,9 +155,20 @@ def receipt_json(public_id: str) -> Response:
 
 @blueprint.get("/exit")
 def quick_exit() -> Response:
-    """A neutral page with nothing of ours on it; the link to it replaces history with JS."""
-    response = Response(render_template("submit/exit.html"))
-    response.headers["Clear-Site-Data"] = '"cache"'
+    """Leave at once: the session ends on the server, the browser forgets this site, and a
+    neutral outside page takes this one's place.
+
+    A GET, so that a plain link works without JavaScript (signing someone out is all a
+    forged link could do). The page is neutral itself and moves on to `quick_exit_url` by
+    `<meta http-equiv="refresh">`, which replaces its history entry; with JavaScript the
+    link and the Esc key reach it by `location.replace`, replacing the page left too.
+    """
+    sign_out()
+    response = Response(render_template("submit/exit.html", target=settings().quick_exit_url),
+                        mimetype="text/html")
+    # Cookies (this session's, the language), storage and the cache of this origin.
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

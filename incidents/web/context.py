@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from incidents.services.research.aggregates import AggregateCache
     from incidents.services.signer import CheckpointSigner
     from incidents.services.submissions import AfterCommit
+    from incidents.services.throttle import Throttle
     from storage.blobstore import BlobStore
 
 T = TypeVar("T")
@@ -52,6 +53,12 @@ def settings() -> Settings:
 
 def account_policy() -> AccountPolicy:
     return AccountPolicy.from_settings(settings())
+
+
+def credential_throttle() -> Throttle:
+    """The one credential throttle of every sign-in step (incidents.web.ratelimits)."""
+    value: Throttle = current_app.extensions["credential_throttle"]
+    return value
 
 
 def database() -> Database:

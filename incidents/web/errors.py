@@ -70,7 +70,11 @@ def init_app(app: Flask) -> None:
             message = error_message(error, human_fields=not wants_json())
         else:
             message = str(HTTP_MESSAGES.get(error.status, ""))
-        return error_response(error.status, error.code, message, error.field)
+        response = error_response(error.status, error.code, message, error.field)
+        retry_after = getattr(error, "retry_after", None)
+        if error.status == 429 and retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from incidents.core.errors import N_
 from incidents.models.cases import CaseKind
 from incidents.models.media import MediaFlag
+from incidents.models.review import SourceReliability
 from incidents.models.submissions import SubmissionStatus, TimePrecision
 from incidents.services.research.public import LocationPrecision, Verification
 
@@ -46,6 +47,15 @@ ENUM_LABELS: dict[type[StrEnum], dict[str, str]] = {
         CaseKind.SANCTIONS_DOSSIER: N_("sanctions dossier"),
         CaseKind.OTHER: N_("other"),
     },
+    # The Admiralty (NATO) grading that reviewers use: source A-F, information 1-6.
+    SourceReliability: {
+        SourceReliability.A: N_("A — completely reliable"),
+        SourceReliability.B: N_("B — usually reliable"),
+        SourceReliability.C: N_("C — fairly reliable"),
+        SourceReliability.D: N_("D — not usually reliable"),
+        SourceReliability.E: N_("E — unreliable"),
+        SourceReliability.F: N_("F — reliability cannot be judged"),
+    },
     MediaFlag: {
         MediaFlag.TYPE_MISMATCH: N_("type does not match the name"),
         MediaFlag.UNSUPPORTED: N_("unsupported format"),
@@ -55,6 +65,15 @@ ENUM_LABELS: dict[type[StrEnum], dict[str, str]] = {
         MediaFlag.POLYGLOT: N_("contains markup or script"),
         MediaFlag.EMPTY: N_("empty file"),
     },
+}
+
+CREDIBILITY_LABELS: dict[int, str] = {
+    1: N_("1 — confirmed by other sources"),
+    2: N_("2 — probably true"),
+    3: N_("3 — possibly true"),
+    4: N_("4 — doubtful"),
+    5: N_("5 — improbable"),
+    6: N_("6 — truth cannot be judged"),
 }
 
 CONSENT_LABELS: dict[str, str] = {

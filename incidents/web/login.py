@@ -21,6 +21,8 @@ def _lifetimes() -> tokens.SessionLifetimes:
     return tokens.SessionLifetimes(
         staff=timedelta(minutes=settings.staff_session_minutes),
         contributor=timedelta(minutes=settings.contributor_session_minutes),
+        staff_absolute=timedelta(hours=settings.staff_session_absolute_hours),
+        contributor_absolute=timedelta(days=settings.contributor_session_absolute_days),
     )
 
 
@@ -59,6 +61,15 @@ def sign_in(user: User) -> None:
         session["lang"] = language
     session.permanent = True
     login_user(SessionUser(user, token))
+    # Flask-Login stores an unsalted SHA-512 of the client's address and User-Agent in the
+    # cookie whatever `session_protection` says; it would identify the witness's network
+    # to anyone holding the cookie. Our sessions are server-side rows: drop it.
+    session.pop("_id", None)
+
+
+def current_session_token() -> str:
+    token = session.get("_user_id")
+    return token if isinstance(token, str) else ""
 
 
 def sign_out() -> None:

@@ -1,16 +1,27 @@
-"""Rate-limit keys that never involve an IP address (DESIGN §7: none stored by default)."""
+"""Rate limits that never involve an IP address (DESIGN §7: none stored by default).
+
+Two kinds: the coarse default limit of Flask-Limiter for every request (per account when
+signed in), and the credential throttle (incidents.services.throttle), one counter per
+account for every credential step, kept in Redis or the database so that every worker and
+process shares it.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
-
-from flask import request, session
+from flask import Flask
 from flask_login import current_user
+from redis import Redis
 
-# One bucket per pseudonym shared by the sign-in page and the API token endpoint, so that
-# switching between them gives an attacker no extra attempts.
-LOGIN_SCOPE = "login"
+from incidents.core.database import Database
+from incidents.core.settings import Settings
+from incidents.services.throttle import (
+    DatabaseThrottle,
+    RedisThrottle,
+    Throttle,
+    ThrottlePolicy,
+    account_key,
+)
+from incidents.web import context
 
 
 def limiter_key() -> str:
@@ -20,15 +31,31 @@ def limiter_key() -> str:
     return "anonymous"
 
 
-def login_key() -> str:
-    """Per pseudonym tried, so stuffing one account is throttled whether or not it exists."""
-    try:
-        data = request.get_json(silent=True) if request.is_json else None
-    except RecursionError:  # nested past the parser: the view answers 400, not the limiter
-        data = None
-    raw = (data or {}).get("pseudonym") if isinstance(data, dict) else None
-    raw = raw if isinstance(raw, str) else request.form.get("pseudonym", "")
-    if not raw and session.get("pending_user"):
-        return f"login-user:{session['pending_user']}"
-    key = unicodedata.normalize("NFKC", raw).strip().casefold()
-    return "login:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        free_attempts=settings.login_free_attempts,
+        base_delay=float(settings.login_delay_base_seconds),
+        max_delay=float(settings.login_delay_max_seconds),
+    )
+
+
+def credential_throttle() -> Throttle:
+    throttle: Throttle = context.credential_throttle()
+    return throttle
+
+
+def reserve_attempt(pseudonym: str) -> str:
+    """Count one credential attempt for this account name (raises TooManyAttempts)."""
+    key = account_key(pseudonym)
+    credential_throttle().reserve(key)
+    return key
+
+
+def init_app(app: Flask, settings: Settings, database: Database) -> None:
+    policy = throttle_policy(settings)
+    throttle: Throttle
+    if settings.redis_url:
+        throttle = RedisThrottle(Redis.from_url(settings.redis_url), policy)
+    else:
+        throttle = DatabaseThrottle(database.session, policy)
+    context.register(app, "credential_throttle", throttle)

@@ -30,6 +30,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
 # For anything that serves evidence bytes: not even our own script may run.
 SANDBOX_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
+HSTS = "max-age=63072000; includeSubDomains"
+# The playable copy of a video or audio (re-encoded, no tags): opened on its own, the
+# browser's built-in player may load exactly this media from our origin, and nothing else.
+PLAYABLE_POLICY = "default-src 'none'; media-src 'self'; sandbox; frame-ancestors 'none'"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
@@ -59,6 +63,7 @@ def check_csrf() -> None:
 
 def init_app(app: Flask) -> None:
     app.before_request(check_csrf)
+    secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -72,4 +77,8 @@ def init_app(app: Flask) -> None:
         headers["Permissions-Policy"] = PERMISSIONS_POLICY
         if request.endpoint != "static":
             headers.setdefault("Cache-Control", "no-store")
+        if secure:
+            # Cookies that need TLS are only safe if the browser never tries without it
+            # (RFC 6797): two years, subdomains too. Plain-HTTP localhost sends none.
+            headers["Strict-Transport-Security"] = HSTS
         return response

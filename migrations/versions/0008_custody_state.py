@@ -1,7 +1,7 @@
 """custody: per-subject chains (event format v2), actor commitments, statement commitments
 
 Revision ID: 0008
-Revises: 0011
+Revises: 0009
 Create Date: 2026-12-02 16:00:00
 
 Existing events keep format v1 (both new columns NULL). The one-time `baseline` events
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0011"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

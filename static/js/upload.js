@@ -162,6 +162,9 @@
     this.bar.value = percent;
     this.bar.textContent = percent + "%";
     this.bar.setAttribute("aria-valuenow", String(percent));
+    // For the page around us (report-steps.js writes "12 of 24 MB (50%)").
+    form.dispatchEvent(new CustomEvent("upload-progress",
+      {detail: {item: this.bar.parentNode, sent: sent, total: size}}));
   };
 
   Job.prototype.toggle = function () {

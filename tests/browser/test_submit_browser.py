@@ -35,14 +35,34 @@ def _sign_in(page, server: str, pseudonym: str) -> None:  # noqa: ANN001
     assert page.url == f"{server}/account/"
 
 
+def _step(page, step: str) -> None:  # noqa: ANN001
+    """Open a step of the form (with JavaScript one shows at a time; without, it scrolls)."""
+    page.click(f".steps-progress a[href='#{step}']")
+
+
 def _fill_report(page) -> None:  # noqa: ANN001
+    _step(page, "step-what")
     page.fill("#testimony", TESTIMONY)
+    _step(page, "step-when")
     page.fill("#date", "2022-01-05")
     page.check("input[name=time_precision][value=approximate]")
-    page.select_option("#place", "almaty_city")
+    page.select_option("#place", "almaty")
+    _step(page, "step-kind")
     page.check("input[name=categories][value=excessive_force]")
+    _step(page, "step-consent")
     for key in ("legal", "research", "publication", "contact"):
         page.check(f"input[name=consent_{key}][value={'yes' if key != 'contact' else 'no'}]")
+
+
+def _choose_files(page, files) -> None:  # noqa: ANN001
+    _step(page, "step-files")
+    page.set_input_files("#files", files)
+
+
+def _send(page) -> None:  # noqa: ANN001
+    _step(page, "step-send")
+    with page.expect_navigation():
+        page.click("#report-form button[type=submit]")
 
 
 def _watch(page, server: str) -> tuple[list[str], list[str]]:  # noqa: ANN001
@@ -80,7 +100,7 @@ def test_with_javascript_a_russian_report_uploads_photo_and_video_by_tus(
         page.goto(f"{live_server}/submit")
         assert page.locator("html").get_attribute("lang") == "ru"
         _fill_report(page)
-        page.set_input_files("#files", [str(p) for p in media])
+        _choose_files(page, [str(p) for p in media])
         bars = page.locator("ul.uploads progress")
         assert bars.count() == 2
         page.wait_for_function(
@@ -89,8 +109,9 @@ def test_with_javascript_a_russian_report_uploads_photo_and_video_by_tus(
         stored = page.evaluate("() => Object.entries(localStorage)")
         assert len(stored) == 2
         assert all(value.startswith(live_server + "/api/v1/uploads/") for _k, value in stored)
-        with page.expect_navigation():
-            page.click("#report-form button[type=submit]")
+        # Bytes and percentage beside each bar, not a bare sliver.
+        assert "(100%)" in page.locator("ul.uploads").inner_text()
+        _send(page)
         _assert_receipt(page, live_server, media)
         assert page.evaluate("() => localStorage.length") == 0
     finally:
@@ -113,9 +134,8 @@ def test_without_javascript_a_russian_report_posts_photo_and_video_plainly(
         _sign_in(page, live_server, "Тихий ветер")
         page.goto(f"{live_server}/submit")
         _fill_report(page)
-        page.set_input_files("#files", [str(p) for p in media])
-        with page.expect_navigation():
-            page.click("#report-form button[type=submit]")
+        _choose_files(page, [str(p) for p in media])
+        _send(page)
         _assert_receipt(page, live_server, media)
     finally:
         context.close()
@@ -141,7 +161,7 @@ def test_after_a_reload_the_same_file_continues_its_upload(chromium, live_server
             "offline": False, "latency": 0, "downloadThroughput": -1,
             "uploadThroughput": 512 * 1024})
         page.goto(f"{live_server}/submit")
-        page.set_input_files("#files", str(big))
+        _choose_files(page, str(big))
         page.wait_for_function(
             "() => { const p = document.querySelector('ul.uploads progress');"
             " return p && p.value >= 5; }", timeout=30_000)
@@ -149,7 +169,7 @@ def test_after_a_reload_the_same_file_continues_its_upload(chromium, live_server
         page.reload()
         cdp.send("Network.emulateNetworkConditions", {
             "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-        page.set_input_files("#files", str(big))
+        _choose_files(page, str(big))
         page.wait_for_function(
             "() => document.querySelector('ul.uploads progress').value === 100",
             timeout=30_000)

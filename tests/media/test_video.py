@@ -41,13 +41,17 @@ def test_iso_6709_points_in_every_precision_are_parsed(text: str, point: dict) -
     assert parse_iso6709(text) == point
 
 
-def test_audio_metadata_is_read_without_derivatives() -> None:
-    outcome = video.analyse(io.BytesIO(media.audio("ipod")), want_video=False)
+def test_audio_metadata_is_read_and_a_playable_aac_copy_is_made() -> None:
+    outcome = video.analyse(io.BytesIO(media.audio("ipod", seconds=2)), want_video=False)
     assert outcome.metadata["streams"][0]["codec"] == "aac"
-    assert outcome.derivatives == []
+    [playable] = outcome.derivatives
+    assert (playable.kind, playable.mime) == ("video_preview", "audio/mp4")
+    with av.open(io.BytesIO(playable.data)) as container:
+        assert [(s.type, s.codec_context.name) for s in container.streams] == [("audio", "aac")]
+        assert container.duration / av.time_base > 1.9
 
 
-def test_video_poster_and_preview_carry_no_location_or_device_tags() -> None:
+def test_video_poster_and_playable_copy_carry_no_location_or_device_tags() -> None:
     outcome = video.analyse(io.BytesIO(media.video("mov", seconds=3)), want_video=True)
     kinds = {d.kind: d for d in outcome.derivatives}
     assert set(kinds) == {"poster", "thumbnail", "video_preview"}
@@ -56,8 +60,9 @@ def test_video_poster_and_preview_carry_no_location_or_device_tags() -> None:
     with av.open(io.BytesIO(clip)) as container:
         assert set(container.metadata) <= STRUCTURAL_TAGS
         assert not any(s.metadata.get("creation_time") for s in container.streams)
-        assert [s.type for s in container.streams] == ["video"]
-        assert container.duration / av.time_base > 2
+        assert [(s.type, s.codec_context.name) for s in container.streams] == [
+            ("video", "h264"), ("audio", "aac")]
+        assert container.duration / av.time_base > 2.9  # the whole clip, with its sound
     assert b"+43.2381" not in clip
     assert media.DEVICE_MAKE.encode() not in clip
     assert not Image.open(io.BytesIO(kinds["poster"].data)).getexif()
@@ -72,9 +77,19 @@ def test_the_poster_of_a_video_recorded_sideways_is_upright() -> None:
     assert clip.height > clip.width
 
 
-def test_webm_gets_a_poster_and_a_preview() -> None:
+def test_webm_gets_a_poster_and_an_h264_aac_playable_copy() -> None:
     outcome = video.analyse(io.BytesIO(media.video("webm")), want_video=True)
-    assert {d.kind for d in outcome.derivatives} == {"poster", "thumbnail", "video_preview"}
+    kinds = {d.kind: d for d in outcome.derivatives}
+    assert set(kinds) == {"poster", "thumbnail", "video_preview"}
+    with av.open(io.BytesIO(kinds["video_preview"].data)) as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "aac"]
+
+
+def test_a_silent_video_gets_a_playable_copy_without_sound() -> None:
+    outcome = video.analyse(io.BytesIO(media.video("mp4", with_audio=False)), want_video=True)
+    clip = next(d for d in outcome.derivatives if d.kind == "video_preview")
+    with av.open(io.BytesIO(clip.data)) as container:
+        assert [s.type for s in container.streams] == ["video"]
 
 
 def test_a_truncated_video_is_flagged_not_raised() -> None:

@@ -43,13 +43,13 @@ def render(threshold: int | None = None, title: str = "Incidents per day") -> st
                         labels=LABELS, threshold=threshold)
 
 
-def day_groups(svg: str) -> dict[str, list[tuple[str, int, float]]]:
+def day_groups(svg: str) -> dict[str, list[tuple[str, str, float]]]:
     root = parse(svg)
     groups = {}
     for g in root.iter(f"{SVG}g"):
         if g.get("class") == "day":
             groups[g.get("data-day")] = [
-                (r.get("data-category"), int(r.get("data-count")), float(r.get("height")))
+                (r.get("data-category"), r.get("data-count"), float(r.get("height")))
                 for r in g.findall(f"{SVG}rect")]
     return groups
 
@@ -68,11 +68,11 @@ def test_bar_heights_are_proportional_to_the_counts() -> None:
     groups = day_groups(render())
     unit = PLOT_HEIGHT / nice_ceiling(5)  # the busiest day has 5
     assert groups["2022-01-04"] == []
-    assert groups["2022-01-05"] == [("detainee_treatment", 3, pytest.approx(3 * unit, abs=.01)),
-                                    ("excessive_force", 1, pytest.approx(1 * unit, abs=.01))]
-    assert groups["2022-01-06"] == [("protest_suppression", 5, pytest.approx(PLOT_HEIGHT))]
-    assert [(c, n) for c, n, _ in groups["2022-01-07"]] == [("detainee_treatment", 2),
-                                                          ("excessive_force", 1)]
+    assert groups["2022-01-05"] == [("detainee_treatment", "3", pytest.approx(3 * unit, abs=.01)),
+                                    ("excessive_force", "1", pytest.approx(1 * unit, abs=.01))]
+    assert groups["2022-01-06"] == [("protest_suppression", "5", pytest.approx(PLOT_HEIGHT))]
+    assert [(c, n) for c, n, _ in groups["2022-01-07"]] == [("detainee_treatment", "2"),
+                                                          ("excessive_force", "1")]
 
 
 def test_days_are_counted_in_almaty_time() -> None:
@@ -87,14 +87,29 @@ def test_a_hostile_title_is_escaped_not_run() -> None:
     assert root.find(f"{SVG}title").text == '<script>alert(1)</script>" onload="x'
 
 
-def test_with_a_threshold_small_segments_are_not_drawn() -> None:
-    groups = day_groups(render(threshold=3))
-    assert groups["2022-01-05"] == [("detainee_treatment", 3, pytest.approx(3 * 40.0))]
-    assert groups["2022-01-07"] == []
-    tips = [g.find(f"{SVG}title").text for g in parse(render(threshold=3)).iter(f"{SVG}g")
+def test_with_a_threshold_small_segments_are_drawn_as_fewer_than_never_as_zero() -> None:
+    svg = render(threshold=3)
+    groups = day_groups(svg)
+    three, fewer = groups["2022-01-05"]
+    assert three[:2] == ("detainee_treatment", "3")
+    # The hidden count (1 or 2) stands as one fixed block: present, but not measurable.
+    assert fewer[1] == "<3"
+    assert fewer[2] == pytest.approx(three[2] / 3)
+    # Two hidden counts (2 and 1) look the same: which is larger is not shown either.
+    assert [(said, round(h, 2)) for _c, said, h in groups["2022-01-07"]] == [
+        ("<3", round(three[2] / 3, 2))] * 2
+    tips = [g.find(f"{SVG}title").text for g in parse(svg).iter(f"{SVG}g")
             if g.get("data-day") == "2022-01-07"]
     assert "Detainees <3" in tips[0]
     assert "2" not in tips[0].split(":", 1)[1]
+
+
+def test_the_hidden_blocks_say_fewer_than_in_the_readers_words() -> None:
+    data = daily_counts(INCIDENTS, START, END, CATEGORIES)
+    svg = render_chart(data, title="t", description="d", labels=LABELS, threshold=3,
+                       fewer_text="меньше 3")
+    assert "Detainees меньше 3" in svg
+    assert 'data-count="0"' not in svg
 
 
 def test_the_table_beside_the_chart_hides_small_cells() -> None:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.auth import MeOut, RegisteredOut, RegisterIn, TokenIn, TokenOut
 from incidents.api.v1.schemas.base import documented, reply
+from incidents.core.clock import iso
 from incidents.core.errors import N_, InvalidInput
 from incidents.services import accounts
 from incidents.web.context import account_policy, settings
 from incidents.web.db import get_session
-from incidents.web.extensions import limiter
-from incidents.web.ratelimits import LOGIN_SCOPE, login_key
-
-
-def _login_limit() -> str:
-    return settings().login_rate_limit
+from incidents.web.ratelimits import credential_throttle
 
 
 @blueprint.post("/auth/register")
@@ -28,19 +26,19 @@ def register(body: RegisterIn) -> Response:
         raise InvalidInput(N_("This language is not available."), field="language")
     user = accounts.register(get_session(), account_policy(), invitation_token=body.invitation,
                              pseudonym=body.pseudonym, passphrase=body.passphrase,
-                             language=body.language)
+                             language=body.language, throttle=credential_throttle())
     return reply(RegisteredOut(pseudonym=user.pseudonym, role=user.role.value), 201)
 
 
 @blueprint.post("/auth/token")
-@limiter.shared_limit(_login_limit, scope=LOGIN_SCOPE, key_func=login_key)
 @documented("Exchange credentials (and a TOTP code for staff) for a personal token",
             body=TokenIn, response=TokenOut, status=201, errors=(429,), public=True)
 def token(body: TokenIn) -> Response:
-    text = accounts.issue_api_token(get_session(), account_policy(),
-                                    pseudonym=body.pseudonym, passphrase=body.passphrase,
-                                    totp_code=body.totp, name=body.name)
-    return reply(TokenOut(token=text), 201)
+    row, text = accounts.issue_api_token(
+        get_session(), account_policy(), pseudonym=body.pseudonym, passphrase=body.passphrase,
+        totp_code=body.totp, name=body.name, throttle=credential_throttle(),
+        lifetime=timedelta(days=settings().api_token_days))
+    return reply(TokenOut(token=text, expires_at=iso(row.expires_at)), 201)
 
 
 @blueprint.get("/me")

@@ -22,6 +22,7 @@ from incidents.services import receipts, submission_input, submissions
 from incidents.web.context import get_blobstore, get_keys, media_queue, settings
 from incidents.web.db import get_session
 from incidents.web.extensions import csrf
+from incidents.web.http.body_limits import streams_large_body
 from incidents.web.http.forms import validate_form_metadata
 from incidents.web.http.multipart import StreamedForm
 from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
@@ -41,6 +42,7 @@ def _validate(fields: Mapping[str, list[str]]) -> submission_input.SubmissionInp
 
 @blueprint.post("/submissions")
 @csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
+@streams_large_body
 @documented("Send a report: a `metadata` JSON part, then one `files` part per file",
             response=SubmissionCreatedOut, status=201, errors=(400, 404, 413, 503),
             fragment=CREATE_BODY)
@@ -87,6 +89,7 @@ def get_submission(public_id: str) -> Response:
 
 @blueprint.post("/submissions/<public_id>/files")
 @csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
+@streams_large_body
 @documented("Add files to your own submission (`files` parts and/or `uploads` ids)",
             response=FilesAddedOut, status=201, errors=(400, 404, 413, 503),
             fragment=FILES_BODY)

@@ -27,6 +27,7 @@ from incidents.core.errors import (
 from incidents.services import uploads
 from incidents.web.context import get_blobstore, settings
 from incidents.web.db import get_session
+from incidents.web.http.body_limits import streams_large_body
 from incidents.web.http.request_body import RequestBody
 from storage.blobstore import BlobStore
 
@@ -109,6 +110,7 @@ def uploads_options() -> Response:
 
 
 @blueprint.post("/uploads/", strict_slashes=False)
+@streams_large_body
 @documented("tus creation: start a resumable upload (optionally with its first bytes)",
             status=201, errors=(400, 412, 413, 415), fragment=tus.CREATE)
 def create_upload() -> Response:
@@ -154,6 +156,7 @@ def upload_head(upload_id: str) -> Response:
 
 
 @blueprint.route("/uploads/<upload_id>", methods=["PATCH"])
+@streams_large_body
 @documented("tus core: append bytes at Upload-Offset", status=204,
             errors=(400, 404, 409, 412, 413, 415), fragment=tus.PATCH)
 def upload_patch(upload_id: str) -> Response:

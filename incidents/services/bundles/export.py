@@ -79,6 +79,9 @@ class BundlePlan:
 def _item_rows(session: Session, public_ids: Sequence[str]) -> list[EvidenceItem]:
     if not isinstance(public_ids, list | tuple) or not public_ids or len(public_ids) > MAX_ITEMS:
         raise InvalidInput(N_("Choose between 1 and 10000 evidence items."), field="evidence_ids")
+    if not all(isinstance(public_id, str) for public_id in public_ids):
+        raise InvalidInput(N_("The field %(name)s is not valid."), field="evidence_ids",
+                           name="evidence_ids")
     found: list[EvidenceItem] = []
     for public_id in dict.fromkeys(public_ids):
         row = session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == public_id)) if (
@@ -90,10 +93,14 @@ def _item_rows(session: Session, public_ids: Sequence[str]) -> list[EvidenceItem
 
 
 def plan(session: Session, user: User | None, *, evidence_ids: Sequence[str] | None = None,
-         incident_id: str | None = None, case_id: str | None = None) -> BundlePlan:
+         incident_id: str | None = None, case_id: str | None = None,
+         for_export: bool = True) -> BundlePlan:
     """The items of exactly one of: an evidence set, an incident, a case (members only).
 
-    `user` None is the server operator on the command line (no membership check).
+    Every path obeys the one export rule (`cases.require_export`): an item or incident that
+    belongs to a case leaves only with a member of that case. `for_export=False` is a
+    preview (the incident page's summary) that exports nothing. `user` None is the server
+    operator on the command line (no membership check).
     """
     if sum(x is not None for x in (evidence_ids, incident_id, case_id)) != 1:
         raise InvalidInput(N_("Give exactly one of evidence_ids, incident_id, case_id."))
@@ -116,6 +123,9 @@ def plan(session: Session, user: User | None, *, evidence_ids: Sequence[str] | N
     else:
         rows = _item_rows(session, list(evidence_ids or ()))
         subject = ""
+    if user is not None and for_export:
+        cases.require_export(session, user, rows,
+                             incident=incident if incident_id is not None else None)
     result = BundlePlan(subject=subject, items=[])
     for item in sorted(rows, key=lambda i: i.public_id):
         record = session.get(BlobRecord, item.blob_id)

@@ -1,15 +1,13 @@
-"""Video and audio: container metadata, an upright poster frame and a small preview clip.
+"""Video and audio: container metadata, an upright poster frame and the playable copy.
 
-The preview is re-encoded from decoded pixels with PyAV into a fresh MP4 that carries no
-container or stream tags (no location, creation time, device; `+bitexact` drops the encoder
-tag) and no audio. The poster goes through the same pixels-only JPEG path as photo previews.
+The playable copy (`services.media.playable`, kind `video_preview`) is H.264/AAC re-encoded
+from decoded pixels and samples, with no container or stream tags. The poster goes through
+the same pixels-only JPEG path as photo previews.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import IO, Any
 
 import av
@@ -18,16 +16,14 @@ from PIL import Image
 
 from incidents.services.media.av_meta import describe, open_container
 from incidents.services.media.phash_image import phash
+from incidents.services.media.playable import make_playable
 from incidents.services.media.previews import check_pixels, still_derivatives
 from incidents.services.media.results import Derivative, MediaFlagged
 
-PREVIEW_LONG_SIDE = 480
-PREVIEW_SECONDS = 10.0
-PREVIEW_FPS = 15
 POSTER_AT_SECONDS = 1.0
-# Decode at most this many frames looking for the poster or filling the preview.
+# Decode at most this many frames (or seconds) looking for the poster.
 MAX_DECODED_FRAMES = 2000
-_ENCODERS = ("libx264", "mpeg4")
+POSTER_SEARCH_SECONDS = 10.0
 
 
 @dataclass
@@ -39,37 +35,52 @@ class AvOutcome:
 
 
 def analyse(fp: IO[bytes], *, want_video: bool) -> AvOutcome:
-    """Probe the container; for video, make the poster, thumbnail and preview clip."""
+    """Probe the container; make the poster and thumbnail of a video, and the playable copy."""
+    rotation = 0
     with open_container(fp) as container:
         outcome = AvOutcome(describe(container))
         streams = container.streams.video
-        if not streams:
+        if not want_video and streams and \
+                streams[0].disposition & av.stream.Disposition.attached_pic:
+            streams = []  # cover art in an audio file
+        if streams:
+            poster = _poster(container, streams[0], outcome)
+            if poster is None:
+                return outcome
+            image, rotation = poster
+            outcome.derivatives.extend(still_derivatives(image, preview_kind="poster"))
+            outcome.phash = phash(image)
+        elif not container.streams.audio:
             return outcome
-        stream = streams[0]
-        if stream.codec_context is None:
-            outcome.flags.append(("unsupported", "no decoder for the video codec"))
-            return outcome
-        if not want_video and stream.disposition & av.stream.Disposition.attached_pic:
-            return outcome  # cover art in an audio file
-        check_pixels(stream.codec_context.width or 1, stream.codec_context.height or 1)
-        try:
-            frames = _decode_frames(container, stream)
-            poster, clip = _poster_and_clip(frames)
-        except MediaFlagged:
-            raise
-        except (av.error.FFmpegError, ValueError, OSError, MemoryError) as e:
-            outcome.flags.append(("corrupt", "video frames cannot be decoded"))
-            if isinstance(e, av.error.DecoderNotFoundError):
-                outcome.flags[-1] = ("unsupported", "no decoder for the video codec")
-            return outcome
-        if poster is None:
-            outcome.flags.append(("corrupt", "no video frame could be decoded"))
-            return outcome
-        outcome.derivatives.extend(still_derivatives(poster, preview_kind="poster"))
-        outcome.phash = phash(poster)
-        if clip:
-            outcome.derivatives.append(_encode_preview(clip))
+    fp.seek(0)
+    try:
+        playable = make_playable(fp, with_video=want_video, rotation=rotation)
+    except MediaFlagged as e:
+        outcome.flags.append((e.flag, e.reason))
+        return outcome
+    if playable is not None:
+        outcome.derivatives.append(playable)
     return outcome
+
+
+def _poster(container: Any, stream: Any, outcome: AvOutcome) -> tuple[Image.Image, int] | None:
+    """The poster frame and the display rotation, or None with the reason in ``outcome``."""
+    if stream.codec_context is None:
+        outcome.flags.append(("unsupported", "no decoder for the video codec"))
+        return None
+    check_pixels(stream.codec_context.width or 1, stream.codec_context.height or 1)
+    try:
+        found = _find_poster(_decode_frames(container, stream))
+    except MediaFlagged:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError, MemoryError) as e:
+        outcome.flags.append(("corrupt", "video frames cannot be decoded"))
+        if isinstance(e, av.error.DecoderNotFoundError):
+            outcome.flags[-1] = ("unsupported", "no decoder for the video codec")
+        return None
+    if found is None:
+        outcome.flags.append(("corrupt", "no video frame could be decoded"))
+    return found
 
 
 def _upright(frame: Any) -> Image.Image:
@@ -90,65 +101,19 @@ def _decode_frames(container: Any, stream: Any) -> Any:
             continue
         yield frame
         count += 1
-        if count >= MAX_DECODED_FRAMES or frame.time > PREVIEW_SECONDS:
+        if count >= MAX_DECODED_FRAMES or frame.time > POSTER_SEARCH_SECONDS:
             return
 
 
-def _poster_and_clip(frames: Any) -> tuple[Image.Image | None, list[Image.Image]]:
-    """The poster (first frame at or after POSTER_AT_SECONDS, else the last one seen) and
-    a downscaled frame list for the preview clip, at most PREVIEW_FPS per second."""
-    poster: Image.Image | None = None
-    clip: list[Image.Image] = []
-    next_time = 0.0
+def _find_poster(frames: Any) -> tuple[Image.Image, int] | None:
+    """The first frame at or after POSTER_AT_SECONDS (else the last one seen), upright."""
     start: float | None = None
     last: Any = None
     for frame in frames:
         start = frame.time if start is None else start
         last = frame
-        t = frame.time - start
-        if poster is None and t >= POSTER_AT_SECONDS:
-            poster = _upright(frame)
-        if t + 1e-6 >= next_time and t <= PREVIEW_SECONDS:
-            small = _upright(frame)
-            small.thumbnail((PREVIEW_LONG_SIDE, PREVIEW_LONG_SIDE))
-            clip.append(small)
-            next_time += 1.0 / PREVIEW_FPS
-    if poster is None and last is not None:
-        poster = _upright(last)
-    return poster, clip
-
-
-def _encoder() -> str:
-    for name in _ENCODERS:
-        if name in av.codecs_available:
-            return name
-    raise MediaFlagged("unsupported", "no video encoder available for previews")
-
-
-def _encode_preview(clip: list[Image.Image]) -> Derivative:
-    width = max(2, clip[0].width // 2 * 2)
-    height = max(2, clip[0].height // 2 * 2)
-    codec = _encoder()
-    out = io.BytesIO()
-    with av.open(out, "w", format="mp4",
-                 options={"fflags": "+bitexact"}) as container:
-        container.metadata.clear()
-        stream = container.add_stream(codec, rate=PREVIEW_FPS,
-                                      options={"flags": "+bitexact"})
-        assert isinstance(stream, av.VideoStream)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = Fraction(1, PREVIEW_FPS)
-        if codec == "libx264":
-            stream.options = {"crf": "30", "preset": "veryfast", "flags": "+bitexact"}
-        for index, picture in enumerate(clip):
-            if picture.size != (width, height):
-                picture = picture.resize((width, height))
-            frame = av.VideoFrame.from_image(picture.convert("RGB"))
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    method = f"video_preview-mp4-{PREVIEW_LONG_SIDE}-{int(PREVIEW_SECONDS)}s-noaudio " \
-             f"PyAV {av.__version__} {codec}"
-    return Derivative("video_preview", out.getvalue(), "video/mp4", method, width, height)
+        if frame.time - start >= POSTER_AT_SECONDS:
+            break
+    if last is None:
+        return None
+    return _upright(last), int(getattr(last, "rotation", 0) or 0) % 360

@@ -111,12 +111,14 @@ def chart_table(data: DailyCounts, threshold: int = DEFAULT_THRESHOLD) -> ChartT
 
 def render_chart(data: DailyCounts, *, title: str, description: str,
                  labels: Mapping[str, str], day_label: Callable[[date], str] | None = None,
-                 threshold: int | None = None, id_prefix: str = "timeline-chart") -> str:
+                 threshold: int | None = None, id_prefix: str = "timeline-chart",
+                 fewer_text: str | None = None) -> str:
     """The chart as an SVG string, to be inserted with `|safe` (everything in it is escaped).
 
     `labels` maps category ids to display names; `day_label` formats axis dates (in the
-    reader's language). With `threshold`, segments below it are not drawn and their day's
-    tooltip says "<threshold" instead, matching the suppressed table.
+    reader's language). With `threshold`, a segment below it is drawn as a hatched block
+    of one fixed height whatever its count ("fewer than 3", never zero and never its size),
+    and the day's tooltip says `fewer_text` ("<threshold" by default), matching the table.
     """
     label_of = day_label or (lambda d: d.strftime("%m-%d"))
     n_days = len(data.days)
@@ -126,12 +128,24 @@ def render_chart(data: DailyCounts, *, title: str, description: str,
     def shown(count: int) -> bool:
         return count > 0 and not (threshold is not None and is_small(count, threshold))
 
+    def hidden(count: int) -> bool:
+        return threshold is not None and is_small(count, threshold)
+
+    # A hidden segment stands as tall as a count of 1 would: the block says "some", not how
+    # many. The scale leaves room for it.
     top = nice_ceiling(max(
-        (sum(c for c in row if shown(c)) for row in data.counts), default=0))
+        (sum(c if shown(c) else 1 if hidden(c) else 0 for c in row) for row in data.counts),
+        default=0))
     unit = PLOT_HEIGHT / top
+    said_hidden = fewer_text or (hidden_text(threshold) if threshold is not None else "")
     width, height = LEFT + PLOT_WIDTH + RIGHT, TOP + PLOT_HEIGHT + BOTTOM
     base = TOP + PLOT_HEIGHT
     out = [open_svg(id_prefix, width, height, title, description, "timeline-chart")]
+    hatch = f"{id_prefix}-hatch"
+    out.append(f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse"'
+               ' patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/>'
+               '<line x1="0" y1="0" x2="0" y2="6" stroke="#555" stroke-width="2"/>'
+               '</pattern></defs>')
 
     # Legend, one swatch per category, above the plot.
     x = LEFT
@@ -164,14 +178,21 @@ def render_chart(data: DailyCounts, *, title: str, description: str,
     for i, (day, counts) in enumerate(zip(data.days, data.counts, strict=True)):
         parts = []
         for category, count in zip(data.categories, counts, strict=True):
-            said = (hidden_text(threshold) if threshold is not None and count and not shown(count)
-                    else str(count))
+            said = said_hidden if hidden(count) else str(count)
             parts.append(f"{labels.get(category, category)} {said}")
         tip = f"{label_of(day)}: " + ", ".join(parts)
         out.append(f'<g class="day" data-day="{day.isoformat()}"><title>{text(tip)}</title>')
         x = LEFT + band * i + (band - bar) / 2
         y = base
         for j, (category, count) in enumerate(zip(data.categories, counts, strict=True)):
+            if hidden(count):
+                h = unit
+                y -= h
+                out.append(f'<rect class="fewer" x="{number(x)}" y="{number(y)}" '
+                           f'width="{number(bar)}" height="{number(h)}" fill="url(#{hatch})" '
+                           f'stroke="{PALETTE[j % len(PALETTE)]}" stroke-width="1.5" '
+                           f'data-category="{text(category)}" data-count="{text(said_hidden)}"/>')
+                continue
             if not shown(count):
                 continue
             h = count * unit

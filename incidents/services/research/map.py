@@ -36,7 +36,9 @@ STANDARD_PARALLEL = 48.0
 R_MIN, R_MAX = 3.0, 24.0
 LABELS = 10  # the largest circles get a printed name
 MIN_STEP = 0.6  # outline points closer than this (in SVG units) to the last one are dropped
-CREDIT = "Made with Natural Earth"
+# The outline's source, printed in the reader's language under the map (the figure caption);
+# the SVG carries it too, in the same words, for anyone who saves the picture alone.
+CREDIT = "Natural Earth"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +119,17 @@ def _map_place(incident: PublicIncident, gazetteer: Gazetteer) -> tuple[Place, b
     location = incident.place
     if location.precision is LocationPrecision.REGION:
         region = gazetteer.get(location.region_id)
-        return (region, True) if region else None
+        if region is None:
+            return None
+        # Almaty's "region" is the city itself: drawn as the one dot of the town.
+        shown = gazetteer.same_place(region)
+        return shown, shown.kind == "region"
     if location.precision in (LocationPrecision.EXACT, LocationPrecision.TOWN):
         place = gazetteer.get(location.place_id)
-        return (place, place.kind == "region") if place else None
+        if place is None:
+            return None
+        place = gazetteer.same_place(place)
+        return place, place.kind == "region"
     return None
 
 
@@ -164,7 +173,8 @@ def _radius(count: int, largest: int) -> float:
 
 
 def render_map(data: MapData, *, title: str, description: str, language: str = "en",
-               threshold: int | None = None, id_prefix: str = "incident-map") -> str:
+               threshold: int | None = None, id_prefix: str = "incident-map",
+               credit: str = CREDIT) -> str:
     """The map as an SVG string, to be inserted with `|safe` (everything in it is escaped).
 
     With `threshold`, a place with fewer incidents is drawn at the smallest size and its
@@ -202,6 +212,6 @@ def render_map(data: MapData, *, title: str, description: str, language: str = "
                    f'fill="#222">{text(name)}</text>')
     out.append("</g>")
     out.append(f'<text x="{number(frame.width - PAD)}" y="{number(frame.height - 2)}" '
-               f'font-size="9" text-anchor="end" fill="#555">{CREDIT}</text>')
+               f'font-size="9" text-anchor="end" fill="#555">{text(credit)}</text>')
     out.append("</svg>")
     return "".join(out)

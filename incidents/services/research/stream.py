@@ -30,16 +30,17 @@ QUEUE_BATCHES = 3  # fetched batches waiting to be written, at most
 
 
 def export(database: Database, filters: Filters, kind: str, *,
-           gazetteer: Gazetteer | None = None, zone: str = "Asia/Almaty") -> Iterator[str]:
+           gazetteer: Gazetteer | None = None, zone: str = "Asia/Almaty",
+           bom: bool = False) -> Iterator[str]:
     """Every matching incident as `kind` (csv, json, geojson), streamed from its own session."""
     if kind == "csv":
-        return csv_export(database, filters, gazetteer=gazetteer, zone=zone)
+        return csv_export(database, filters, gazetteer=gazetteer, zone=zone, bom=bom)
     render = EXPORTS[kind]  # KeyError: a bug, kinds come from a fixed route
     return render(stream(database, filters, gazetteer=gazetteer), zone)
 
 
 def csv_export(database: Database, filters: Filters, *, gazetteer: Gazetteer | None = None,
-               zone: str = "Asia/Almaty") -> Iterator[str]:
+               zone: str = "Asia/Almaty", bom: bool = False) -> Iterator[str]:
     """The CSV export, byte for byte `exports.csv_chunks` over `stream(...)`, made faster.
 
     The biggest export is the CSV of everything, so its rows go from database rows to cells
@@ -49,8 +50,9 @@ def csv_export(database: Database, filters: Filters, *, gazetteer: Gazetteer | N
     """
     mapper = row_mapper(gazetteer)
     tz = ZoneInfo(zone)
-    yield from csv_text(mapper.csv_cells(row, tz)
-                        for row in _rows(database, filters, mapper.gazetteer))
+    # `bom`: U+FEFF first, so that Excel reads the file as UTF-8 (Cyrillic intact).
+    yield from csv_text((mapper.csv_cells(row, tz)
+                         for row in _rows(database, filters, mapper.gazetteer)), bom=bom)
 
 
 def stream(database: Database, filters: Filters, *,

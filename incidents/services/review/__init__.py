@@ -14,6 +14,8 @@ so callers keep writing `package.function(...)` as they did when it was one modu
 from __future__ import annotations
 
 from incidents.services.review.actions import (  # noqa: F401
+    CREDIBILITY_GRADES,
+    RELIABILITY_GRADES,
     SETTABLE,
     TEXT_MAX,
     Loaded,
@@ -31,6 +33,8 @@ from incidents.services.review.actions import (  # noqa: F401
 from incidents.services.review.evidence_access import (  # noqa: F401
     IntegrityResult,
     Original,
+    Preview,
+    byte_range,
     check_integrity,
     chunks,
     download_name,

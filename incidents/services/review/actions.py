@@ -28,7 +28,7 @@ from incidents.models import (
 )
 from incidents.models.review import CREDIBILITY_VALUES
 from incidents.services import accounts, custody
-from incidents.services.review.queue import require_reviewer
+from incidents.services.review.queue import queue_name, require_reviewer
 from incidents.services.submissions import new_public_id
 
 Loaded = TypeVar("Loaded", Submission, EvidenceItem)
@@ -40,6 +40,9 @@ SETTABLE = {"new": SubmissionStatus.RECEIVED, "in_review": SubmissionStatus.IN_R
             "needs_info": SubmissionStatus.NEEDS_INFO}
 
 
+# The choices of the assessment form, in order.
+RELIABILITY_GRADES = tuple(SourceReliability)
+CREDIBILITY_GRADES = CREDIBILITY_VALUES
 TEXT_MAX = 10_000
 
 
@@ -87,6 +90,10 @@ def set_status(session: Session, user: User, public_id: str, state: str) -> Subm
     submission = load_submission(session, user, public_id)
     if state not in SETTABLE:
         raise InvalidInput(N_("The field %(name)s is not valid."), field="status", name="status")
+    if queue_name(submission.status) == state:
+        # Already there (e.g. "used in an incident" is shown as accepted): submitting the form
+        # unchanged must not move the report back a step.
+        return submission
     with unit_of_work(session):
         _change_status(session, user, submission, SETTABLE[state])
     return submission

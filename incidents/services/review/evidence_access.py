@@ -29,9 +29,16 @@ from storage.blob_reader import BlobReader
 from storage.blobstore import BlobStore
 
 
+@dataclass(frozen=True)
+class Preview:
+    reader: BlobReader
+    mime: str
+    size: int
+
+
 def open_preview(session: Session, store: BlobStore, user: User, item_public_id: str,
-                 kind: str) -> tuple[BlobReader, str]:
-    """A derivative (preview, thumbnail, poster, video preview), decrypted; "viewed" event."""
+                 kind: str) -> Preview:
+    """A derivative (preview, thumbnail, poster, playable copy), decrypted; "viewed" event."""
     item = load_item(session, user, item_public_id)
     try:
         wanted = DerivativeKind(kind)
@@ -42,8 +49,9 @@ def open_preview(session: Session, store: BlobStore, user: User, item_public_id:
     if derivative is None:
         raise NotFound()
     record = session.get(BlobRecord, derivative.blob_id)
-    mime = derivative.mime
-    return blobs.open_for_reading(session, store, record, actor=user.public_id), mime
+    size = record.size if record is not None else 0
+    reader = blobs.open_for_reading(session, store, record, actor=user.public_id)
+    return Preview(reader, derivative.mime, size)
 
 
 def download_name(session: Session, item: EvidenceItem) -> str:
@@ -108,4 +116,26 @@ def chunks(reader: BlobReader, size: int = 256 * 1024) -> Iterator[bytes]:
     """Read a blob reader to the end in chunks, closing it afterwards."""
     with reader:
         while chunk := reader.read(size):
+            yield chunk
+
+
+def byte_range(reader: BlobReader, start: int, stop: int,
+               size: int = 256 * 1024) -> Iterator[bytes]:
+    """Bytes ``start`` up to ``stop`` (exclusive), closing the reader afterwards.
+
+    STREAM chunks authenticate in order, so the bytes before ``start`` are decrypted and
+    dropped: a seek costs reading the playable copy up to that point (a few MB at most).
+    """
+    with reader:
+        position = 0
+        while position < start:
+            skipped = reader.read(min(size, start - position))
+            if not skipped:
+                return
+            position += len(skipped)
+        while position < stop:
+            chunk = reader.read(min(size, stop - position))
+            if not chunk:
+                return
+            position += len(chunk)
             yield chunk

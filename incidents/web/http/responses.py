@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Response, stream_with_context
+from flask import Response, request, stream_with_context
 from flask_login import current_user
 
 from incidents.core.clock import utcnow
@@ -21,7 +21,7 @@ from incidents.services.research.exports import CONTENT_TYPES, export_filename
 from incidents.services.research.filters import Filters
 from incidents.web.context import get_blobstore, get_keys, settings
 from incidents.web.db import get_db, get_session
-from incidents.web.security import SANDBOX_POLICY
+from incidents.web.security import PLAYABLE_POLICY, SANDBOX_POLICY
 
 
 def evidence_response(original: review.Original | None, body: Iterator[bytes],
@@ -52,10 +52,13 @@ def bundle_response(plan: bundles.BundlePlan) -> Response:
     return response
 
 
-def export_response(filters: Filters, kind: str) -> Response:
-    """Stream the filtered set as `kind`: rows leave as they are read, memory stays flat."""
+def export_response(filters: Filters, kind: str, *, bom: bool = False) -> Response:
+    """Stream the filtered set as `kind`: rows leave as they are read, memory stays flat.
+
+    ``bom``: a CSV starts with U+FEFF, so that Excel reads UTF-8 (Cyrillic intact).
+    """
     chunks: Iterator[str] = stream.export(get_db(), filters, kind, gazetteer=load_gazetteer(),
-                                            zone=settings().display_timezone)
+                                          zone=settings().display_timezone, bom=bom)
     response = Response((c.encode("utf-8") for c in chunks), mimetype=None,
                         content_type=CONTENT_TYPES[kind])
     name = export_filename(kind, utcnow())
@@ -76,4 +79,33 @@ def dossier_response(export: dossiers.DossierExport) -> Response:
     response.headers["X-Dossier-Pdf-Sha256"] = export.pdf_sha256
     response.headers["X-Dossier-Exhibits"] = str(export.exhibits)
     response.headers["X-Dossier-Withheld"] = str(export.withheld)
+    return response
+
+
+def ranged_media_response(found: review.Preview) -> Response:
+    """RFC 9110 §14: one byte range as 206, an unsatisfiable one as 416, none as 200.
+
+    Several ranges in one request (multipart/byteranges) are answered with the whole body,
+    which §14.2 allows; media players never ask for them.
+    """
+    size = found.size
+    wanted = request.range
+    span = wanted.range_for_length(size) if wanted is not None else None
+    if wanted is not None and span is None and len(wanted.ranges) == 1:
+        found.reader.close()
+        response = Response(status=416)
+        response.headers["Content-Range"] = f"bytes */{size}"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    start, stop = span if span is not None else (0, size)
+    body = review.byte_range(found.reader, start, stop)
+    response = Response(stream_with_context(body), mimetype=found.mime,
+                        status=206 if span is not None else 200)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Content-Length"] = str(stop - start)
+    if span is not None:
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = PLAYABLE_POLICY
     return response

@@ -9,9 +9,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
+from incidents.core.database import release_connection
 from incidents.core.settings import Settings
 from incidents.services import submissions
 from incidents.web import context
+from incidents.web.db import get_session
 from incidents.web.http.multipart import FileSink, FormLimits, ReceivedFile, StreamedForm, read_form
 from incidents.web.http.request_body import RequestBody
 from incidents.web.login import bearer_token
@@ -72,6 +74,10 @@ def read_evidence_form(
     # BytesIO buffers; RequestBody reads the socket straight into the parser's buffer
     # (docs/performance.md, "Uploads"). A body left half-read (an error, a 413) closes
     # the connection after the answer instead of being drained.
+    # Nothing is written yet (signing in the caller only read): end that read so the
+    # database connection goes back to the pool while we wait on the client. A slow or
+    # dripping upload must not hold one: the pool is smaller than the thread count.
+    release_connection(get_session())
     with RequestBody(request.environ, request.content_length) as body:
         return read_form(
             body,

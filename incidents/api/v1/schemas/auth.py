@@ -38,6 +38,7 @@ class TokenIn(Body):
 
 class TokenOut(Out):
     token: str = Field(description="send as `Authorization: Bearer <token>`; shown once")
+    expires_at: str | None = Field(None, description="when the token stops working (UTC)")
 
 
 class MeOut(Out):

@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from incidents.core.errors import N_, InvalidInput
+from incidents.web.http.body_limits import read_body, too_deep_field
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -113,11 +114,14 @@ def invalid_input(error: ValidationError, model: type[Body]) -> InvalidInput:
 
 def json_object() -> dict[str, Any]:
     """The request's JSON object ({} for an empty body); 400 for anything else."""
-    raw = request.get_data(cache=True)
+    raw = read_body()  # 413 past the route's cap (incidents.web.http.body_limits)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InvalidInput(N_("The request body is not valid UTF-8.")) from e
+    deep = too_deep_field(raw)  # before parsing: the parser recurses
+    if deep is not None:
+        raise InvalidInput(N_("The request body is nested too deeply."), field=deep or None)
     try:
         data = request.get_json(silent=True) if text.strip() else {}
     except RecursionError as e:  # nested deeper than the parser's stack: no real request
