@@ -95,6 +95,9 @@ def settings(instance_path: Path) -> Settings:
         database_url=POSTGRES_URL,
         redis_url=REDIS_URL,
         vault_agent="inprocess",
+        # Off here, so tests count checkpoints deterministically; tests/custody/
+        # test_signer.py runs the background signer itself.
+        checkpoint_signer_seconds=0,
         **CHEAP_ARGON2,
     )
 

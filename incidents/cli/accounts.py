@@ -9,7 +9,7 @@ import click
 from incidents.cli.errors import domain_errors
 from incidents.cli.vault import how_to_unseal, print_shares
 from incidents.core.vocabulary import Role
-from incidents.services import accounts, instance, invitations, tokens, vault
+from incidents.services import accounts, custody_state, instance, invitations, tokens, vault
 from incidents.web import evidence
 from incidents.web.context import account_policy as _policy
 from incidents.web.context import keys_or_none
@@ -49,6 +49,11 @@ def init_command(shares: int, threshold: int, use_passphrase: bool) -> None:
         evidence.reopen()
         print_shares(result.vault)
     _hand_to_agent(result.vault, passphrase)
+    # An instance upgraded from before the state replay: commit its state once (logged).
+    with get_db().new_session() as session:
+        written = custody_state.baseline(session)
+    if written:
+        click.echo(f"custody baseline: {written} event(s) commit the existing state")
 
 
 def _hand_to_agent(created: vault.Recovery | None, passphrase: str | None) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import time
 from functools import partial
+from typing import BinaryIO
 
 import click
 from tqdm import tqdm
@@ -10,10 +13,11 @@ from tqdm import tqdm
 from incidents.cli.errors import domain_errors
 from incidents.core.errors import DomainError
 from incidents.core.settings import Settings
-from incidents.services import checkpoints, ledger_verify, uploads
+from incidents.services import checkpoints, custody_state, ledger_verify, receipts, uploads
 from incidents.services.evidence import blobs, integrity
 from incidents.services.evidence import keys as key_rotation
 from incidents.services.evidence import orphans as orphan_blobs
+from incidents.services.signer import CheckpointSigner
 from incidents.web import context
 from incidents.web.context import get_blobstore, get_keys
 from incidents.web.db import get_db
@@ -53,9 +57,12 @@ def custody_group() -> None:
 @custody_group.command("verify")
 @click.option("--blobs", "with_blobs", is_flag=True, help="also decrypt and re-hash every blob")
 @click.option("--progress/--no-progress", default=True, help="show a progress bar on stderr")
+@click.option("--state/--no-state", default=True,
+              help="replay the ledger and compare it with the database (default: on)")
 @domain_errors
-def verify_command(with_blobs: bool, progress: bool) -> None:
-    """Recompute the hash chain, checkpoints and (with --blobs) every blob; exit 1 on any fault."""
+def verify_command(with_blobs: bool, progress: bool, state: bool) -> None:
+    """Recompute the hash chain, checkpoints, the state the ledger records against the
+    database and (with --blobs) every blob; exit 1 on any fault."""
     settings, keys = _settings(), get_keys()
     store = get_blobstore() if with_blobs else None
     # Sealed: everything that needs no key still runs; the rest is named, not skipped silently.
@@ -67,12 +74,15 @@ def verify_command(with_blobs: bool, progress: bool) -> None:
             check = partial(integrity.verify_blobs_keyless if sealed else integrity.verify_blobs,
                             session, store)
         try:
-            report = ledger_verify.verify(session, keys, settings, blobs=check, progress=bars)
+            report = ledger_verify.verify(session, keys, settings, blobs=check, progress=bars,
+                                          state=state)
         finally:
             bars.close()
     if with_blobs:
         _record_check(report)
     summary = f"{report.events} events, {report.checkpoints} checkpoints"
+    if state:
+        summary += f", {report.rows} rows against the ledger"
     if with_blobs:
         summary += f", {report.blobs} blobs" + (" (ciphertext only)" if sealed else "")
     if sealed:
@@ -89,6 +99,9 @@ def verify_command(with_blobs: bool, progress: bool) -> None:
     click.echo(f"FAILED ({summary} checked):", err=True)
     if report.first_bad_event is not None:
         click.echo(f"first bad event: {report.first_bad_event}", err=True)
+    if report.first_bad_row is not None:
+        click.echo(f"first row that disagrees with the ledger: {report.first_bad_row}",
+                   err=True)
     if report.first_bad_blob is not None:
         click.echo(f"first bad blob: {report.first_bad_blob}", err=True)
     for problem in report.problems[:20]:
@@ -107,6 +120,16 @@ def _record_check(report: ledger_verify.VerifyReport) -> None:
         click.echo(f"note: the check could not be recorded ({type(e).__name__})", err=True)
 
 
+@custody_group.command("baseline")
+@domain_errors
+def baseline_command() -> None:
+    """Commit the current state of existing submissions and items to the ledger, once."""
+    with get_db().new_session() as session:
+        written = custody_state.baseline(session)
+    click.echo(f"{written} baseline event(s) written." if written else
+               "every submission and item is already in the ledger.")
+
+
 @custody_group.command("checkpoint")
 @domain_errors
 def checkpoint_command() -> None:
@@ -114,6 +137,46 @@ def checkpoint_command() -> None:
     with get_db().new_session() as session:
         row = checkpoints.checkpoint(session, get_keys(), _settings())
     click.echo(row.note, nl=False)
+
+
+@custody_group.command("check-receipt")
+@click.argument("receipt_file", type=click.File("rb"))
+@domain_errors
+def check_receipt_command(receipt_file: BinaryIO) -> None:
+    """Check that a witness receipt's checkpoint is consistent with the server's current
+    one (exit 1 if the log was rewritten since)."""
+    try:
+        receipt = json.loads(receipt_file.read(16 * 1024 * 1024))
+    except ValueError as e:
+        raise click.ClickException("the receipt is not JSON") from e
+    with get_db().new_session() as session:
+        found = receipts.check_receipt(session, get_keys(), _settings(), receipt)
+    click.echo(f"OK: the receipt's checkpoint (size {found.receipt_size}) is consistent with "
+               f"the server's latest (size {found.server_size}).")
+
+
+@custody_group.command("signer")
+@click.option("--interval", default=None, type=float,
+              help="seconds between rounds [default: the checkpoint_signer_seconds setting]")
+@click.option("--once", is_flag=True, help="sign what is pending once and exit")
+@domain_errors
+def signer_command(interval: float | None, once: bool) -> None:
+    """Sign unsigned custody events continuously (a signer process of its own; web and
+    job workers run one in the background already). Safe beside other signers."""
+    settings = _settings()
+    period = interval if interval is not None else settings.checkpoint_signer_seconds
+    runner = CheckpointSigner(get_db(), get_keys(), settings, period or 2.0)
+    if once:
+        row = runner.tick()
+        click.echo(f"signed checkpoint of size {row.size}" if row else "nothing to sign")
+        return
+    click.echo(f"signing unsigned custody events every {runner.interval:g} s (Ctrl-C stops)")
+    runner.ensure_running()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        runner.stop()
 
 
 @custody_group.command("sweep")

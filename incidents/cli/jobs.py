@@ -22,6 +22,10 @@ def worker_command(burst: bool, simple: bool) -> None:
     # down only that job, never the worker.
     worker_class = rq_worker_class(simple=simple)
     worker = worker_class([queue], connection=queue.connection)
+    # Jobs append custody events (previews, metadata): sign them here too, in the background.
+    signer = context.checkpoint_signer()
+    if signer is not None and not burst:
+        signer.ensure_running()
     worker.work(burst=burst, with_scheduler=False)
 
 

@@ -79,6 +79,9 @@ class Settings:
     vault_share_ttl_seconds: int = 600
     checkpoint_every_events: int = 100
     checkpoint_every_minutes: int = 60
+    # The background signer's period (services/signer.py); 0 turns it off (then checkpoints
+    # follow checkpoint_every_events / _minutes after requests, as before).
+    checkpoint_signer_seconds: float = 2.0
     orphan_grace_seconds: int = 3600  # blobs with no row younger than this are left alone
     custody_origin: str = "january-evidence.example/custody"
     tsa_url: str = ""
@@ -178,6 +181,11 @@ def _convert(name: str, annotation: Any, value: Any) -> Any:
             return text in {"1", "true", "yes", "on"}
         if kind == "int":
             return int(value)
+        if kind == "float":
+            number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError(value)
+            return number
         if kind.startswith("tuple"):
             if isinstance(value, str):
                 return tuple(part.strip() for part in value.split(",") if part.strip())

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from incidents.core.clock import utcnow
@@ -25,6 +25,8 @@ class CustodyEvent(Base):
     """One ledger event; `seq` is gapless from 0 and equals the event's Merkle leaf index."""
 
     __tablename__ = "custody_events"
+    # The previous event of a subject, found under the append lock: one index probe.
+    __table_args__ = (Index("ix_custody_events_subject_seq", "subject", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     time: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC, microseconds, "Z"
@@ -35,6 +37,16 @@ class CustodyEvent(Base):
     details_json: Mapped[str] = mapped_column("details", Text)  # canonical JSON text
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Format v2 (docs/formats.md "Per-subject chains"): the hash of the previous event with
+    # the same subject (32 zero bytes for a subject's first event), and the salt of the
+    # actor commitment the hash covers instead of the actor itself. Both NULL in v1 events,
+    # which keep the format they were written in.
+    subject_prev: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    actor_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+
+    @property
+    def version(self) -> int:
+        return 1 if self.subject_prev is None else 2
 
     @property
     def details(self) -> dict[str, Any]:

@@ -84,6 +84,10 @@ class Submission(Base):
     consent_research: Mapped[bool] = mapped_column(Boolean)
     consent_publication: Mapped[bool] = mapped_column(Boolean)
     consent_contact: Mapped[bool] = mapped_column(Boolean)
+    # The salt of the statement commitment in the ledger (docs/formats.md "Statement
+    # commitment"): the values above are in the clear here anyway; the ledger, which leaves
+    # the server in bundles and receipts, holds only SHA-256(tag || salt || statement).
+    statement_salt: Mapped[str | None] = mapped_column(String(64))
     # Encrypted JSON {"point": [lat, lon] | null, "forces": str}: an evidence blob.
     sealed_metadata_blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))
     has_point: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -17,14 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.core.database import begin_write
-from incidents.core.errors import N_, CheckpointRefused, Conflict, NotFound
+from incidents.core.errors import N_, CheckpointRefused, Conflict, InvalidInput, NotFound
 from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint, CustodyEvent
 from incidents.services.custody import head
 from storage.checkpoint_state import CheckpointGuard, RollbackRefused
 from storage.crypto.keys import KeyProvider
-from storage.crypto.merkle import MerkleTree, leaf_hash
-from storage.crypto.note import sign_checkpoint
+from storage.crypto.merkle import (
+    ConsistencyProofError,
+    MerkleTree,
+    leaf_hash,
+    verify_consistency,
+)
+from storage.crypto.note import SigningPublicKey, public_key_from_pem, sign_checkpoint
 from storage.crypto.note import verifier_key as note_verifier_key
 from storage.crypto.tsa import TimestampError, request_timestamp
 
@@ -35,6 +40,14 @@ class CustodyKeys(KeyProvider, Protocol):
     """A key provider that can also sign checkpoints (storage's VaultKeyRing is one)."""
 
     def signing_key(self) -> Any: ...
+
+    def signing_public_key_pem(self) -> bytes: ...
+
+
+def signing_public_key(keys: CustodyKeys) -> SigningPublicKey:
+    """The checkpoint signer's public key: all any verification needs (never the private
+    key, which a sealed key provider may not hand out)."""
+    return public_key_from_pem(keys.signing_public_key_pem())
 
 
 # --- checkpoints -------------------------------------------------------------------------
@@ -49,7 +62,7 @@ def _event_hashes(session: Session, size: int | None = None) -> list[bytes]:
 
 def verifier_key(keys: CustodyKeys, origin: str) -> str:
     """The signed-note verifier key of `origin` (what a checkpoint's reader needs)."""
-    return note_verifier_key(origin, keys.signing_key().public_key())
+    return note_verifier_key(origin, signing_public_key(keys))
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:
@@ -85,6 +98,19 @@ def checkpoint(session: Session, keys: CustodyKeys, settings: Settings,
                     raise CheckpointRefused(N_("A different root was already signed for "
                                                "this tree size."))
                 return existing
+            # The database's newest checkpoint too, not only this host's state file: signers
+            # on other hosts (each with its own state file) must not fork the log either.
+            newest = latest_checkpoint(session)
+            if newest is not None and newest.size > size:
+                session.commit()
+                return newest  # another signer covered more meanwhile; ours is a prefix
+            if newest is not None and newest.size > 0:
+                try:
+                    verify_consistency(newest.size, size, newest.root, root,
+                                       tree.consistency_proof(newest.size, size))
+                except ConsistencyProofError as e:
+                    raise RollbackRefused("inconsistent with the newest signed checkpoint "
+                                          "in the database") from e
             when = (now or datetime.now(UTC)).replace(microsecond=0)
             note = sign_checkpoint(origin, size, root, when, keys.signing_key(), origin)
             row = Checkpoint(size=size, root=root, note=note, signed_at=when)
@@ -205,6 +231,39 @@ def consistency_proof(session: Session, old_size: int, new_size: int) -> list[by
     if not 0 <= old_size <= new_size <= len(hashes):
         raise NotFound(N_("No such tree size."))
     return MerkleTree(leaf_hash(h) for h in hashes).consistency_proof(old_size, new_size)
+
+
+MAX_TREE_SIZE = 2**53 - 1
+
+
+def parse_size(value: str | None, name: str) -> int:
+    """A tree size from a query string: a decimal integer in 0..2^53-1, or InvalidInput."""
+    if value is None or not value.isdigit() or len(value) > 16 or int(value) > MAX_TREE_SIZE:
+        raise InvalidInput(N_("The field %(name)s must be a tree size (a whole number)."),
+                           field=name, name=name)
+    return int(value)
+
+
+def signed_checkpoint(session: Session, size: int) -> Checkpoint:
+    """The checkpoint signed for exactly `size` events, or NotFound."""
+    row = session.scalars(select(Checkpoint).where(Checkpoint.size == size)).first()
+    if row is None:
+        raise NotFound(N_("No checkpoint was signed for this tree size."))
+    return row
+
+
+def public_consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    """RFC 6962 §2.1.2 proof between two tree sizes within the latest signed checkpoint:
+    what anyone holding an older checkpoint (a receipt, a bundle) checks the log with."""
+    if first > second:
+        raise InvalidInput(N_("The field %(name)s must not be larger than second."),
+                           field="first", name="first")
+    latest = public_checkpoint(session)
+    if second > latest.size:
+        raise NotFound(N_("No checkpoint covers this tree size yet."))
+    proof = consistency_proof(session, first, second)
+    session.rollback()
+    return proof
 
 
 def public_checkpoint(session: Session) -> Checkpoint:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,10 +29,16 @@ from incidents.core.errors import N_, Conflict, InvalidInput
 from incidents.models.custody import HEAD_ID, CustodyEvent, LedgerHead
 from storage.crypto.merkle import HASH_SIZE
 
-EVENT_FORMAT = "incidents-custody-event/v1"
+# Events written now are v2 (a per-subject chain and an actor commitment); v1 events keep
+# their format and are verified as v1 (docs/formats.md "Custody events").
+EVENT_FORMAT_V1 = "incidents-custody-event/v1"
+EVENT_FORMAT = "incidents-custody-event/v2"
 GENESIS_HASH = bytes(HASH_SIZE)
 COMMITMENT_TAG = b"incidents/evidence-commitment/v1"
+ACTOR_TAG = b"incidents/actor-commitment/v1"
+STATEMENT_TAG = b"incidents/statement-commitment/v1"
 SALT_LEN = 32
+ACTOR_SALT_LEN = 16
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 ACTION_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 HEX64_RE = re.compile(r"[0-9a-f]{64}")
@@ -75,11 +82,36 @@ def _check_json(value: Any, depth: int) -> None:
                           "null, lists and objects."))
 
 
+def actor_commitment(actor: str | None, salt: bytes | None) -> str:
+    """SHA-256(actor tag ‖ 16-byte salt ‖ actor, UTF-8), hex; "" when there is no actor.
+
+    What a v2 event's hash covers instead of the actor, so a bundle can show a per-bundle
+    pseudonym and still let the hash be recomputed; the server opens it for a court by
+    revealing the actor and the salt (docs/formats.md "Actor commitments").
+    """
+    if actor is None:
+        return ""
+    if salt is None or len(salt) != ACTOR_SALT_LEN:
+        raise ValueError("an actor commitment needs a 16-byte salt")
+    return hashlib.sha256(ACTOR_TAG + salt + actor.encode("utf-8")).hexdigest()
+
+
 def canonical_event(seq: int, time: str, actor: str | None, action: str, subject: str,
-                    commitment: str | None, details_json: str) -> bytes:
-    """The bytes an event's hash covers: its fields, one per line (docs/formats.md)."""
-    return "\n".join((EVENT_FORMAT, str(seq), time, actor or "", action, subject,
-                      commitment or "", details_json)).encode("utf-8")
+                    commitment: str | None, details_json: str, *,
+                    subject_prev: bytes | None = None,
+                    actor_salt: bytes | None = None) -> bytes:
+    """The bytes an event's hash covers: its fields, one per line (docs/formats.md).
+
+    v1 (no `subject_prev`): format, seq, time, actor, action, subject, commitment, details.
+    v2: format, seq, time, actor commitment, action, subject, commitment, subject_prev
+    (hex), details.
+    """
+    if subject_prev is None:
+        return "\n".join((EVENT_FORMAT_V1, str(seq), time, actor or "", action, subject,
+                          commitment or "", details_json)).encode("utf-8")
+    return "\n".join((EVENT_FORMAT, str(seq), time, actor_commitment(actor, actor_salt),
+                      action, subject, commitment or "", subject_prev.hex(),
+                      details_json)).encode("utf-8")
 
 
 def event_hash(canonical: bytes, prev_hash: bytes) -> bytes:
@@ -127,6 +159,8 @@ class _Pending:
     size: int
     hash: bytes
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # subject -> hash of its last event, for the events of this transaction's chain
+    subject_heads: dict[str, bytes] = field(default_factory=dict)
 
 
 _EVENTS: Table = CustodyEvent.__table__  # type: ignore[assignment]
@@ -135,6 +169,8 @@ _PENDING = "incidents.custody.pending"  # session.info key
 _SELECT_HEAD = (select(_HEAD.c.size, _HEAD.c.hash).where(_HEAD.c.id == HEAD_ID)
                 .with_for_update())
 _INSERT_EVENT = _EVENTS.insert()
+_SUBJECT_HEAD = (select(_EVENTS.c.hash).where(_EVENTS.c.subject == bindparam("subject"))
+                 .order_by(_EVENTS.c.seq.desc()).limit(1))
 _UPDATE_HEAD = (update(_HEAD).where(_HEAD.c.id == HEAD_ID)
                 .values(size=bindparam("new_size"), hash=bindparam("new_hash")))
 
@@ -258,19 +294,30 @@ def append_many(session: Session, events: Sequence[NewEvent], *,
     seq, prev = pending.size, pending.hash
     rows: list[dict[str, Any]] = []
     sha256 = hashlib.sha256
+    heads = pending.subject_heads
     for e, details_json in prepared:
+        subject_prev = heads.get(e.subject)
+        if subject_prev is None:
+            # Under the head lock: no other transaction can append to this subject now.
+            subject_prev = pending.connection.scalar(_SUBJECT_HEAD, {"subject": e.subject}) \
+                or GENESIS_HASH
+        salt = secrets.token_bytes(ACTOR_SALT_LEN) if e.actor is not None else None
         digest = sha256(canonical_event(seq, time, e.actor, e.action, e.subject,
-                                        e.commitment, details_json) + prev).digest()
+                                        e.commitment, details_json, subject_prev=subject_prev,
+                                        actor_salt=salt) + prev).digest()
         rows.append({"seq": seq, "time": time, "actor": e.actor, "action": e.action,
                      "subject": e.subject, "commitment": e.commitment,
-                     "details": details_json, "prev_hash": prev, "hash": digest})
+                     "details": details_json, "prev_hash": prev, "hash": digest,
+                     "subject_prev": subject_prev, "actor_salt": salt})
+        heads[e.subject] = digest
         seq, prev = seq + 1, digest
     pending.rows.extend(rows)
     pending.size, pending.hash = seq, prev
     session.info["custody_appended"] = True
     return [CustodyEvent(seq=r["seq"], time=r["time"], actor=r["actor"], action=r["action"],
                          subject=r["subject"], commitment=r["commitment"],
-                         details_json=r["details"], prev_hash=r["prev_hash"], hash=r["hash"])
+                         details_json=r["details"], prev_hash=r["prev_hash"], hash=r["hash"],
+                         subject_prev=r["subject_prev"], actor_salt=r["actor_salt"])
             for r in rows]
 
 
@@ -306,8 +353,18 @@ def events_for(session: Session, subject: str) -> list[CustodyEvent]:
 
 
 def event_json(event: CustodyEvent) -> dict[str, Any]:
-    """An event as evidence bundles and witness receipts write it: the hashed fields."""
+    """An event as evidence bundles and witness receipts write it: the hashed fields.
+
+    A v2 event's hash covers `actor_commitment`, not `actor`: a bundle replaces `actor`
+    with a per-bundle pseudonym; a v1 event's hash covers `actor` itself.
+    """
+    extra: dict[str, Any] = {"format": EVENT_FORMAT_V1}
+    if event.subject_prev is not None:
+        extra = {"format": EVENT_FORMAT,
+                 "actor_commitment": actor_commitment(event.actor, event.actor_salt),
+                 "subject_prev": event.subject_prev.hex()}
     return {
+        **extra,
         "seq": event.seq,
         "time": event.time,
         "actor": event.actor,

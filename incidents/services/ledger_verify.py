@@ -18,15 +18,18 @@ from incidents.core.database import unit_of_work
 from incidents.core.settings import Settings
 from incidents.models.custody import Checkpoint, CustodyEvent
 from incidents.services import custody
-from incidents.services.checkpoints import CustodyKeys
+from incidents.services.checkpoints import CustodyKeys, signing_public_key
 from incidents.services.custody import (
+    ACTOR_TAG,
     EVENT_FORMAT,
+    EVENT_FORMAT_V1,
     GENESIS_HASH,
     canonical_event,
     event_hash,
     head,
     write_pending,
 )
+from incidents.services.custody_state import STATE_ACTIONS, StateReplay, compare
 from storage.checkpoint_state import CheckpointGuard
 from storage.crypto.merkle import CompactRange
 from storage.crypto.note import NoteError, verify_note
@@ -40,7 +43,7 @@ PROGRESS_EVERY = 50_000
 class Problem:
     """One thing that does not hold: what kind, which item, what is wrong."""
 
-    kind: str  # "event", "head", "checkpoint", "state", "blob"
+    kind: str  # "event", "head", "checkpoint", "state" (file), "row" (table vs ledger), "blob"
     where: str
     message: str
 
@@ -56,6 +59,8 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
     first_bad_event: int | None = None
     first_bad_blob: str | None = None
+    first_bad_row: str | None = None
+    rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -71,13 +76,15 @@ def _no_progress(_phase: str, _done: int, _total: int) -> None:
 
 _SCAN_COLUMNS = (CustodyEvent.seq, CustodyEvent.time, CustodyEvent.actor, CustodyEvent.action,
                  CustodyEvent.subject, CustodyEvent.commitment, CustodyEvent.details_json,
-                 CustodyEvent.prev_hash, CustodyEvent.hash)
+                 CustodyEvent.prev_hash, CustodyEvent.hash, CustodyEvent.subject_prev,
+                 CustodyEvent.actor_salt)
 
 
 def iter_event_rows(session: Session, batch: int = 2_000) -> Iterator[Sequence[Any]]:
     """Every event's stored columns in sequence order, streamed as plain tuples.
 
-    (seq, time, actor, action, subject, commitment, details, prev_hash, hash), read in the
+    (seq, time, actor, action, subject, commitment, details, prev_hash, hash, subject_prev,
+    actor_salt), read in the
     session's transaction through the driver's cursor, not SQLAlchemy rows: a server-side
     (named) cursor fetching `batch` rows at a time in PostgreSQL, SQLite's own cursor
     (which steps through the result without loading it) otherwise. Memory stays flat.
@@ -113,9 +120,10 @@ class _Chain:
     last_hash: bytes = GENESIS_HASH
 
 
-def _first_fault(row: Sequence[Any], expected: int, prev: bytes) -> tuple[int, str] | None:
+def _first_fault(row: Sequence[Any], expected: int, prev: bytes,
+                 subject_heads: dict[str, bytes]) -> tuple[int, str] | None:
     """What is wrong with `row` as event number `expected` after hash `prev` (or None)."""
-    seq, time, actor, action, subject, commit, details, prev_hash, stored = row
+    seq, time, actor, action, subject, commit, details, prev_hash, stored, sprev, salt = row
     if seq != expected:
         what = "missing (deleted?)" if seq > expected else "out of order"
         return expected, (f"event {expected} is {what}: the next row has sequence number "
@@ -123,17 +131,26 @@ def _first_fault(row: Sequence[Any], expected: int, prev: bytes) -> tuple[int, s
     if prev_hash != prev:
         return seq, ("previous-hash link broken (an event before it was removed, reordered "
                      "or altered)")
-    canonical = canonical_event(seq, time, actor, action, subject, commit, details)
+    try:
+        canonical = canonical_event(seq, time, actor, action, subject, commit, details,
+                                    subject_prev=None if sprev is None else bytes(sprev),
+                                    actor_salt=None if salt is None else bytes(salt))
+    except ValueError:
+        return seq, "its actor salt is missing or malformed"
     if event_hash(canonical, prev) != stored:
         return seq, "hash mismatch: the event's fields were altered after it was recorded"
+    if sprev is not None and bytes(sprev) != subject_heads.get(subject, GENESIS_HASH):
+        return seq, (f"per-subject link broken: subject_prev is not the hash of the previous "
+                     f"event about {subject}")
     return None
 
 
 def _scan_events(session: Session, report: VerifyReport, sizes: set[int],
-                 progress: Progress) -> _Chain:
-    """One pass over the rows: the hash chain, and the RFC 6962 leaves of a compact range
-    (roots kept at the checkpoint sizes in `sizes`). Three SHA-256 per event: the chain
-    hash, the leaf hash and (amortised) one node hash."""
+                 progress: Progress, state: StateReplay | None = None) -> _Chain:
+    """One pass over the rows: the hash chain, each v2 event's per-subject link, the RFC
+    6962 leaves of a compact range (roots kept at the checkpoint sizes in `sizes`) and,
+    with `state`, the state replay. Three SHA-256 per event: the chain hash, the leaf
+    hash and (amortised) one node hash; a fourth for a v2 event's actor commitment."""
     total = session.scalar(select(func.count()).select_from(CustodyEvent)) or 0
     chain = _Chain()
     tree = CompactRange()
@@ -147,25 +164,44 @@ def _scan_events(session: Session, report: VerifyReport, sizes: set[int],
     prev = GENESIS_HASH
     expected = 0
     sha256 = hashlib.sha256
-    prefix = EVENT_FORMAT + "\n"
+    prefix1 = EVENT_FORMAT_V1 + "\n"
+    prefix2 = EVENT_FORMAT + "\n"
+    actor_tag = ACTOR_TAG
     commitments = chain.commitments
+    subject_heads: dict[str, bytes] = {}
+    feed = state.feed if state is not None else None
+    # Only events that change state reach the replay: one set lookup for the others.
+    state_actions = STATE_ACTIONS if state is not None else frozenset()
     broken = False
     for row in iter_event_rows(session):
-        seq, time, actor, action, subject, commit, details, prev_hash, stored = row
+        seq, time, actor, action, subject, commit, details, prev_hash, stored, sprev, salt = row
+        if sprev is None:
+            text = (f"{prefix1}{seq}\n{time}\n{actor or ''}\n{action}\n{subject}\n"
+                    f"{commit or ''}\n{details}")
+            linked = True
+        else:
+            sprev = bytes(sprev)
+            actor_c = ("" if actor is None or salt is None else
+                       sha256(actor_tag + bytes(salt) + actor.encode()).hexdigest())
+            text = (f"{prefix2}{seq}\n{time}\n{actor_c}\n{action}\n{subject}\n"
+                    f"{commit or ''}\n{sprev.hex()}\n{details}")
+            linked = sprev == subject_heads.get(subject, GENESIS_HASH)
         if not broken and (
-                seq != expected or prev_hash != prev
-                or sha256(f"{prefix}{seq}\n{time}\n{actor or ''}\n{action}\n{subject}\n"
-                          f"{commit or ''}\n{details}".encode() + prev).digest() != stored):
-            fault = _first_fault(row, expected, prev)
+                seq != expected or prev_hash != prev or not linked
+                or sha256(text.encode() + prev).digest() != stored):
+            fault = _first_fault(row, expected, prev, subject_heads)
             if fault is not None:  # always, unless the text encoding above disagrees
                 report.first_bad_event, message = fault
                 report.add("event", f"event {fault[0]}", message)
                 broken = True
         prev = stored
+        subject_heads[subject] = stored
         add_leaf(sha256(b"\x00" + stored).digest())
         expected += 1
         if commit is not None and action == "stored" and subject.startswith("blob:"):
             commitments.setdefault(subject[5:], commit)
+        if action in state_actions:
+            feed(seq, action, subject, commit, details)  # type: ignore[misc]
         if expected == mark:
             if expected in sizes:
                 chain.roots[expected] = tree.root()
@@ -190,7 +226,7 @@ def _check_head(session: Session, report: VerifyReport, chain: _Chain) -> None:
 
 def _check_checkpoints(session: Session, keys: CustodyKeys, settings: Settings,
                        report: VerifyReport, chain: _Chain, rows: list[Checkpoint]) -> None:
-    public = keys.signing_key().public_key()
+    public = signing_public_key(keys)
     origin = settings.custody_origin
     largest = -1
     for row in sorted(rows, key=lambda r: (r.signed_at, r.id)):
@@ -230,20 +266,29 @@ def _check_checkpoints(session: Session, keys: CustodyKeys, settings: Settings,
 
 def verify(session: Session, keys: CustodyKeys, settings: Settings, *,
            blobs: Callable[[VerifyReport, dict[str, str], Progress], None] | None = None,
-           progress: Progress | None = None) -> VerifyReport:
+           progress: Progress | None = None, state: bool = True) -> VerifyReport:
     """Recompute the chain, every checkpoint signature and root, and the outside state.
 
+    With `state` (the default) the ledger is also replayed and compared with the tables
+    (`custody_state.compare`): every row that disagrees is a problem of kind "row".
     `blobs`, if given, is called with the report and the commitment of each blob's
     "stored" event to check the blobs too (`incidents.services.evidence.integrity`).
     """
     progress = progress or _no_progress
     report = VerifyReport()
     rows = list(session.scalars(select(Checkpoint)))
-    state = CheckpointGuard(settings.checkpoint_state_file).current()
-    sizes = {r.size for r in rows} | ({state.size} if state else set())
-    chain = _scan_events(session, report, sizes, progress)
+    outside = CheckpointGuard(settings.checkpoint_state_file).current()
+    sizes = {r.size for r in rows} | ({outside.size} if outside else set())
+    replay = StateReplay() if state else None
+    chain = _scan_events(session, report, sizes, progress, replay)
     _check_head(session, report, chain)
     _check_checkpoints(session, keys, settings, report, chain, rows)
+    if replay is not None:
+        def disagree(where: str, message: str) -> None:
+            if report.first_bad_row is None:
+                report.first_bad_row = where
+            report.add("row", where, message)
+        report.rows = compare(session, replay, disagree)
     if blobs is not None:
         blobs(report, chain.commitments, progress)
     session.rollback()
@@ -253,6 +298,7 @@ def verify(session: Session, keys: CustodyKeys, settings: Settings, *,
 def record_check(session: Session, report: VerifyReport) -> None:
     """An "integrity_checked" custody event for a verification just made."""
     with unit_of_work(session):
-        custody.append(session, actor=None, action="integrity_checked", subject="ledger",
+        custody.append(session, actor=None, action="integrity_checked",
+                       subject="ledger:custody",
                        details={"ok": report.ok, "events": report.events,
                                 "blobs": report.blobs})

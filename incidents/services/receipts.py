@@ -9,16 +9,19 @@ but hashlib, `cryptography` and the public key from /custody/public-key.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from incidents.core.errors import N_
+from incidents.core.errors import N_, Conflict, InvalidInput, NotFound
 from incidents.core.settings import Settings
 from incidents.models import BlobRecord, CustodyEvent, Submission, User
 from incidents.services import checkpoints, custody, submissions
 from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
+from storage.crypto.merkle import ConsistencyProofError, verify_consistency
+from storage.crypto.note import NoteError, verifier_key, verify_note
 from storage.errors import VaultSealed
 
 RECEIPT_FORMAT = "incidents-receipt/v1"
@@ -35,8 +38,9 @@ HOW_TO_CHECK_STEPS = (
        "the 32-byte SHA-256 of the file. It must equal the `commitment` of the file's "
        "`received` event. The salt is known only to you and to us: keep it private."),
     N_("Each event's hash is SHA-256 of its canonical text (the lines `event_format`, seq, "
-       "time, actor, action, subject, commitment, details, joined by newlines) followed by "
-       "`prev_hash`."),
+       "time, actor_commitment, action, subject, commitment, subject_prev, details, joined "
+       "by newlines) followed by `prev_hash`. `subject_prev` is the hash of the previous "
+       "event about the same subject, so no event about your files can be left out."),
     N_("Each event's inclusion proof (RFC 6962) leads from SHA-256(0x00 ‖ event hash) to "
        "the root hash in the checkpoint."),
     N_("The checkpoint is a signed note (c2sp.org/tlog-checkpoint). Its Ed25519 signature "
@@ -112,6 +116,10 @@ def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, set
             "root": latest.root.hex() if latest else None,
             "note": latest.note if latest else None,
             "public_key": "/custody/public-key",
+            # The C2SP verifier key: the receipt checks without fetching anything
+            # (`verify.py --receipt`); compare it with the key the server publishes.
+            "verifier_key": verifier_key(settings.custody_origin,
+                                         checkpoints.signing_public_key(keys)),
         },
         "how_to_check": HOW_TO_CHECK,
     }
@@ -125,3 +133,46 @@ def _events(session: Session, submission: Submission) -> list[CustodyEvent]:
         events += [e for e in custody.events_for(session, f"blob:{item.blob_id}")
                    if e.action == "stored"]
     return sorted({e.seq: e for e in events}.values(), key=lambda e: e.seq)
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """What `check_receipt` found: the receipt's tree and the server's latest."""
+
+    receipt_size: int
+    server_size: int
+
+
+def check_receipt(session: Session, keys: checkpoints.CustodyKeys, settings: Settings,
+                  receipt: Any) -> ReceiptCheck:
+    """That a witness receipt's checkpoint is signed by this server's key and that the
+    server's latest checkpoint is consistent with it (RFC 6962 §2.1.2): the log was not
+    rewritten since. Raises InvalidInput (not a receipt) or Conflict (a fork) naming why."""
+    try:
+        if receipt.get("format") != RECEIPT_FORMAT:
+            raise ValueError("format")
+        note_text = receipt["checkpoint"]["note"]
+        if not isinstance(note_text, str):
+            raise TypeError("note")
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise InvalidInput(N_("This is not a witness receipt."), field="receipt") from e
+    origin = settings.custody_origin
+    try:
+        signed = verify_note(note_text, checkpoints.signing_public_key(keys), origin)
+    except NoteError as e:
+        raise Conflict(N_("The receipt's checkpoint is not signed by this server's key.")) from e
+    latest = checkpoints.public_checkpoint(session)
+    if signed.size > latest.size:
+        raise Conflict(N_("The receipt covers %(size)s events but the server's latest "
+                          "checkpoint only %(latest)s: signed history was lost or rolled back."),
+                       size=signed.size, latest=latest.size)
+    try:
+        proof = checkpoints.consistency_proof(session, signed.size, latest.size)
+        verify_consistency(signed.size, latest.size, signed.root, latest.root, proof)
+    except (ConsistencyProofError, NotFound) as e:
+        raise Conflict(N_("The server's checkpoint of size %(latest)s is NOT consistent with "
+                          "the receipt's of size %(size)s: the log was rewritten (forked)."),
+                       size=signed.size, latest=latest.size) from e
+    finally:
+        session.rollback()
+    return ReceiptCheck(receipt_size=signed.size, server_size=latest.size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
 from incidents.services import checkpoints
@@ -21,5 +21,20 @@ def public_key() -> Response:
 
 @blueprint.get("/checkpoint")
 def checkpoint() -> Response:
-    note = checkpoints.public_checkpoint(get_session()).note
+    """The latest signed checkpoint, or with ?size=N the one signed for N events."""
+    size = request.args.get("size")
+    session = get_session()
+    if size is None:
+        note = checkpoints.public_checkpoint(session).note
+    else:
+        note = checkpoints.signed_checkpoint(session, checkpoints.parse_size(size, "size")).note
     return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
+
+
+@blueprint.get("/proof/consistency")
+def consistency() -> Response:
+    """RFC 6962 §2.1.2 consistency proof between two tree sizes (anonymous, JSON)."""
+    first = checkpoints.parse_size(request.args.get("first"), "first")
+    second = checkpoints.parse_size(request.args.get("second"), "second")
+    proof = checkpoints.public_consistency_proof(get_session(), first, second)
+    return jsonify({"first": first, "second": second, "proof": [h.hex() for h in proof]})

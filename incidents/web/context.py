@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from incidents.core.database import Database
     from incidents.services.jobs import Jobs
     from incidents.services.research.aggregates import AggregateCache
+    from incidents.services.signer import CheckpointSigner
     from incidents.services.submissions import AfterCommit
     from incidents.services.throttle import Throttle
     from storage.agent.client import AgentProvider
@@ -99,6 +100,12 @@ def blobstore_or_none() -> BlobStore | None:
     """The blob store, or None before `flask --app wsgi init` (for CLI messages)."""
     store: BlobStore | None = _get("blobstore")
     return store
+
+
+def checkpoint_signer() -> CheckpointSigner | None:
+    """This process's background checkpoint signer (None when switched off)."""
+    value: CheckpointSigner | None = _get("checkpoint_signer")
+    return value
 
 
 def jobs() -> Jobs:

@@ -33,7 +33,8 @@ HTTP_MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or (
+    # /custody/proof/ answers JSON only (transparency-log tooling), errors included.
+    return request.path.startswith(("/api/", "/custody/proof/")) or (
         request.accept_mimetypes.best_match(["application/json", "text/html"])
         == "application/json"
     )

@@ -1,4 +1,5 @@
-"""Wire the evidence store into the application, and sign checkpoints after requests."""
+"""Wire the evidence store into the application, and sign checkpoints: a background
+signer per process (`checkpoint_signer_seconds`), woken after each request that appended."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from incidents.services.evidence.store import (
     make_transport,
     open_store,
 )
+from incidents.services.signer import CheckpointSigner
 from incidents.web import context
 
 
@@ -28,6 +30,16 @@ def init_app(app: Flask, settings: Settings, database: Database) -> None:
     keys, store = opened
     context.register(app, "keys", keys)
     context.register(app, "blobstore", store)
+    signer: CheckpointSigner | None = None
+    if settings.checkpoint_signer_seconds > 0:
+        signer = CheckpointSigner(database, keys, settings, settings.checkpoint_signer_seconds)
+        context.register(app, "checkpoint_signer", signer)
+
+        @app.before_request
+        def _start_signer() -> None:
+            # Started on the first request of each process (a web worker forked by
+            # gunicorn gets its own), not in the factory: the factory only wires.
+            signer.ensure_running()
 
     @app.teardown_request
     def _checkpoint_if_due(exc: BaseException | None) -> None:

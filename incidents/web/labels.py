@@ -147,6 +147,8 @@ ACTION_LABELS: dict[str, str] = {
     "key_retired": N_("vault key retired"),
     "vault_unsealed": N_("vault unsealed"),
     "vault_sealed": N_("vault sealed"),
+    "baseline": N_("state recorded"),
+    "bundle_statement": N_("bundle statement"),
     "actor_created": N_("actor recorded"),
     "actor_edited": N_("actor edited"),
     "post_added": N_("post added"),

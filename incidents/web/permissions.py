@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "api_v1.me": ALL_ROLES,
     "custody.public_key": PUBLIC,
     "custody.checkpoint": PUBLIC,
+    "custody.consistency": PUBLIC,
     "api_v1.custody_checkpoint": ALL_ROLES,
     "api_v1.custody_proof": ALL_ROLES,
     "api_v1.uploads_options": PUBLIC,

@@ -26,7 +26,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_public_key,
+)
 
 from storage.crypto.merkle import HASH_SIZE, CheckpointError
 
@@ -73,6 +77,21 @@ def key_id(key_name: str, public_key: Ed25519PublicKey) -> bytes:
     _check_key_name(key_name)
     material = key_name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + _raw(public_key)
     return hashlib.sha256(material).digest()[:4]
+
+
+SigningPublicKey = Ed25519PublicKey  # the name the rest of the code uses for it
+
+
+def public_key_from_pem(pem: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from SubjectPublicKeyInfo PEM (what a verifier holds: checking
+    a checkpoint never needs the private key)."""
+    try:
+        key = load_pem_public_key(pem)
+    except ValueError as e:
+        raise NoteError("not a PEM public key") from e
+    if not isinstance(key, Ed25519PublicKey):
+        raise NoteError("not an Ed25519 public key")
+    return key
 
 
 def verifier_key(key_name: str, public_key: Ed25519PublicKey) -> str:

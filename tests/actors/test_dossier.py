@@ -13,7 +13,7 @@ from pathlib import Path
 
 from incidents.services import custody
 from tests.actors.conftest import ok, submit_files
-from tests.bundles.conftest import run_verify
+from tests.bundles.conftest import run_verify, server_key
 from tests.fixtures.media import video
 from tests.review.fixtures import PHOTO, call, items_of
 from tests.review.test_pages import sign_in
@@ -38,7 +38,7 @@ def export(client, token, actor: str, tmp_path: Path) -> tuple[Path, str, object
 
 
 def test_a_dossier_names_the_person_the_incident_and_every_exhibit_hash_and_its_bundle_verifies(
-        client, world, session, tmp_path):
+        app, client, world, session, tmp_path):
     ok(call(client, "POST", f"/api/v1/review/items/{world.video_item}/assessments",
             world.reviewer.token, {"reliability": "B", "credibility": 2,
                                    "reason": "Filmed by the witness on the day."}), 201)
@@ -59,7 +59,7 @@ def test_a_dossier_names_the_person_the_incident_and_every_exhibit_hash_and_its_
     bagit = shutil.which("bagit.py") or str(Path(sys.executable).parent / "bagit.py")
     checked = subprocess.run([bagit, "--validate", str(bag)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    verified = run_verify(bag)
+    verified = run_verify(bag, "--key", server_key(app))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     pdf_sha256 = hashlib.sha256((out / "dossier.pdf").read_bytes()).hexdigest()
     assert response.headers["X-Dossier-Pdf-Sha256"] == pdf_sha256
@@ -72,7 +72,7 @@ def test_a_dossier_names_the_person_the_incident_and_every_exhibit_hash_and_its_
 
 
 def test_a_translation_rides_in_the_dossier_and_the_bundle_beside_the_original(
-        client, world, tmp_path):
+        app, client, world, tmp_path):
     links = ok(call(client, "GET", f"/api/v1/incidents/{world.incident}/involvements",
                     world.reviewer.token))["involvements"]
     citation = next(lk for lk in links if lk["role"] == "direct_perpetrator")["citations"][0]
@@ -86,7 +86,7 @@ def test_a_translation_rides_in_the_dossier_and_the_bundle_beside_the_original(
     meta = (bag / "data/metadata" / f"{world.video_item}.json").read_text()
     assert "The colonel fired into the crowd" in meta
     assert "Полковник стрелял в толпу" in meta
-    assert run_verify(bag).returncode == 0
+    assert run_verify(bag, "--key", server_key(app)).returncode == 0
 
 
 def test_rejected_links_and_their_reasons_are_in_the_exculpatory_section(client, world,
@@ -126,11 +126,11 @@ def test_items_without_consent_to_legal_use_are_listed_as_withheld(
     assert "Тайное свидетельство" not in text
     (bag,) = [p for p in out.iterdir() if p.is_dir()]
     assert items[0] in (bag / "withheld.json").read_text()
-    assert run_verify(bag).returncode == 0
+    assert run_verify(bag, "--key", server_key(app)).returncode == 0
 
 
 def test_a_superior_named_only_by_the_command_chain_has_the_incident_in_their_dossier(
-        client, world, tmp_path):
+        app, client, world, tmp_path):
     token = world.reviewer.token
     parent = ok(call(client, "POST", "/api/v1/actors", token, {
         "kind": "unit", "name_latin": "Police Department of Almaty", "force": "police"}), 201)
@@ -151,4 +151,4 @@ def test_a_superior_named_only_by_the_command_chain_has_the_incident_in_their_do
     assert "Linked through the derived command chain only" in text
     assert "confirmed by a lawyer" in text
     (bag,) = [p for p in out.iterdir() if p.is_dir()]
-    assert run_verify(bag).returncode == 0
+    assert run_verify(bag, "--key", server_key(app)).returncode == 0

@@ -21,12 +21,20 @@ from sqlalchemy.orm import Session
 from incidents.core.database import begin_write
 from incidents.core.settings import Settings
 from incidents.models import BlobRecord
-from incidents.services import custody
-from incidents.services.bundles.builder import BundleItem, BundleManifest, build_bundle
+from incidents.services import checkpoints, custody
+from incidents.services.bundles.builder import (
+    BundleCustody,
+    BundleItem,
+    BundleManifest,
+    build_bundle,
+    payload_manifest,
+)
 from incidents.services.bundles.sources import custody_for
 from incidents.services.evidence import blobs
 from storage.agent.client import AgentProvider
 from storage.blobstore import BlobStore
+from storage.crypto.keys import KeyProvider
+from storage.crypto.note import public_key_from_pem, verifier_key
 
 CREATED = datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
 WITNESS = "w" * 32
@@ -58,6 +66,7 @@ class Exported:
     bag: Path
     manifest: BundleManifest
     verifier_key: str
+    server_pem: bytes = b""
 
 
 @pytest.fixture
@@ -101,9 +110,19 @@ def make_items(session: Session, store: BlobStore, evidence: dict[str, blobs.Ing
     return make
 
 
-def subjects_for(evidence: dict[str, blobs.Ingested]) -> list[str]:
-    return [s for item_id, ing in evidence.items()
-            for s in (f"evidence:{item_id}", f"blob:{ing.record.id}")] + ["submission:sub-1"]
+def subjects_for(evidence: dict[str, blobs.Ingested]) -> dict[str, list[str]]:
+    return {item_id: [f"evidence:{item_id}", f"blob:{ing.record.id}"]
+            for item_id, ing in evidence.items()}
+
+
+def bundle_custody_for(session: Session, keys: KeyProvider, settings: Settings,
+                       evidence: dict[str, blobs.Ingested], items: list[BundleItem],
+                       name: str) -> BundleCustody:
+    """The custody part with its statement, as services.bundles.prepare makes it."""
+    manifest = hashlib.sha256(payload_manifest(items).encode()).hexdigest()
+    return custody_for(session, keys, settings, subjects_for(evidence), bundle_id=name,
+                       payload_manifest_sha256=manifest, actor=LAWYER,
+                       withheld=["ev-nocons04"])
 
 
 @pytest.fixture
@@ -111,10 +130,11 @@ def export(settings: Settings, session: Session, keys: AgentProvider, tmp_path: 
            evidence: dict[str, blobs.Ingested], make_items: Callable[[], list[BundleItem]]
            ) -> Callable[[str], Exported]:
     def run(name: str = "bundle-1") -> Exported:
-        bundle_custody = custody_for(session, keys, settings, subjects_for(evidence))
+        items = make_items()
+        bundle_custody = bundle_custody_for(session, keys, settings, evidence, items, name)
         zip_path = tmp_path / f"{name}.zip"
         with zip_path.open("wb") as out:
-            manifest = build_bundle(out, items=make_items(), custody=bundle_custody,
+            manifest = build_bundle(out, items=items, custody=bundle_custody,
                                     bundle_id=name, created_at=CREATED,
                                     withheld=[{"item": "ev-nocons04",
                                                "reason": "no consent to legal use"}],
@@ -122,7 +142,8 @@ def export(settings: Settings, session: Session, keys: AgentProvider, tmp_path: 
         target = tmp_path / f"{name}-unzipped"
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(target)
-        return Exported(zip_path, target / name, manifest, bundle_custody.verifier_key)
+        return Exported(zip_path, target / name, manifest, bundle_custody.verifier_key,
+                        bundle_custody.public_key_pem)
     return run
 
 
@@ -167,3 +188,30 @@ def rewrite_tag_manifests(bag: Path) -> None:
 
 def read_events(bag: Path) -> list[dict]:
     return [json.loads(line) for line in (bag / "custody/events.jsonl").read_text().splitlines()]
+
+
+def receipt_at(session, settings, keys, checkpoint, tmp_path: Path,
+                note: str | None = None, with_events: bool = True) -> Path:
+    """A receipt as the server gives it: one event, its proof, the checkpoint, the key."""
+    event = custody.events_for(session, "evidence:ev-photo01")[0]
+    proof = checkpoints.inclusion_proof(session, event.seq, checkpoint)
+    session.rollback()
+    receipt = {
+        "format": "incidents-receipt/v1",
+        "events": [{**custody.event_json(event),
+                    "inclusion_proof": [h.hex() for h in proof.hashes]}] if with_events else [],
+        "checkpoint": {"size": checkpoint.size, "root": checkpoint.root.hex(),
+                       "note": note or checkpoint.note,
+                       "verifier_key": verifier_key(settings.custody_origin,
+                                                    keys.signing_key().public_key())},
+    }
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    return path
+
+
+def server_key(app) -> str:  # type: ignore[no-untyped-def]
+    """The verifier key a recipient obtains from the server (not from the bundle)."""
+    keys, settings = app.extensions["keys"], app.extensions["settings"]
+    return verifier_key(settings.custody_origin,
+                        public_key_from_pem(keys.signing_public_key_pem()))

@@ -56,7 +56,8 @@ def test_the_payload_manifest_is_known_before_any_original_is_read(
 
 def _fixed_custody(session: Session, keys: AgentProvider, settings: Settings,
                    evidence: dict[str, blobs.Ingested]) -> BundleCustody:
-    return custody_for(session, keys, settings, subjects_for(evidence))
+    return custody_for(session, keys, settings, subjects_for(evidence), bundle_id="same",
+                       payload_manifest_sha256="0" * 64)
 
 
 def test_the_same_inputs_give_byte_identical_zips(

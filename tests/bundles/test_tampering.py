@@ -49,7 +49,7 @@ def test_one_changed_payload_byte_is_named(bundle: Exported) -> None:
 
 def test_an_edited_custody_event_is_named_by_seq(bundle: Exported) -> None:
     events = read_events(bundle.bag)
-    events[1]["actor"] = "someone-else"
+    events[1]["actor_commitment"] = "0" * 64  # what a v2 event's hash covers
     (bundle.bag / "custody" / "events.jsonl").write_text(
         "".join(json.dumps(e) + "\n" for e in events))
     rewrite_tag_manifests(bundle.bag)  # so only the event's own hash gives it away
@@ -62,9 +62,10 @@ def test_an_edited_event_with_its_hash_recomputed_fails_the_proof(bundle: Export
     events = read_events(bundle.bag)
     event = events[-1]
     event["details"] = '{"note":"forged"}'
-    canonical = "\n".join(["incidents-custody-event/v1", str(event["seq"]), event["time"],
-                           event["actor"] or "", event["action"], event["subject"],
-                           event["commitment"] or "", event["details"]]).encode()
+    canonical = "\n".join(["incidents-custody-event/v2", str(event["seq"]), event["time"],
+                           event["actor_commitment"], event["action"], event["subject"],
+                           event["commitment"] or "", event["subject_prev"],
+                           event["details"]]).encode()
     event["hash"] = hashlib.sha256(canonical + bytes.fromhex(event["prev_hash"])).hexdigest()
     (bundle.bag / "custody" / "events.jsonl").write_text(
         "".join(json.dumps(e) + "\n" for e in events))
@@ -105,12 +106,24 @@ def test_a_checkpoint_resigned_with_another_key_fails_against_the_server_key(
     assert "custody/checkpoint.txt: no signature by the key you gave (--key)" in problem
 
 
-def test_a_resigned_bundle_is_consistent_with_itself_which_is_why_key_matters(
-        bundle: Exported) -> None:
+def test_a_resigned_bundle_without_key_is_not_reported_valid(bundle: Exported) -> None:
     _resign_with_another_key(bundle.bag)
     result = run_verify(bundle.bag)
-    assert result.returncode == 0
+    assert result.returncode == 3, result.stdout  # consistent with itself, signer unchecked
     assert "SKIP  checkpoint signature (your key)" in result.stdout
+    assert "RESULT: SIGNER NOT CHECKED" in result.stdout
+    assert "all checks passed" not in result.stdout
+
+
+def test_a_resigned_bundle_with_the_forgers_key_as_pem_passes_only_that_key(
+        bundle: Exported, tmp_path: Path) -> None:
+    forger_vkey = _resign_with_another_key(bundle.bag)
+    pem = tmp_path / "server.pem"
+    pem.write_bytes(bundle.server_pem)
+    result = run_verify(bundle.bag, "--key", str(pem))
+    assert result.returncode == 1
+    assert "no signature by the key you gave (--key)" in result.stdout
+    assert run_verify(bundle.bag, "--key", forger_vkey).returncode == 0
 
 
 def test_an_unlisted_payload_file_is_named(bundle: Exported) -> None:

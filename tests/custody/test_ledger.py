@@ -40,11 +40,22 @@ def test_appends_form_one_gapless_chain_that_verifies(session, keys, settings):
 
 def test_an_event_hash_is_sha256_of_the_documented_encoding_and_previous_hash(session):
     first, second = add_events(session, 2)
-    text = "\n".join(["incidents-custody-event/v1", "1", second.time, "a" * 32, "annotated",
-                      "submission:1", "", '{"n":1,"note":"тест"}'])
+    actor = hashlib.sha256(b"incidents/actor-commitment/v1" + second.actor_salt
+                           + b"a" * 32).hexdigest()
+    text = "\n".join(["incidents-custody-event/v2", "1", second.time, actor, "annotated",
+                      "submission:1", "", first.hash.hex(), '{"n":1,"note":"тест"}'])
     assert second.hash == hashlib.sha256(text.encode() + first.hash).digest()
+    assert first.subject_prev == bytes(32)  # the subject's first event
     assert second.time.endswith("Z")
     assert len(second.time) == 27
+
+
+def test_a_v1_event_keeps_the_v1_encoding():
+    canonical = custody.canonical_event(4, "2026-01-05T10:00:00.000000Z", "a" * 32,
+                                        "annotated", "submission:1", None, "{}")
+    assert canonical == "\n".join(["incidents-custody-event/v1", "4",
+                                   "2026-01-05T10:00:00.000000Z", "a" * 32, "annotated",
+                                   "submission:1", "", "{}"]).encode()
 
 
 def test_details_with_floats_are_refused(session):
@@ -93,8 +104,11 @@ def test_a_rewritten_and_rehashed_history_fails_against_its_checkpoint(session, 
     prev = events[1].hash
     for row in session.scalars(sa.select(CustodyEvent).where(CustodyEvent.seq >= 2)
                                .order_by(CustodyEvent.seq)):
+        row.subject_prev = prev  # one subject here: its chain is the whole chain
         canonical = custody.canonical_event(row.seq, row.time, row.actor, row.action,
-                                            row.subject, row.commitment, row.details_json)
+                                            row.subject, row.commitment, row.details_json,
+                                            subject_prev=row.subject_prev,
+                                            actor_salt=row.actor_salt)
         row.prev_hash, row.hash = prev, custody.event_hash(canonical, prev)
         prev = row.hash
     session.get(LedgerHead, 1).hash = prev
@@ -223,3 +237,24 @@ def test_a_checkpoint_is_due_after_m_minutes(session, keys, settings):
     assert checkpoints.maybe_checkpoint(session, keys, settings) is None
     later = datetime.now(UTC) + timedelta(minutes=settings.checkpoint_every_minutes + 1)
     assert checkpoints.maybe_checkpoint(session, keys, settings, now=later).size == 1
+
+
+class _PublicHalfOnly:
+    """A key provider whose private key is sealed away (issue 12): only the public half."""
+
+    def __init__(self, keys) -> None:
+        self._pem = keys.signing_public_key_pem()
+
+    def signing_public_key_pem(self) -> bytes:
+        return self._pem
+
+    def signing_key(self):  # noqa: ANN201 - must never be called by verification
+        raise AssertionError("verification asked for the private signing key")
+
+
+def test_verify_needs_only_the_public_signing_key(session, keys, settings):
+    add_events(session, 4)
+    checkpoints.checkpoint(session, keys, settings)
+    report = ledger_verify.verify(session, _PublicHalfOnly(keys), settings)
+    assert report.ok, report.problems
+    assert report.checkpoints == 1

@@ -16,6 +16,7 @@ import pytest
 
 from incidents.models import CustodyEvent
 from incidents.web.db import get_session
+from storage.crypto.note import verifier_key
 from tests.bundles.conftest import run_verify
 from tests.review.fixtures import PHOTO, call, items_of
 from tests.review.test_incidents import BASE
@@ -23,6 +24,12 @@ from tests.review.test_pages import sign_in
 from tests.web.conftest import form_token
 
 NO_LEGAL = {"legal": False, "research": True, "publication": False, "contact": False}
+
+
+@pytest.fixture
+def server_key(keys, settings) -> str:
+    """The key a recipient obtains from the server, not from the bundle."""
+    return verifier_key(settings.custody_origin, keys.signing_key().public_key())
 
 
 def unzip(data: bytes, target: Path) -> Path:
@@ -48,7 +55,7 @@ def case_with_evidence(client, reviewer, witness, submit):
 
 
 def test_a_case_bundle_validates_with_bagit_and_its_own_verifier(
-        client, reviewer, witness, case_with_evidence, tmp_path):
+        client, reviewer, witness, case_with_evidence, tmp_path, server_key):
     response = call(client, "POST", "/api/v1/bundles", reviewer.token,
                     {"case_id": case_with_evidence["case"]})
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
@@ -57,8 +64,9 @@ def test_a_case_bundle_validates_with_bagit_and_its_own_verifier(
     bagit = shutil.which("bagit.py") or str(Path(sys.executable).parent / "bagit.py")
     checked = subprocess.run([bagit, "--validate", str(bag)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    verified = run_verify(bag)
+    verified = run_verify(bag, "--key", server_key)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "OK    completeness" in verified.stdout
     originals = list((bag / "data/originals").iterdir())
     photo = next(p for p in originals if p.suffix == ".jpg")
     assert hashlib.sha256(photo.read_bytes()).digest() == hashlib.sha256(
@@ -118,18 +126,20 @@ def test_an_unknown_item_or_two_scopes_at_once_are_refused(client, reviewer, sub
     assert sid
 
 
-def test_the_cli_writes_a_case_bundle_that_verifies(runner, case_with_evidence, tmp_path):
+def test_the_cli_writes_a_case_bundle_that_verifies(runner, case_with_evidence, tmp_path,
+                                                     server_key):
     out = tmp_path / "case.zip"
     result = runner.invoke(args=["bundle", "export", "--case", case_with_evidence["case"],
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "1 withheld" in result.output
     bag = unzip(out.read_bytes(), tmp_path / "cli")
-    assert run_verify(bag).returncode == 0
+    assert run_verify(bag, "--key", server_key).returncode == 0
 
 
 def test_the_case_page_shows_the_size_and_streams_the_bundle(client, reviewer,
-                                                             case_with_evidence, tmp_path):
+                                                             case_with_evidence, tmp_path,
+                                                             server_key):
 
 
     case = case_with_evidence["case"]
@@ -141,4 +151,21 @@ def test_the_case_page_shows_the_size_and_streams_the_bundle(client, reviewer,
     assert response.status_code == 200
     assert response.headers["X-Bundle-Withheld"] == "1"
     bag = unzip(response.get_data(), tmp_path / "web")
-    assert run_verify(bag).returncode == 0
+    assert run_verify(bag, "--key", server_key).returncode == 0
+
+
+def test_two_bundles_never_link_a_witness_through_custody_actors(
+        client, reviewer, witness, case_with_evidence, tmp_path, server_key):
+    bags = [unzip(call(client, "POST", "/api/v1/bundles", reviewer.token, scope).get_data(),
+                  tmp_path / name)
+            for name, scope in (("case", {"case_id": case_with_evidence["case"]}),
+                                ("incident", {"incident_id": case_with_evidence["incident"]}))]
+    for bag in bags:
+        text = (bag / "custody" / "events.jsonl").read_bytes()
+        assert witness.user.public_id.encode() not in text
+        assert reviewer.user.public_id.encode() not in text
+        events = [json.loads(line) for line in text.decode().splitlines()]
+        labels = {e["actor"] for e in events if e["actor"] is not None}
+        assert labels <= {"W1", "R1"}
+        assert "W1" in labels
+        assert run_verify(bag, "--key", server_key).returncode == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -193,3 +194,38 @@ def test_the_document_decryptor_also_rejects_a_blob_under_another_id(tmp_path: P
         decrypt_blob(data_b, key_a, a.blob_id)
     with pytest.raises(InvalidTag):
         open_sealed_key(private, a.key_id, b.blob_id, a.sealed_key)
+
+
+def test_a_sealed_key_opens_by_hand_from_the_documented_xwing_revision_and_enc_order() -> None:
+    """docs/formats.md "Sealed data key": enc = ML-KEM-768 ciphertext (1088) ‖ X25519
+    ephemeral key (32), shared secret per draft-connolly-cfrg-xwing-kem-06, then the RFC
+    9180 base-mode key schedule; everything below is written from the document."""
+    m_key, x_key = mlkem.MLKEM768PrivateKey.generate(), x25519.X25519PrivateKey.generate()
+    private = hpke.MLKEM768X25519PrivateKey(m_key, x_key)
+    suite = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+    info = b"incidents/blob-data-key/v1\x04abcd\x02xy"
+    sealed = suite.encrypt(b"d" * 32, private.public_key(), info=info)
+    enc, box = sealed[:1120], sealed[1120:]
+    ct_m, ct_x = enc[:1088], enc[1088:]
+    ss_m = m_key.decapsulate(ct_m)
+    ss_x = x_key.exchange(x25519.X25519PublicKey.from_public_bytes(ct_x))
+    pk_x = x_key.public_key().public_bytes_raw()
+    shared = hashlib.sha3_256(ss_m + ss_x + ct_x + pk_x + b"\\.//^\\").digest()
+    suite_id = b"HPKE" + struct.pack(">HHH", 0x647A, 0x0001, 0x0002)
+
+    def extract(salt: bytes, label: bytes, ikm: bytes) -> bytes:
+        return hmac.new(salt or bytes(32), b"HPKE-v1" + suite_id + label + ikm,
+                        hashlib.sha256).digest()
+
+    def expand(prk: bytes, label: bytes, context: bytes, length: int) -> bytes:
+        data = struct.pack(">H", length) + b"HPKE-v1" + suite_id + label + context
+        out, block, counter = b"", b"", 1
+        while len(out) < length:
+            block = hmac.new(prk, block + data + bytes([counter]), hashlib.sha256).digest()
+            out, counter = out + block, counter + 1
+        return out[:length]
+
+    context = b"\x00" + extract(b"", b"psk_id_hash", b"") + extract(b"", b"info_hash", info)
+    secret = extract(shared, b"secret", b"")
+    key, nonce = expand(secret, b"key", context, 32), expand(secret, b"base_nonce", context, 12)
+    assert AESGCM(key).decrypt(nonce, box, b"") == b"d" * 32

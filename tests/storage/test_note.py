@@ -155,8 +155,10 @@ def _run_openssl_doc_commands(
     script = f"""
 set -eu
 VKEY='{vkey}'
+ORIGIN=$(head -n 1 checkpoint.txt)
 sed '/^$/,$d' checkpoint.txt > body.txt
-tail -n 1 checkpoint.txt | cut -d ' ' -f 3 | base64 -d | tail -c 64 > sig.bin
+sed '1,/^$/d' checkpoint.txt | grep -F -m 1 "— $ORIGIN " \\
+  | cut -d ' ' -f 3 | base64 -d | tail -c 64 > sig.bin
 {{ printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'
   printf '%s' "$VKEY" | cut -d + -f 3- | base64 -d | tail -c 32; }} > pub.der
 openssl pkeyutl -verify -pubin -keyform DER -inkey pub.der -rawin -in body.txt -sigfile sig.bin
@@ -173,6 +175,20 @@ def test_signature_verifies_with_stock_openssl(tmp_path: Path, key: Ed25519Priva
     assert result.returncode == 0, result.stderr
     assert "Signature Verified Successfully" in result.stdout
     assert (tmp_path / "body.txt").read_bytes() == note.split_note(signed)[0].encode()
+
+
+def test_the_openssl_recipe_picks_the_servers_line_after_a_witness_cosignature(
+        tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    signed = note.sign_checkpoint(ORIGIN, 3, ROOT, WHEN, key, ORIGIN)
+    witness = Ed25519PrivateKey.generate()
+    text, _sigs = note.split_note(signed)
+    cosigned = note.sign_note(text, witness, "witness.example/w1")
+    both = signed + cosigned.split("\n\n", 1)[1]  # the witness's line last
+    assert both.rstrip("\n").rsplit("\n", 1)[1].startswith("\u2014 witness.example/w1 ")
+    result = _run_openssl_doc_commands(tmp_path, both, note.verifier_key(ORIGIN,
+                                                                         key.public_key()))
+    assert result.returncode == 0, result.stderr
+    assert "Signature Verified Successfully" in result.stdout
 
 
 def test_openssl_rejects_an_edited_body(tmp_path: Path, key: Ed25519PrivateKey) -> None:

@@ -23,9 +23,11 @@ TESTIMONY = "Они стреляли в толпу у акимата. Мен о�
 
 
 def _canonical(event: dict[str, object], event_format: str) -> bytes:
+    assert event["format"] == event_format == "incidents-custody-event/v2"
     return "\n".join([event_format, str(event["seq"]), str(event["time"]),
-                      str(event["actor"] or ""), str(event["action"]), str(event["subject"]),
-                      str(event["commitment"] or ""), str(event["details"])]).encode("utf-8")
+                      str(event["actor_commitment"]), str(event["action"]),
+                      str(event["subject"]), str(event["commitment"] or ""),
+                      str(event["subject_prev"]), str(event["details"])]).encode("utf-8")
 
 
 def _root_from_proof(index: int, size: int, leaf: bytes, proof: list[bytes]) -> bytes:

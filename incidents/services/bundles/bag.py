@@ -22,10 +22,15 @@ PROOFS_FORMAT = "incidents-bundle-proofs/v1"
 
 # These two must stay equal to incidents.services.custody's (a test holds that line); they
 # are repeated here and in verify.py so that neither needs the server's code.
-EVENT_FORMAT = "incidents-custody-event/v1"
+EVENT_FORMAT = "incidents-custody-event/v2"
+EVENT_FORMAT_V1 = "incidents-custody-event/v1"
 
 
 COMMITMENT_TAG = b"incidents/evidence-commitment/v1"
+ACTOR_TAG = b"incidents/actor-commitment/v1"
+
+
+STATEMENT_FORMAT = "incidents-bundle-statement/v1"
 
 
 ALGORITHMS = ("sha256", "sha512")
@@ -48,6 +53,11 @@ VERIFY_TEMPLATE = HERE / "VERIFY.md.in"
 
 EVENT_FIELDS = ("seq", "time", "actor", "action", "subject", "commitment", "details",
                 "prev_hash", "hash")
+
+
+# Written for v2 events only: what their hash covers instead of the (pseudonymous) actor,
+# and the per-subject link.
+EVENT_FIELDS_V2 = ("format", "actor_commitment", "subject_prev")
 
 
 class BundleError(Exception):
@@ -93,6 +103,7 @@ class BundleCustody:
     public_key_pem: bytes
     verifier_key: str
     origin: str
+    tsa_token: bytes | None = None  # the checkpoint's RFC 3161 token, when there is one
 
 
 @dataclass(frozen=True)
@@ -171,6 +182,11 @@ def _events_jsonl(custody: BundleCustody) -> bytes:
         if missing:
             raise BundleError(f"a custody event lacks {missing[0]}")
         record = {name: event[name] for name in EVENT_FIELDS}
+        if event.get("format", EVENT_FORMAT_V1) != EVENT_FORMAT_V1:
+            missing = [name for name in EVENT_FIELDS_V2 if name not in event]
+            if missing:
+                raise BundleError(f"a v2 custody event lacks {missing[0]}")
+            record.update({name: event[name] for name in EVENT_FIELDS_V2})
         lines.append(json.dumps(record, sort_keys=True, ensure_ascii=False,
                                 separators=(",", ":")))
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""

@@ -7,8 +7,10 @@ Layout of the ZIP (every entry under one top folder named after the bundle id)::
                                              the caller's (consent-filtered) metadata
     data/originals/<file>                    the original bytes, exactly as received
     manifest-sha256.txt, manifest-sha512.txt payload manifests
-    custody/events.jsonl, proofs.json,       custody events with RFC 6962 inclusion proofs,
-      checkpoint.txt, public-key.pem         the signed checkpoint and the server's key
+    custody/events.jsonl, proofs.json,       custody events with RFC 6962 inclusion proofs
+      checkpoint.txt, public-key.pem         (the bundle statement among them), the signed
+      [checkpoint.tsr]                       checkpoint, the server's key, the checkpoint's
+                                             RFC 3161 timestamp token when there is one
     withheld.json, VERIFY.md, verify.py      what was left out and why; how to check
     tagmanifest-sha256.txt, -sha512.txt      tag manifests, last
 
@@ -244,6 +246,8 @@ def _generate(
         "VERIFY.md": verify_md(bundle_id=bundle_id, custody=custody, created_at=created_at),
         "verify.py": VERIFY_SCRIPT.read_bytes(),
     }
+    if custody.tsa_token:
+        tags["custody/checkpoint.tsr"] = custody.tsa_token
     payload_size = sum(i.size for i in ordered) + sum(len(m) for m in metadata.values())
     oxum = f"{payload_size}.{2 * len(ordered)}"
     bag_info = _bag_info(bundle_id=bundle_id, created_at=created_at, organization=organization,

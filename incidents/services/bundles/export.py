@@ -17,6 +17,7 @@ Witness pseudonyms never enter a bundle: each witness is "W1", "W2"... in that b
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,12 @@ from incidents.models import (
 from incidents.services import cases, custody, incidents, review
 from incidents.services.access import STAFF
 from incidents.services.actors import involvements
-from incidents.services.bundles.builder import BundleItem, BundleManifest, stream_bundle
+from incidents.services.bundles.builder import (
+    BundleItem,
+    BundleManifest,
+    payload_manifest,
+    stream_bundle,
+)
 from incidents.services.bundles.sources import BundleKeys, custody_for
 from incidents.services.evidence import blobs
 from storage.blobstore import BlobStore
@@ -183,6 +189,23 @@ class Export:
         self.on_done(self.manifest)
 
 
+def _pseudonyms(session: Session, witnesses: dict[str, str]) -> Callable[[str], str]:
+    """Per-bundle labels: the witnesses as in the metadata (W1, W2...), staff by role (R1
+    reviewers, A1 admins...), anyone else U1...; never an account id (THREATS.md)."""
+    labels = dict(witnesses)
+    counters: dict[str, int] = {}
+
+    def label(actor: str) -> str:
+        if actor not in labels:
+            role = session.scalar(select(User.role).where(User.public_id == actor))
+            prefix = {"reviewer": "R", "admin": "A", "researcher": "S"}.get(
+                role.value if role is not None else "", "U")
+            counters[prefix] = counters.get(prefix, 0) + 1
+            labels[actor] = f"{prefix}{counters[prefix]}"
+        return labels[actor]
+    return label
+
+
 def new_bundle_id(now: datetime) -> str:
     return f"bundle-{now:%Y%m%d}-{secrets.token_hex(4)}"
 
@@ -204,10 +227,14 @@ def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Sett
         session, store, [i.id for i in bundle_plan.items], actor=actor)
     witnesses: dict[int, str] = {}
     items: list[BundleItem] = []
-    subjects: list[str] = []
+    subjects: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
     for item in bundle_plan.items:
         owner = item.submission.owner_id
         witness = witnesses.setdefault(owner, f"W{len(witnesses) + 1}")
+        owner_row = session.get(User, owner)
+        if owner_row is not None:
+            labels.setdefault(owner_row.public_id, witness)
         record = session.get(BlobRecord, item.blob_id)
         assert record is not None
         sha256, salt = blobs.unseal_digest(store.keys, record)
@@ -222,10 +249,15 @@ def prepare(session: Session, store: BlobStore, keys: BundleKeys, settings: Sett
             size=record.size, sha256=sha256, salt=salt.hex(),
             metadata=item_metadata(session, item, witness, translated.get(item.id)),
             open=opener))
-        subjects += [f"evidence:{item.public_id}", f"blob:{item.blob_id}"]
-    bundle_custody = custody_for(session, keys, settings, subjects)
+        subjects[item.public_id] = [f"evidence:{item.public_id}", f"blob:{item.blob_id}"]
     now = utcnow()
     bundle_id = bundle_id or new_bundle_id(now)
+    bundle_custody = custody_for(
+        session, keys, settings, subjects, bundle_id=bundle_id,
+        payload_manifest_sha256=hashlib.sha256(
+            payload_manifest(items).encode("utf-8")).hexdigest(),
+        about=bundle_plan.subject, withheld=[w["item"] for w in bundle_plan.withheld],
+        actor=actor, pseudonyms=_pseudonyms(session, labels))
     stream = stream_bundle(items=items, custody=bundle_custody, bundle_id=bundle_id,
                            created_at=now, withheld=bundle_plan.withheld,
                            organization=organization, progress=progress, beside=beside)

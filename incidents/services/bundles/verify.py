@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """Check an evidence bundle offline: files, hashes, custody events, proofs, signature.
 
-    python3 verify.py [BAG_DIR_OR_ZIP] [--key "<name>+<key id>+<base64 key>"]
+    python3 verify.py [BAG_DIR_OR_ZIP] [--key "<name>+<key id>+<base64 key>" | --key FILE.pem]
+                      [--tsa-cert TSA-CA.pem] [--receipt RECEIPT.json [--consistency PROOF.json]]
 
 Needs Python 3.9 or later and the `cryptography` package (pip install cryptography);
 nothing else, and no network. Run without arguments from inside an unzipped bundle, or
-give the folder or the .zip file. Exit status 0 means every check below held; 1 means a
-check failed (the first problem is named); 2 means the bundle could not be read at all.
+give the folder or the .zip file.
+
+Exit status:
+  0  every check held AND the checkpoint was signed by the key you gave with --key;
+  1  a check failed (the first problem is named);
+  2  the bundle (or a file you named) could not be read at all, or the arguments are wrong;
+  3  every check held, but no --key was given: the signer was NOT checked, so a bundle
+     whose whole history was rewritten and re-signed with another key would look the
+     same. Give --key (from the server's published key, not from the bundle).
 
 What it checks (formats: docs/formats.md of the platform, repeated in VERIFY.md):
 
@@ -20,9 +28,19 @@ What it checks (formats: docs/formats.md of the platform, repeated in VERIFY.md)
    rebuilds the manifests passes steps 1-3 but fails here.
 5. Each custody event's hash recomputes from its fields and the previous event's hash.
 6. Each event's inclusion proof (RFC 6962) leads to the root of the signed checkpoint.
-7. The checkpoint's Ed25519 signature verifies with the public key in the bundle and,
+7. The bundle is complete: the bundle statement (a custody event under the checkpoint)
+   names every item and the last event of each of the item's subject chains; every
+   event on those chains (each v2 event names the previous event of its subject) is in
+   the bundle, every item is present, and the statement's payload manifest hash matches.
+8. The checkpoint's Ed25519 signature verifies with the public key in the bundle and,
    with --key, with the server's key as published elsewhere. Only --key proves the
    bundle was not re-signed by someone else: give it whenever you can.
+9. With --tsa-cert, the checkpoint's RFC 3161 timestamp token (custody/checkpoint.tsr)
+   verifies against that authority certificate (with `openssl ts -verify`).
+10. With --receipt, a witness receipt's events recompute, its proofs lead to its signed
+   checkpoint, and that checkpoint is the bundle's, or consistent with it (RFC 6962
+   consistency proof, from the receipt's size to the bundle's, given with --consistency
+   as served by GET /custody/proof/consistency).
 """
 
 from __future__ import annotations
@@ -34,8 +52,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
+import subprocess  # noqa: S404 - openssl ts, for --tsa-cert only
 import sys
+import tempfile
 import zipfile
 from typing import IO, Any, Union
 
@@ -54,8 +75,14 @@ except ImportError:  # pragma: no cover - depends on the user's machine
                      "python3 -m pip install cryptography\n")
     sys.exit(2)
 
-EVENT_FORMAT = "incidents-custody-event/v1"
+EVENT_FORMAT_V1 = "incidents-custody-event/v1"
+EVENT_FORMAT = "incidents-custody-event/v2"
 COMMITMENT_TAG = b"incidents/evidence-commitment/v1"
+ACTOR_TAG = b"incidents/actor-commitment/v1"
+STATEMENT_FORMAT = "incidents-bundle-statement/v1"
+RECEIPT_FORMAT = "incidents-receipt/v1"
+ZERO_HASH = "0" * 64
+EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE, EXIT_SIGNER_UNCHECKED = 0, 1, 2, 3
 ITEM_FORMAT = "incidents-bundle-item/v1"
 PROOFS_FORMAT = "incidents-bundle-proofs/v1"
 EM_DASH = "\u2014"
@@ -209,6 +236,38 @@ def parse_manifest(bag: Bag, name: str, algorithm: str) -> dict[str, str]:
     return entries
 
 
+# --- custody events ----------------------------------------------------------------------------
+
+
+def event_canonical(event: dict[str, Any]) -> bytes:
+    """The bytes an event's hash covers (docs/formats.md "Custody events"), v1 or v2."""
+    seq = event["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise TypeError("seq is not an integer")
+    fmt = event.get("format", EVENT_FORMAT_V1)
+    if fmt == EVENT_FORMAT_V1:
+        fields = [EVENT_FORMAT_V1, str(seq), event["time"], event["actor"] or "",
+                  event["action"], event["subject"], event["commitment"] or "",
+                  event["details"]]
+    elif fmt == EVENT_FORMAT:
+        if not HEX64.fullmatch(event["subject_prev"]):
+            raise ValueError("subject_prev is not 64 hex digits")
+        fields = [EVENT_FORMAT, str(seq), event["time"], event["actor_commitment"],
+                  event["action"], event["subject"], event["commitment"] or "",
+                  event["subject_prev"], event["details"]]
+    else:
+        raise ValueError(f"unknown event format {fmt!r}")
+    if not all(isinstance(f, str) for f in fields):
+        raise TypeError("a field has the wrong type")
+    return "\n".join(fields).encode("utf-8")
+
+
+def event_hash_ok(event: dict[str, Any]) -> bool:
+    canonical = event_canonical(event)
+    return hashlib.sha256(canonical + bytes.fromhex(event["prev_hash"])).hexdigest() \
+        == event["hash"]
+
+
 # --- the checks ------------------------------------------------------------------------------
 
 
@@ -315,11 +374,7 @@ class Verifier:
             try:
                 event = json.loads(line)
                 seq = event["seq"]
-                fields = [EVENT_FORMAT, str(seq), event["time"], event["actor"] or "",
-                          event["action"], event["subject"], event["commitment"] or "",
-                          event["details"]]
-                if not isinstance(seq, int) or not all(isinstance(f, str) for f in fields):
-                    raise TypeError("a field has the wrong type")
+                canonical = event_canonical(event)
                 prev_hash = bytes.fromhex(event["prev_hash"])
                 stored = bytes.fromhex(event["hash"])
             except (ValueError, KeyError, TypeError) as e:
@@ -328,7 +383,6 @@ class Verifier:
             where = f"custody event seq {seq}"
             if previous is not None and seq <= previous["seq"]:
                 raise Problem(f"{where}: out of order or repeated")
-            canonical = "\n".join(fields).encode("utf-8")
             if hashlib.sha256(canonical + prev_hash).digest() != stored:
                 raise Problem(f"{where}: its hash does not recompute from its fields "
                               "(the event was edited)")
@@ -342,6 +396,84 @@ class Verifier:
         if not self.events:
             raise Problem("custody/events.jsonl: holds no events")
         return f"{len(self.events)} events, every hash recomputes"
+
+    def check_complete(self) -> str:
+        """The bundle statement names every item and the end of each subject chain; every
+        event on those chains, and every item, is here; the payload manifest matches."""
+        bundle_id = self._bag_info().get("External-Identifier", "")
+        found = [e for e in self.events.values() if e["action"] == "bundle_statement"
+                 and e["subject"] == f"bundle:{bundle_id}"]
+        if not found:
+            raise Problem(f"custody/events.jsonl: no bundle statement for {bundle_id!r}: "
+                          "nothing shows which events and items this bundle must hold")
+        statement = found[-1]
+        try:
+            doc = json.loads(statement["details"])
+            if doc.get("format") != STATEMENT_FORMAT or doc.get("bundle") != bundle_id:
+                raise ValueError("not a statement of this bundle")
+            chains = doc["items"]
+            manifest_hash = doc["payload_manifest_sha256"]
+            if not isinstance(chains, dict):
+                raise TypeError("items is not an object")
+        except (ValueError, KeyError, TypeError) as e:
+            raise Problem(f"custody event seq {statement['seq']}: not a bundle statement "
+                          f"({e})") from e
+        here = {p[len("data/metadata/"):-len(".json")] for p in self.payload
+                if p.startswith("data/metadata/") and p.endswith(".json")}
+        for item in sorted(set(chains) - here):
+            raise Problem(f"item {item}: named by the bundle statement (event "
+                          f"{statement['seq']}) but missing from the bundle (dropped)")
+        for item in sorted(here - set(chains)):
+            raise Problem(f"item {item}: in the bundle but not in its statement")
+        actual = hashlib.sha256(read_bytes(self.bag, "manifest-sha256.txt")).hexdigest()
+        if actual != manifest_hash:
+            raise Problem(f"manifest-sha256.txt: its SHA-256 is {actual}, the bundle statement "
+                          f"(event {statement['seq']}) says {manifest_hash}: the payload was "
+                          "changed after export")
+        actors = doc.get("actors", {})
+        label_of = {c: label for label, cs in actors.items() for c in cs}
+        for shown in self.events.values():
+            if shown is statement or shown.get("format", EVENT_FORMAT_V1) == EVENT_FORMAT_V1:
+                continue
+            if shown["actor_commitment"] and label_of.get(shown["actor_commitment"]) \
+                    != shown["actor"]:
+                raise Problem(f"custody event seq {shown['seq']}: its actor label "
+                              f"{shown['actor']!r} is not the one the bundle statement gives "
+                              "its actor commitment")
+        by_hash = {e["hash"]: e for e in self.events.values()}
+        walked = legacy = 0
+        for item in sorted(chains):
+            for end in chains[item]:
+                subject = end["subject"]
+                last = self.events.get(end["seq"])
+                if last is None or last["hash"] != end["hash"] or last["subject"] != subject:
+                    raise Problem(f"item {item}: the last event of {subject} (seq {end['seq']}"
+                                  ") is missing from custody/events.jsonl (dropped)")
+                event = last
+                while True:
+                    walked += 1
+                    if event.get("format", EVENT_FORMAT_V1) == EVENT_FORMAT_V1:
+                        # Written before per-subject chains: the rest of this subject's
+                        # history cannot be proven complete (docs/formats.md).
+                        legacy += 1
+                        break
+                    link = event["subject_prev"]
+                    if link == ZERO_HASH:
+                        break
+                    earlier = by_hash.get(link)
+                    if earlier is None:
+                        raise Problem(f"item {item}: an event of {subject} before seq "
+                                      f"{event['seq']} is missing from custody/events.jsonl "
+                                      f"(dropped; it has hash {link})")
+                    if earlier["subject"] != subject:
+                        raise Problem(f"custody event seq {event['seq']}: its subject_prev "
+                                      f"names event {earlier['seq']}, about another subject")
+                    event = earlier
+        detail = f"{len(chains)} items, {walked} events on their subject chains, all present"
+        if legacy:
+            detail += (f" ({legacy} chain(s) reach events written before per-subject chains; "
+                       "those earlier events cannot be proven complete)")
+        return detail
 
     def check_items(self) -> str:
         """Each original matches its metadata file and the commitment in a custody event."""
@@ -388,20 +520,9 @@ class Verifier:
 
     def check_checkpoint(self) -> str:
         """Parse the signed note; verify the signature with the bundled key."""
-        note = read_text(self.bag, "custody/checkpoint.txt")
-        sep = note.rfind("\n\n")
-        if sep < 0 or not note.endswith("\n"):
-            raise Problem("custody/checkpoint.txt: not a signed note")
-        text, signatures = note[: sep + 1], note[sep + 2:-1].split("\n")
-        lines = text[:-1].split("\n")
-        try:
-            origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2],
-                                                                          validate=True)
-            if len(root) != 32 or str(size) != lines[1]:
-                raise ValueError("bad size or root")
-        except (IndexError, ValueError, binascii.Error) as e:
-            raise Problem("custody/checkpoint.txt: not a checkpoint (origin, size, root)") from e
-        self.checkpoint = (origin, size, root, text, signatures)
+        self.checkpoint = parse_note(read_text(self.bag, "custody/checkpoint.txt"),
+                                     "custody/checkpoint.txt")
+        origin, size = self.checkpoint[0], self.checkpoint[1]
         try:
             public = load_pem_public_key(read_bytes(self.bag, "custody/public-key.pem"))
         except ValueError as e:
@@ -426,6 +547,9 @@ class Verifier:
             raise Problem(f"custody/proofs.json: tree size {tree_size}, the checkpoint has "
                           f"{size}")
         for seq in sorted(self.events):
+            if seq >= size:
+                raise Problem(f"custody event seq {seq}: not in the checkpoint's tree of size "
+                              f"{size} (an older checkpoint was swapped in?)")
             path = proofs.get(str(seq))
             if path is None:
                 raise Problem(f"custody event seq {seq}: no inclusion proof")
@@ -446,7 +570,7 @@ class Verifier:
     def check_key(self) -> str:
         """The checkpoint also verifies with the key the user gave (--key)."""
         origin = self.checkpoint[0]
-        name, public = parse_verifier_key(self.key or "")
+        name, public = load_user_key(self.key or "", origin)
         if name != origin:
             raise Problem(f"--key: names {name}, the checkpoint was signed as {origin}")
         verify_signature(self.checkpoint, name, public, "the key you gave (--key)")
@@ -456,6 +580,21 @@ class Verifier:
 def key_id(name: str, public: Ed25519PublicKey) -> bytes:
     raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return hashlib.sha256(name.encode("utf-8") + b"\n\x01" + raw).digest()[:4]
+
+
+def load_user_key(value: str, origin: str) -> tuple[str, Ed25519PublicKey]:
+    """--key: a C2SP verifier key string, or a PEM file holding the Ed25519 public key
+    (whose signer name is then the checkpoint's origin)."""
+    if "+" not in value and os.path.isfile(value):
+        try:
+            with open(value, "rb") as f:
+                public = load_pem_public_key(f.read())
+        except (OSError, ValueError) as e:
+            raise Problem(f"--key: {value} is not a PEM public key ({e})") from e
+        if not isinstance(public, Ed25519PublicKey):
+            raise Problem(f"--key: {value} is not an Ed25519 key")
+        return origin, public
+    return parse_verifier_key(value)
 
 
 def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
@@ -529,8 +668,153 @@ CHECKS = [
     ("originals against metadata and custody commitments", "check_items"),
     ("checkpoint signature (bundled key)", "check_checkpoint"),
     ("inclusion proofs", "check_proofs"),
+    ("completeness (bundle statement and subject chains)", "check_complete"),
     ("checkpoint signature (your key)", "check_key"),
 ]
+
+
+def consistent(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
+               proof: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2: whether tree (old_size, old_root) is a prefix of the new one."""
+    if not 0 <= old_size <= new_size or any(len(p) != 32 for p in proof):
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        return not proof
+    if not proof:
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = hashlib.sha256(b"\x01" + c + fr).digest()
+            sr = hashlib.sha256(b"\x01" + c + sr).digest()
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = hashlib.sha256(b"\x01" + sr + c).digest()
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == old_root and sr == new_root
+
+
+def parse_note(note: str, where: str) -> Note:
+    sep = note.rfind("\n\n")
+    if sep < 0 or not note.endswith("\n"):
+        raise Problem(f"{where}: not a signed note")
+    text, signatures = note[: sep + 1], note[sep + 2:-1].split("\n")
+    lines = text[:-1].split("\n")
+    try:
+        origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+        if len(root) != 32 or str(size) != lines[1]:
+            raise ValueError("bad size or root")
+    except (IndexError, ValueError, binascii.Error) as e:
+        raise Problem(f"{where}: not a checkpoint (origin, size, root)") from e
+    return (origin, size, root, text, signatures)
+
+
+def check_tsa(verifier: Verifier, ca_file: str) -> str:
+    """The checkpoint's RFC 3161 token verifies against the TSA certificate you gave."""
+    if "custody/checkpoint.tsr" not in verifier.present:
+        raise Problem("custody/checkpoint.tsr: missing: this bundle's checkpoint has no "
+                      "RFC 3161 timestamp")
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise Problem("--tsa-cert: the `openssl` command is needed to check the timestamp")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "checkpoint.txt")
+        token = os.path.join(tmp, "checkpoint.tsr")
+        with open(data, "wb") as f:
+            f.write(read_bytes(verifier.bag, "custody/checkpoint.txt"))
+        with open(token, "wb") as f:
+            f.write(read_bytes(verifier.bag, "custody/checkpoint.tsr"))
+        result = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [openssl, "ts", "-verify", "-data", data, "-in", token, "-token_in",
+             "-CAfile", ca_file], capture_output=True, text=True)
+    if result.returncode != 0 or "Verification: OK" not in result.stdout:
+        raise Problem("custody/checkpoint.tsr: the timestamp token does not verify against "
+                      f"{ca_file} over custody/checkpoint.txt")
+    return f"custody/checkpoint.tsr verifies against {ca_file}"
+
+
+def check_receipt(verifier: Verifier, path: str, consistency: str | None) -> str:
+    """A witness receipt: its events and proofs hold, its checkpoint is signed by the
+    receipt's verifier key (or --key), and it is consistent with the bundle's checkpoint."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            receipt = json.load(f)
+        if receipt.get("format") != RECEIPT_FORMAT:
+            raise ValueError(f"format is not {RECEIPT_FORMAT}")
+        cp = receipt["checkpoint"]
+        events = receipt["events"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise Problem(f"{path}: not a witness receipt ({e})") from e
+    note = parse_note(cp["note"], f"{path} checkpoint")
+    origin, size, root = note[0], note[1], note[2]
+    if verifier.key:
+        name, public = load_user_key(verifier.key, origin)
+        which = "the key you gave (--key)"
+    else:
+        name, public = parse_verifier_key(cp.get("verifier_key") or "")
+        which = "the receipt's verifier key"
+    verify_signature(note, name, public, which)
+    bundle_name = verifier.checkpoint[0]
+    for event in events:
+        try:
+            ok = event_hash_ok(event)
+            hashes = [bytes.fromhex(h) for h in event["inclusion_proof"]]
+        except (ValueError, KeyError, TypeError) as e:
+            raise Problem(f"{path}: event {event.get('seq')!r} is malformed ({e})") from e
+        if not ok:
+            raise Problem(f"{path}: event seq {event['seq']}: its hash does not recompute")
+        leaf = hashlib.sha256(b"\x00" + bytes.fromhex(event["hash"])).digest()
+        if root_from_proof(leaf, event["seq"], size, hashes) != root:
+            raise Problem(f"{path}: event seq {event['seq']}: the inclusion proof does not "
+                          "lead to the receipt's checkpoint")
+    _b_origin, b_size, b_root, _text, _sigs = verifier.checkpoint
+    if origin != bundle_name:
+        raise Problem(f"{path}: the receipt's log is {origin}, the bundle's {bundle_name}")
+    try:
+        verify_signature(verifier.checkpoint, name, public, which)
+    except Problem as e:
+        raise Problem(f"{path}: the bundle's checkpoint is not signed by {which}: the "
+                      "bundle and the receipt come from different keys") from e
+    if size == b_size:
+        if root != b_root:
+            raise Problem(f"{path}: the receipt and the bundle have different roots for tree "
+                          f"size {size}: the log forked (history was rewritten)")
+        return f"the receipt's checkpoint (size {size}) is the bundle's"
+    if consistency is None:
+        first, second = sorted((size, b_size))
+        raise Problem(f"{path}: tree sizes {size} (receipt) and {b_size} (bundle) differ: get "
+                      f"GET /custody/proof/consistency?first={first}&second={second} from "
+                      "the server or a mirror and pass it with --consistency")
+    try:
+        with open(consistency, encoding="utf-8") as f:
+            doc = json.load(f)
+        proof = [bytes.fromhex(h) for h in doc["proof"]]
+        first, second = doc["first"], doc["second"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise Problem(f"{consistency}: not a consistency proof ({e})") from e
+    small, large = sorted(((size, root), (b_size, b_root)))
+    if (first, second) != (small[0], large[0]):
+        raise Problem(f"{consistency}: a proof from {first} to {second}, not from "
+                      f"{small[0]} to {large[0]}")
+    if not consistent(small[0], large[0], small[1], large[1], proof):
+        raise Problem(f"{path}: the receipt's checkpoint (size {size}) is NOT consistent with "
+                      f"the bundle's (size {b_size}): the log forked (history was rewritten)")
+    return f"the receipt's checkpoint (size {size}) is consistent with the bundle's ({b_size})"
 
 
 def open_bag(path: str) -> Bag:
@@ -545,30 +829,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check an evidence bundle offline.")
     parser.add_argument("bag", nargs="?", default=os.path.dirname(os.path.abspath(__file__)),
                         help="the unzipped bundle folder or the .zip (default: this folder)")
-    parser.add_argument("--key", help="the server's verifier key, from a source you trust: "
-                        "<name>+<key id>+<base64 key>")
+    parser.add_argument("--key", help="the server's key, from a source you trust: its "
+                        "verifier key <name>+<key id>+<base64 key>, or a PEM file")
+    parser.add_argument("--tsa-cert", help="the timestamp authority's CA certificate (PEM): "
+                        "check the checkpoint's RFC 3161 timestamp")
+    parser.add_argument("--receipt", help="a witness receipt (JSON) to check against the bundle")
+    parser.add_argument("--consistency", help="a consistency proof (JSON, from GET "
+                        "/custody/proof/consistency) between the receipt and the bundle")
     args = parser.parse_args(argv)
     try:
         verifier = Verifier(open_bag(args.bag), args.key)
+        for named in (args.tsa_cert, args.receipt, args.consistency):
+            if named is not None and not os.path.isfile(named):
+                raise Unreadable(f"{named}: no such file")
     except Unreadable as e:
         print(f"ERROR {e}")
-        return 2
+        return EXIT_UNREADABLE
     print(f"Checking {args.bag}")
-    for title, method in CHECKS:
-        if method == "check_key" and not args.key:
+    checks: list[tuple[str, Any]] = [(t, getattr(verifier, m)) for t, m in CHECKS]
+    if args.tsa_cert:
+        checks.append(("checkpoint timestamp (RFC 3161)",
+                       lambda: check_tsa(verifier, args.tsa_cert)))
+    if args.receipt:
+        checks.append(("witness receipt", lambda: check_receipt(verifier, args.receipt,
+                                                                args.consistency)))
+    for title, check in checks:
+        if check == verifier.check_key and not args.key:
             print(f"SKIP  {title}: no --key given. The bundled key only shows the bundle is "
                   "consistent with itself; compare the server's published key (--key).")
             continue
         try:
-            detail = getattr(verifier, method)()
+            detail = check()
         except Problem as e:
             print(f"FAIL  {title}: {e}")
             print(f"RESULT: FAILED. First problem: {e}")
-            return 1
+            return EXIT_FAILED
         print(f"OK    {title}: {detail}")
-    print("RESULT: all checks passed" + ("" if args.key else
-                                         " (signer not checked against --key)"))
-    return 0
+    if not args.key:
+        print("RESULT: SIGNER NOT CHECKED. Every other check passed, but without --key a "
+              "bundle re-signed by someone else looks the same (exit status 3).")
+        return EXIT_SIGNER_UNCHECKED
+    print("RESULT: all checks passed, signed by the key you gave")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from incidents.core.database import Database
 from incidents.core.settings import Settings
 from incidents.services import checkpoints
 from incidents.services.evidence import orphans as orphan_blobs
+from incidents.services.signer import CheckpointSigner
 from storage.agent.client import AgentProvider, LocalTransport, SocketTransport, Transport
 from storage.agent.core import Vault
 from storage.backends import make_backend
@@ -135,11 +136,16 @@ def _quarantine_orphans_at_start_up(database: Database, store: BlobStore,
         raise EvidenceStartupError(f"cannot read the blob folder: {e}") from e
 
 
-def checkpoint_if_due(database: Database, keys: AgentProvider, settings: Settings) -> None:
-    """After a request that appended custody events: sign a checkpoint if one is due."""
+def checkpoint_if_due(database: Database, keys: AgentProvider, settings: Settings,
+                      signer: CheckpointSigner | None = None) -> None:
+    """After a request that appended custody events: wake the background signer (it signs
+    off the request thread), or without one sign a checkpoint if one is due."""
     if not database.session.registry.has():
         return
     if not database.session().info.pop("custody_appended", False):
+        return
+    if signer is not None:
+        signer.wake()
         return
     try:
         with database.new_session() as session:

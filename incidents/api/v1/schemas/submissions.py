@@ -68,6 +68,11 @@ class ReceiptItemOut(Out):
 
 
 class ReceiptEventOut(Out):
+    format: str = Field(description="incidents-custody-event/v1 or /v2; the hash differs")
+    actor_commitment: str | None = Field(
+        default=None, description="v2 only: what the hash covers instead of `actor`")
+    subject_prev: str | None = Field(
+        default=None, description="v2 only: hash of the previous event about the subject")
     seq: int
     time: str
     actor: str | None
@@ -86,6 +91,7 @@ class ReceiptCheckpointOut(Out):
     root: str | None
     note: str | None
     public_key: str
+    verifier_key: str = Field(description="C2SP verifier key of the checkpoint's signer")
 
 
 class ReceiptOut(Out):
