@@ -155,6 +155,9 @@ def cluster() -> Iterator[Cluster]:
         "INCIDENTS_SECURE_COOKIES": "false",
         "SECRET_KEY": "cluster-test-" + secrets.token_hex(16),
         "INCIDENTS_UPLOAD_LEASE_SECONDS": "3",
+        # The credential throttle's first delay, long enough that the login test's requests
+        # cannot outrun it on a loaded machine (the default is 1 s, doubling).
+        "INCIDENTS_LOGIN_DELAY_BASE_SECONDS": "60",
     }
     c = Cluster(env=env, instance=instance, others=[moto])
     try:
