@@ -156,8 +156,9 @@ def cluster() -> Iterator[Cluster]:
         "SECRET_KEY": "cluster-test-" + secrets.token_hex(16),
         "INCIDENTS_UPLOAD_LEASE_SECONDS": "3",
         # The credential throttle's first delay, long enough that the login test's requests
-        # cannot outrun it on a loaded machine (the default is 1 s, doubling).
-        "INCIDENTS_LOGIN_DELAY_BASE_SECONDS": "60",
+        # cannot outrun it on a loaded machine (the default is 1 s, doubling); the test waits
+        # it out afterwards so that later sign-ins from this address are not delayed.
+        "INCIDENTS_LOGIN_DELAY_BASE_SECONDS": "5",
     }
     c = Cluster(env=env, instance=instance, others=[moto])
     try:
