@@ -176,22 +176,6 @@ def test_fifty_concurrent_submissions_over_both_servers_all_commit(
     assert len(ids) == 2 * SUBMISSIONS
 
 
-def test_login_attempts_on_both_servers_count_against_one_limit(
-        cluster: Cluster, app: Flask) -> None:
-    gen_user(Role.CONTRIBUTOR, pseudonym="cluster-target")
-    statuses = []
-    wait = 0
-    for i in range(8):  # login_free_attempts: 5 per account, then a delay (5 s here)
-        server = cluster.web[i % 2]
-        response = requests.post(server.url + "/api/v1/auth/token", timeout=60, json={
-            "pseudonym": "cluster-target", "passphrase": "wrong " + PASSPHRASE})
-        statuses.append(response.status_code)
-        wait = max(wait, int(response.headers.get("Retry-After", "0") or 0))
-    time.sleep(min(wait, 120))  # later tests sign in from this address too
-    assert statuses[:5] == [401] * 5
-    assert statuses[5:] == [429, 429, 429]  # refused on both servers: one shared counter
-
-
 def _processing(app: Flask) -> dict[ProcessingStatus, int]:
     session = get_session()
     session.expire_all()
@@ -302,3 +286,20 @@ def test_a_web_server_and_a_worker_killed_mid_way_lose_nothing_committed(
 def test_custody_verify_blobs_is_clean_at_the_end(cluster: Cluster) -> None:
     result = cluster.flask("custody", "verify", "--blobs", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Last: the throttle it trips also delays later sign-ins from this test's address.
+def test_login_attempts_on_both_servers_count_against_one_limit(
+        cluster: Cluster, app: Flask) -> None:
+    gen_user(Role.CONTRIBUTOR, pseudonym="cluster-target")
+    statuses = []
+    wait = 0
+    for i in range(8):  # login_free_attempts: 5 per account, then a delay (5 s here)
+        server = cluster.web[i % 2]
+        response = requests.post(server.url + "/api/v1/auth/token", timeout=60, json={
+            "pseudonym": "cluster-target", "passphrase": "wrong " + PASSPHRASE})
+        statuses.append(response.status_code)
+        wait = max(wait, int(response.headers.get("Retry-After", "0") or 0))
+    time.sleep(min(wait, 120))  # later tests sign in from this address too
+    assert statuses[:5] == [401] * 5
+    assert statuses[5:] == [429, 429, 429]  # refused on both servers: one shared counter
