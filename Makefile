@@ -13,7 +13,7 @@ REQUIRE_SERVICES ?= 0
 PYTEST_ARGS ?=
 
 # `make test` ends with the cluster test (tests/cluster, scripts/test-cluster.sh).
-.PHONY: run test test-cluster lint typecheck translations translations-update browser pdftools venv clean-instance assets screenshots
+.PHONY: run test test-cluster lint typecheck translations translations-update browser pdftools gotools venv clean-instance assets screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,13 @@ pdftools:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils fonts-dejavu-core >/dev/null; \
 		else echo "install Debian's poppler-utils and fonts-dejavu-core (sudo apt-get install ...)"; exit 1; fi; }
 
+# Debian's Go and golang.org/x/mod, for the independent bundle verifier written in Go
+# (tests/bundles/test_independent_verifier.py builds it offline, in GOPATH mode).
+gotools:
+	@{ command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note ]; } || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null; \
+		else echo "install Debian's golang-go and golang-golang-x-mod-dev (sudo apt-get install ...)"; exit 1; fi; }
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
@@ -78,7 +85,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev translations browser pdftools assets lint typecheck
+test: $(VENV)/.installed-dev translations browser pdftools gotools assets lint typecheck
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@bash scripts/with-services.sh $(REQUIRE_SERVICES) $(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-cluster

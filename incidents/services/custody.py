@@ -250,12 +250,16 @@ def _lock_head(session: Session) -> _Pending:
     write_pending(session)
     row = connection.execute(_SELECT_HEAD).first()
     if row is None:
-        if connection.scalar(select(func.count()).select_from(_EVENTS)):
-            # Never restart a chain over existing events: that would fork history silently.
-            raise Conflict(N_("The custody ledger head is missing; run `custody verify`."))
+        # First use. Two writers may both find no head: the INSERT waits for a rival's
+        # uncommitted one and then does nothing, so exactly one of them creates it, and
+        # the other locks the head its rival committed (with the events after it).
         values = {"id": HEAD_ID, "size": 0, "hash": GENESIS_HASH}
         insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        connection.execute(insert(_HEAD).values(**values).on_conflict_do_nothing())
+        created = connection.execute(insert(_HEAD).values(**values).on_conflict_do_nothing()
+                                     .returning(_HEAD.c.id)).first() is not None
+        if created and connection.scalar(select(func.count()).select_from(_EVENTS)):
+            # Never restart a chain over existing events: that would fork history silently.
+            raise Conflict(N_("The custody ledger head is missing; run `custody verify`."))
         row = connection.execute(_SELECT_HEAD).one()
     pending = _Pending(transaction=transaction, connection=connection, size=row[0],
                        hash=row[1])

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from incidents.core.errors import CheckpointRefused, InvalidInput
+from incidents.core.errors import CheckpointRefused, Conflict, InvalidInput
 from incidents.models import Checkpoint, CustodyEvent, LedgerHead
 from incidents.services import checkpoints, custody, ledger_verify
 from incidents.web.db import get_db
@@ -85,6 +85,17 @@ def test_a_deleted_last_row_is_caught_by_the_ledger_head(session, keys, settings
     _sql(session, "DELETE FROM custody_events WHERE seq = 3")
     report = ledger_verify.verify(session, keys, settings)
     assert "head" in _kinds(report)
+
+
+def test_a_deleted_ledger_head_is_never_restarted_over_existing_events(session):
+    add_events(session, 3)
+    _sql(session, "DELETE FROM custody_head")
+    with pytest.raises(Conflict, match="head is missing"):
+        add_events(session, 1)
+    session.rollback()
+    # nothing was added, and no fresh head at size 0 was left behind
+    assert session.scalar(sa.select(sa.func.count()).select_from(CustodyEvent)) == 3
+    assert session.scalar(sa.select(sa.func.count()).select_from(LedgerHead)) == 0
 
 
 def test_reordered_rows_are_named_by_verify(session, keys, settings):
