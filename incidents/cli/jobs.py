@@ -22,9 +22,13 @@ def worker_command(burst: bool, simple: bool) -> None:
     # down only that job, never the worker.
     worker_class = rq_worker_class(simple=simple)
     worker = worker_class([queue], connection=queue.connection)
-    # Jobs append custody events (previews, metadata): sign them here too, in the background.
+    # Jobs append custody events (previews, metadata). A non-forking worker signs them in a
+    # background thread; a forking one must not run threads at all: a work horse forked
+    # while the signer thread held a lock (the connection pool's, the key agent client's)
+    # waits on it for ever. Its events are signed by the web servers' signers and by
+    # `custody signer` (docs/deployment.md).
     signer = context.checkpoint_signer()
-    if signer is not None and not burst:
+    if signer is not None and not burst and simple:
         signer.ensure_running()
     worker.work(burst=burst, with_scheduler=False)
 
