@@ -58,25 +58,25 @@ run: venv translations assets
 	echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"; \
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
+# $(call debian,CHECK,PACKAGES): when the shell test CHECK fails, install Debian's PACKAGES
+# (as root, as in CI), or say which to install.
+debian = @{ $(1); } >/dev/null 2>&1 || { \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(2) >/dev/null; \
+	else echo "install Debian's $(2) (sudo apt-get install $(2))"; exit 1; fi; }
+
 # Debian's Chromium for the browser tests; Playwright never downloads its own browser.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-		else echo "install Debian's chromium package (sudo apt-get install chromium)"; exit 1; fi; }
+	$(call debian,command -v chromium,chromium)
 
 # Debian's poppler-utils (pdftotext, for the dossier tests) and a font with Kazakh and
 # Cyrillic letters (dossier.pdf is set in DejaVu Sans, or Noto Sans).
 pdftools:
-	@{ command -v pdftotext >/dev/null 2>&1 && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; } || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils fonts-dejavu-core >/dev/null; \
-		else echo "install Debian's poppler-utils and fonts-dejavu-core (sudo apt-get install ...)"; exit 1; fi; }
+	$(call debian,command -v pdftotext && [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ],poppler-utils fonts-dejavu-core)
 
 # Debian's Go and golang.org/x/mod, for the independent bundle verifier written in Go
 # (tests/bundles/test_independent_verifier.py builds it offline, in GOPATH mode).
 gotools:
-	@{ command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note ]; } || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null; \
-		else echo "install Debian's golang-go and golang-golang-x-mod-dev (sudo apt-get install ...)"; exit 1; fi; }
+	$(call debian,command -v go && [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note ],golang-go golang-golang-x-mod-dev)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
