@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,10 +109,12 @@ class DatabaseThrottle:
 
     def _reserve(self, session: Session, key: str) -> None:
         begin_write(session)  # SQLite: BEGIN IMMEDIATE, so reservations are serialised
-        now = utcnow()
         row = session.scalar(
             select(CredentialThrottle).where(CredentialThrottle.key == key).with_for_update()
         )
+        # The time is read once the row is ours: read before the lock, it could be earlier
+        # than the attempt that held it, whose free slot would then look like a wait.
+        now = utcnow()
         if row is None:
             row = CredentialThrottle(key=key, attempts=0, blocked_until=now,
                                      last_attempt_at=now)
@@ -148,20 +149,24 @@ class DatabaseThrottle:
         session.commit()
 
 
-# KEYS[1] the counter; ARGV now, free, base, max, forget. Returns 0 (allowed) or the wait.
+# KEYS[1] the counter; ARGV free, base, max, forget. Returns 0 (allowed) or the wait.
+# The time is Redis's own, read inside the script: a time each client read before its call
+# could be earlier than that of a concurrent attempt that ran first (a spurious wait), and
+# the web hosts of a cluster need not agree on the time at all.
 _RESERVE = """
-local now = tonumber(ARGV[1])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 local until_ = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
 if until_ > now then return math.ceil(until_ - now) end
 n = n + 1
-local over = n - tonumber(ARGV[2])
+local over = n - tonumber(ARGV[1])
 local delay = 0
 if over >= 0 then
-  delay = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ math.min(over, 60))
+  delay = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ math.min(over, 60))
 end
 redis.call('HSET', KEYS[1], 'n', n, 'u', now + delay)
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[5])))
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4])))
 return 0
 """
 
@@ -177,7 +182,7 @@ class RedisThrottle:
     def reserve(self, key: str) -> None:
         p = self.policy
         wait = int(self._script(keys=[f"throttle:{key}"],
-                                args=[time.time(), p.free_attempts, p.base_delay, p.max_delay,
+                                args=[p.free_attempts, p.base_delay, p.max_delay,
                                       p.forget_after]))
         if wait > 0:
             raise TooManyAttempts(wait)

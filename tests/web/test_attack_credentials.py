@@ -7,6 +7,7 @@ token), whatever extra fields the attacker adds; delays that grow, never a long 
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 from sqlalchemy import func, select
@@ -91,6 +92,32 @@ def test_a_stranger_hammering_a_pseudonym_delays_the_witness_only_briefly(app_wi
     response = post_form(phone, "/login", {"pseudonym": witness.pseudonym,
                                            "passphrase": PASSPHRASE})
     assert response.status_code == 302
+
+
+def test_free_attempts_arriving_at_the_same_moment_are_all_free(app_with):
+    # Each attempt's time must be read after the attempt before it finished (Redis's clock,
+    # or the database row's lock): read earlier, the free slot of the attempt that ran
+    # first looked like a wait to the second, and a witness's retry was refused with 429.
+    app = app_with(login_free_attempts=5, login_delay_base_seconds=60)
+    statuses: list[int] = []
+
+    def attempt(pseudonym: str, barrier: threading.Barrier) -> None:
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            statuses.append(post_form(client, "/login", {
+                "pseudonym": pseudonym, "passphrase": "wrong passphrase 9"}).status_code)
+
+    for _ in range(8):
+        pseudonym = gen_user(Role.CONTRIBUTOR).pseudonym
+        barrier = threading.Barrier(3)
+        threads = [threading.Thread(target=attempt, args=(pseudonym, barrier))
+                   for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [401] * 24
 
 
 def test_the_token_api_answers_a_right_staff_passphrase_like_a_wrong_one(client):
