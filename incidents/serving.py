@@ -9,7 +9,9 @@ its headers holds a thread for `HEADER_SECONDS` at most: the main loop shuts the
 any connection whose headers are not complete by then. A body must keep arriving: each
 read waits `BODY_IDLE_SECONDS` at most, and the whole body must come at `MIN_BODY_RATE`
 bytes per second or better (after `BODY_GRACE_SECONDS`; a chunked body, having no length,
-only has the idle limit). Fifty dripping connections hold
+only has the idle limit). Each can be changed through the environment of gunicorn
+(`GUNICORN_HEADER_SECONDS`, `GUNICORN_BODY_IDLE_SECONDS`, `GUNICORN_BODY_GRACE_SECONDS`,
+`GUNICORN_MIN_BODY_RATE`). Fifty dripping connections hold
 at most fifty of the 128 threads of `make run`'s two workers, and only for seconds each;
 tests/web/test_attack_server.py measures `GET /` and a witness's form under that attack.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import threading
 import time
@@ -34,10 +37,17 @@ from typing import Any
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
-HEADER_SECONDS = 10.0
-BODY_IDLE_SECONDS = 30.0
-BODY_GRACE_SECONDS = 30.0
-MIN_BODY_RATE = 4096  # bytes per second: a 2 MiB Tor upload at 20 KiB/s passes easily
+
+def _knob(name: str, default: float) -> float:
+    """A deadline from the environment (`GUNICORN_<NAME>`, as gunicorn.conf.py's own knobs)."""
+    return float(os.environ.get(f"GUNICORN_{name}", default))
+
+
+HEADER_SECONDS = _knob("HEADER_SECONDS", 10.0)
+BODY_IDLE_SECONDS = _knob("BODY_IDLE_SECONDS", 30.0)
+BODY_GRACE_SECONDS = _knob("BODY_GRACE_SECONDS", 30.0)
+# Bytes per second: a 2 MiB Tor upload at 20 KiB/s passes easily.
+MIN_BODY_RATE = _knob("MIN_BODY_RATE", 4096)
 
 
 class DeadlineThreadWorker(ThreadWorker):

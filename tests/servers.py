@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -16,6 +17,16 @@ from incidents.core.settings import Settings
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 ROOT = Path(__file__).resolve().parents[1]
+# Loaded here, in the parent: the child between fork and exec must not import anything.
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` of a server the tests start in a session of its own: the kernel kills it
+    when the test process dies, so a pytest killed by a timeout leaves no server behind
+    (its own children follow: gunicorn workers exit when their master goes)."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _free_port() -> int:
@@ -43,7 +54,7 @@ class Gunicorn:
             [str(GUNICORN), "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
              "--threads", "4", "--timeout", "120", "wsgi:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 60
         while True:
             try:

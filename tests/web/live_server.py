@@ -9,6 +9,7 @@ that `LiveServer.log_text()` reads, for the tests that grep them. Attackers conn
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from incidents.core.settings import Settings
 from incidents.web.db import get_db
 from tests.conftest import POSTGRES_URL, REDIS_URL, _flush_rate_limits, _truncate
 from tests.helpers import CHEAP_ARGON2, PASSPHRASE
+from tests.servers import die_with_parent
 
 PROJECT = Path(__file__).resolve().parents[2]
 ATTACKER = "127.0.0.2"
@@ -95,9 +97,10 @@ def _environment(instance: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory,
-                template_instance: Path) -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def running_server(tmp_path_factory: pytest.TempPathFactory, template_instance: Path,
+                   **environment: str) -> Iterator[LiveServer]:
+    """gunicorn as `make run` starts it, with `environment` added to its environment."""
     root = tmp_path_factory.mktemp("live")
     instance = root / "instance"
     shutil.copytree(template_instance, instance)
@@ -105,12 +108,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory,
     log_dir = root / "logs"
     log_dir.mkdir()
     port = free_port()
-    env = _environment(instance)
+    env = {**_environment(instance), **environment}
     with (log_dir / "stdout").open("wb") as out, (log_dir / "stderr").open("wb") as err:
         process = subprocess.Popen(
             [str(PROJECT / ".venv/bin/gunicorn"), "--config", "gunicorn.conf.py",
              "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=PROJECT, env=env, stdout=out, stderr=err)
+            cwd=PROJECT, env=env, stdout=out, stderr=err, preexec_fn=die_with_parent)
     settings = Settings.load(instance_path=instance, environ={}, testing=True,
                              secure_cookies=False, database_url=POSTGRES_URL,
                              redis_url=REDIS_URL, **CHEAP_ARGON2)
@@ -135,6 +138,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory,
         if REDIS_URL:
             _flush_rate_limits(app)
         context.pop()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory,
+                template_instance: Path) -> Iterator[LiveServer]:
+    with running_server(tmp_path_factory, template_instance) as server:
+        yield server
 
 
 def _wait_until_up(server: LiveServer) -> None:
