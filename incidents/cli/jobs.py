@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from incidents.services.jobs import rq_worker_class
+from incidents.services.jobs import rq_worker
 from incidents.web import context
 
 
@@ -20,8 +20,7 @@ def worker_command(burst: bool, simple: bool) -> None:
     queue = jobs.queue()
     # The default forks a work horse per job, so a decoder crash on a hostile file takes
     # down only that job, never the worker.
-    worker_class = rq_worker_class(simple=simple)
-    worker = worker_class([queue], connection=queue.connection)
+    worker = rq_worker(queue, jobs.settings, simple=simple)
     # Jobs append custody events (previews, metadata). A non-forking worker signs them in a
     # background thread; a forking one must not run threads at all: a work horse forked
     # while the signer thread held a lock (the connection pool's, the key agent client's)

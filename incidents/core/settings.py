@@ -82,6 +82,9 @@ class Settings:
     # The background signer's period (services/signer.py); 0 turns it off (then checkpoints
     # follow checkpoint_every_events / _minutes after requests, as before).
     checkpoint_signer_seconds: float = 2.0
+    # How often an RQ worker looks for jobs a dead worker left behind and queues them again
+    # (incidents.services.jobs); RQ presumes a job dead ~60 s after its last heartbeat.
+    job_reaper_seconds: int = 60
     orphan_grace_seconds: int = 3600  # blobs with no row younger than this are left alone
     custody_origin: str = "january-evidence.example/custody"
     tsa_url: str = ""

@@ -38,6 +38,10 @@ QUEUE_NAME = "incidents"
 IN_PROCESS_WORKERS = 2
 # A 2 GiB video is read a few times over; generous, so RQ does not kill honest work.
 JOB_TIMEOUT_SECONDS = 3600
+# A job whose work horse died (a decoder crash) or whose worker was killed (a deploy, an
+# out-of-memory kill, a lost machine) is queued again this many times. Jobs are idempotent
+# (a finished item is left as it is), so running one twice costs time, never a duplicate.
+JOB_RETRIES = 2
 
 JobFunction = Callable[[Session, BlobStore, Any], Any]
 # Job name -> "module:function", imported when a job first runs (as RQ names its jobs). The
@@ -46,6 +50,7 @@ JobFunction = Callable[[Session, BlobStore, Any], Any]
 JOBS: dict[str, str] = {"process_item": "incidents.services.media.process:process_item"}
 # The queue and its client, likewise imported only when REDIS_URL is set.
 RQ_QUEUE = "rq:Queue"
+RQ_RETRY = "rq:Retry"
 RQ_WORKERS = {"fork": "rq:Worker", "simple": "rq:SimpleWorker"}
 REDIS_CLIENT = "redis:Redis"
 # What RQ workers call: `incidents.web.jobs.run_job` finds the application's runner.
@@ -71,9 +76,25 @@ def rq_queue(redis_url: str, **options: Any) -> Queue:
     return queue
 
 
-def rq_worker_class(*, simple: bool) -> Any:
-    """RQ's worker class: a forked work horse per job, or jobs run in the worker itself."""
-    return resolve(RQ_WORKERS["simple" if simple else "fork"])
+def rq_enqueue(queue: Queue, name: str, *args: Any) -> Job:
+    """Queue job `name` on RQ, to be run again if the process running it dies."""
+    return queue.enqueue(RUN_JOB, name, *args, job_timeout=JOB_TIMEOUT_SECONDS,
+                         retry=resolve(RQ_RETRY)(max=JOB_RETRIES))
+
+
+def rq_worker(queue: Queue, settings: Settings, *, simple: bool) -> Any:
+    """An RQ worker on `queue`: a forked work horse per job, or jobs run in the worker itself.
+
+    RQ finds the jobs of a worker that died (their heartbeat expired, ~60 s after the last)
+    in its maintenance pass and queues them again while they have retries left. The pass
+    runs between two waits for a job, so both are bounded by `job_reaper_seconds`: a
+    killed worker's job is running again within about a minute and a half of that.
+    """
+    every = max(1, settings.job_reaper_seconds)
+    worker_class = resolve(RQ_WORKERS["simple" if simple else "fork"])
+    # RQ waits for a job for worker_ttl - 15 s at a time; its registration lives worker_ttl.
+    return worker_class([queue], connection=queue.connection, maintenance_interval=every,
+                        worker_ttl=every + 15)
 
 
 class Jobs:
@@ -100,7 +121,7 @@ class Jobs:
         if name not in JOBS:
             raise KeyError(f"unknown job {name!r}")
         if self.uses_redis:
-            return self.queue().enqueue(RUN_JOB, name, *args, job_timeout=JOB_TIMEOUT_SECONDS)
+            return rq_enqueue(self.queue(), name, *args)
         return self._executor().submit(self._run_logged, name, *args)
 
     def _executor(self) -> ThreadPoolExecutor:
@@ -144,6 +165,5 @@ def enqueue(target: Jobs | Settings, name: str, *args: Any) -> Future[Any] | Job
             raise ValueError("in-process jobs need the application; pass the Flask app")
         if name not in JOBS:
             raise KeyError(f"unknown job {name!r}")
-        return rq_queue(target.redis_url).enqueue(RUN_JOB, name, *args,
-                                                  job_timeout=JOB_TIMEOUT_SECONDS)
+        return rq_enqueue(rq_queue(target.redis_url), name, *args)
     return target.enqueue(name, *args)
