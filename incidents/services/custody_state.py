@@ -5,7 +5,10 @@ Every fact a court relies on is committed in an event when it is set or changed
 (`received`, `baseline` on `evidence:<id>`), a blob's removal (`removed` on `blob:<id>`),
 the witness's statement and consent as a salted commitment (`submitted`, `baseline` on
 `submission:<id>`), a submission's status (`status_changed`), an incident's publication
-(`published`, `unpublished`, `merged`). `StateReplay` is fed the events once, during the
+(`published`, `unpublished`, `merged`) and its submissions and items (a digest in every
+event that changes them: `incident_created`, `incident_linked`, `merged`, `split`), an
+item's derivatives (`derivative_made`: which blob holds its preview, poster, playable
+copy). `StateReplay` is fed the events once, during the
 chain scan of `ledger_verify.verify`, and `compare` then streams the tables and names
 every row that disagrees with the ledger. `baseline` writes the one-time event per
 existing submission and item of an instance that predates this.
@@ -26,7 +29,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.core.database import begin_write
-from incidents.models import BlobRecord, BlobStatus, EvidenceItem, Submission
+from incidents.models import (
+    BlobRecord,
+    BlobStatus,
+    EvidenceItem,
+    IncidentItem,
+    IncidentSubmission,
+    MediaDerivative,
+    Submission,
+)
 from incidents.models.incidents import Incident
 from incidents.services import custody
 
@@ -36,7 +47,7 @@ log = logging.getLogger(__name__)
 # cost of one set lookup per event.
 STATE_ACTIONS = frozenset({"received", "baseline", "submitted", "status_changed", "removed",
                            "published", "unpublished", "merged", "stored", "incident_created",
-                           "split"})
+                           "incident_linked", "split", "derivative_made"})
 # The actions that bring a subject into being: from then on its row must exist (blobs keep
 # their row when removed; items, submissions and incidents are never deleted).
 CREATING = {"evidence": ("received", "baseline"), "submission": ("submitted", "baseline"),
@@ -117,6 +128,23 @@ def commit_statement(submission: Submission) -> str:
     return statement_commitment(statement_of(submission), submission.statement_salt)
 
 
+MEMBERS_TAG = b"incidents/incident-members/v1"
+
+
+def members_digest(submissions: list[str], items: list[str]) -> str:
+    """SHA-256(tag ‖ canonical JSON {"items": sorted ids, "submissions": sorted ids}), hex:
+    which submissions and items an incident holds, as each membership event commits it."""
+    text = json.dumps({"items": sorted(items), "submissions": sorted(submissions)},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(MEMBERS_TAG + text.encode("utf-8")).hexdigest()
+
+
+def members_of(incident: Incident) -> str:
+    """The membership digest of an incident as the session has it now."""
+    return members_digest([s.public_id for s in incident.submissions],
+                          [i.public_id for i in incident.items])
+
+
 # --- replay ------------------------------------------------------------------------------
 
 
@@ -136,6 +164,9 @@ class StateReplay:
     statuses: dict[str, tuple[int, str]] = field(default_factory=dict)
     removed_blobs: dict[str, int] = field(default_factory=dict)
     published: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    members: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # item public id -> derivative kind -> (seq, blob id)
+    derivatives: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
     created: dict[str, dict[str, int]] = field(
         default_factory=lambda: {kind: {} for kind in CREATING})
 
@@ -151,6 +182,11 @@ class StateReplay:
         if kind == "evidence" and action in ("received", "baseline"):
             data = _details(details)
             self.items[ident] = _Item(seq, data.get("blob"), data.get("submission"))
+        elif kind == "evidence" and action == "derivative_made":
+            data = _details(details)
+            blob, made = data.get("derivative"), data.get("kind")
+            if isinstance(blob, str) and isinstance(made, str):
+                self.derivatives.setdefault(ident, {})[made] = (seq, blob.removeprefix("blob:"))
         elif kind == "submission":
             if action in ("submitted", "baseline") and commitment is not None:
                 self.statements[ident] = (seq, commitment)
@@ -165,13 +201,16 @@ class StateReplay:
         elif kind == "blob" and action == "removed":
             self.removed_blobs[ident] = seq
         elif kind == "incident":
+            data = _details(details)
+            members = data.get("members")
+            if isinstance(members, str):
+                self.members[ident] = (seq, members)
             if action == "published":
                 self.published[ident] = (seq, True)
-            elif action == "unpublished" or (action == "merged"
-                                             and "into" in _details(details)):
+            elif action == "unpublished" or (action == "merged" and "into" in data):
                 self.published[ident] = (seq, False)
-            elif action == "baseline":
-                self.published[ident] = (seq, bool(_details(details).get("published")))
+            elif action == "baseline" and "published" in data:
+                self.published[ident] = (seq, bool(data["published"]))
 
 
 def _details(text: str) -> dict[str, Any]:
@@ -288,17 +327,27 @@ def compare(session: Session, replay: StateReplay, report: Report) -> int:
         if actual != expected:
             origin = f"event {status[0]}" if status else "the ledger (no status change)"
             report(where, f"status is {actual}, but {origin} says {expected}")
+    checked += _compare_derivatives(session, replay, report)
     seen_incidents: set[str] = set()
+    members = _incident_members(session)
     for public_id, published in _stream(session, select(Incident.public_id,
                                                         Incident.published)):
         checked += 1
         seen_incidents.add(public_id)
+        where = f"incidents row {public_id}"
         state_pub = replay.published.get(public_id)
         expected_pub = state_pub[1] if state_pub else False
         if bool(published) != expected_pub:
             origin = f"event {state_pub[0]}" if state_pub else "the ledger (never published)"
-            report(f"incidents row {public_id}", f"published is {bool(published)}, but "
-                   f"{origin} says {expected_pub}")
+            report(where, f"published is {bool(published)}, but {origin} says {expected_pub}")
+        subs, items = members.get(public_id, ([], []))
+        committed = replay.members.get(public_id)
+        if committed is None:
+            report(where, "its submissions and items are not committed in the ledger (run "
+                   "`custody baseline` once after upgrading)")
+        elif members_digest(subs, items) != committed[1]:
+            report(where, "its submissions and items differ from those committed in event "
+                   f"{committed[0]}: linked or unlinked outside the application")
     existing = {"evidence": seen_items, "submission": seen_subs, "blob": set(blob_status),
                 "incident": seen_incidents}
     for kind in ("submission", "blob", "incident"):  # items: reported above
@@ -306,6 +355,48 @@ def compare(session: Session, replay: StateReplay, report: Report) -> int:
             if ident not in existing[kind]:
                 report(f"event {seq}", f"its subject {kind}:{ident} no longer exists in the "
                        "database (the row was deleted)")
+    return checked
+
+
+def _incident_members(session: Session) -> dict[str, tuple[list[str], list[str]]]:
+    """incident public id -> (its submissions' public ids, its items' public ids)."""
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    query = (select(Incident.public_id, Submission.public_id)
+             .join(IncidentSubmission, IncidentSubmission.incident_id == Incident.id)
+             .join(Submission, Submission.id == IncidentSubmission.submission_id))
+    for incident, submission in _stream(session, query):
+        found.setdefault(incident, ([], []))[0].append(submission)
+    query = (select(Incident.public_id, EvidenceItem.public_id)
+             .join(IncidentItem, IncidentItem.incident_id == Incident.id)
+             .join(EvidenceItem, EvidenceItem.id == IncidentItem.item_id))
+    for incident, item in _stream(session, query):
+        found.setdefault(incident, ([], []))[1].append(item)
+    return found
+
+
+def _compare_derivatives(session: Session, replay: StateReplay, report: Report) -> int:
+    """Every derivative row against its `derivative_made` event, and back."""
+    checked = 0
+    seen: set[tuple[str, str]] = set()
+    query = (select(EvidenceItem.public_id, MediaDerivative.kind, MediaDerivative.blob_id)
+             .join(EvidenceItem, EvidenceItem.id == MediaDerivative.item_id)
+             .order_by(MediaDerivative.id))
+    for item, kind_value, blob_id in _stream(session, query):
+        checked += 1
+        kind = getattr(kind_value, "value", kind_value)
+        seen.add((item, kind))
+        made = replay.derivatives.get(item, {}).get(kind)
+        where = f"media_derivatives row {item}/{kind}"
+        if made is None:
+            report(where, "has no `derivative_made` event: it is not in the ledger")
+        elif made[1] != blob_id:
+            report(where, f"holds blob {blob_id}, but event {made[0]} made it as blob "
+                   f"{made[1]} (the derivative was re-bound)")
+    for item, kinds in sorted(replay.derivatives.items()):
+        for kind, (seq, _blob) in sorted(kinds.items()):
+            if (item, kind) not in seen:
+                report(f"event {seq}", f"the {kind} of evidence:{item} it made no longer "
+                       "exists in the database (the row was deleted)")
     return checked
 
 
@@ -345,12 +436,14 @@ def baseline(session: Session) -> int:
                 details={"submission": submission.public_id, "blob": item.blob_id,
                          "kind": item.kind.value, "size": item.size}))
     for incident in session.scalars(select(Incident).order_by(Incident.id)):
-        subject = incident.subject
-        if subject in done_subjects or incident.public_id in replay.published:
-            continue
-        if incident.published:  # published before its publication was followed
-            events.append(custody.NewEvent(actor=None, action="baseline", subject=subject,
-                                           details={"published": True}))
+        details: dict[str, Any] = {}
+        if incident.public_id not in replay.members:  # from before membership was followed
+            details["members"] = members_of(incident)
+        if incident.published and incident.public_id not in replay.published:
+            details["published"] = True  # published before its publication was followed
+        if details:
+            events.append(custody.NewEvent(actor=None, action="baseline",
+                                           subject=incident.subject, details=details))
     session.flush()
     custody.append_many(session, events)
     session.commit()

@@ -7,6 +7,8 @@ the application. Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +18,22 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from incidents.models import BlobRecord, EvidenceItem, Role, Submission, SubmissionStatus
+from incidents.models import (
+    BlobRecord,
+    EvidenceItem,
+    Incident,
+    IncidentItem,
+    IncidentSubmission,
+    MediaDerivative,
+    Role,
+    Submission,
+    SubmissionStatus,
+)
 from incidents.models.custody import CustodyEvent
-from incidents.services import custody_state
+from incidents.services import custody_state, incidents
+from incidents.services.media.process import process_item
+from incidents.web.db import get_session
+from tests.fixtures import media
 from tests.helpers import gen_token, gen_user
 from tests.submissions.helpers import gen_metadata, post_submission
 
@@ -193,3 +208,113 @@ def test_a_statement_commitment_recomputes_from_the_documented_form(app, reports
         assert statement["occurred_at"].startswith("2022-01-0")
         assert event.commitment == custody_state.statement_commitment(statement,
                                                                       row.statement_salt)
+
+
+def _incident_of(app: Flask, reports: list[str]) -> str:
+    """An incident made by a reviewer through the application, holding the first report."""
+    reviewer = gen_user(Role.REVIEWER)
+    incident = incidents.create(get_session(), reviewer, incidents.parse_input(
+        {"title": "Shooting at the akimat", "start_utc": "2022-01-05T06:00:00Z"}),
+        submission_ids=[reports[0]])
+    return incident.public_id
+
+
+def test_a_submission_slipped_into_an_incident_in_sql_is_named(app, runner, reports) -> None:
+    incident_id = _incident_of(app, reports)
+    assert _verify(runner).exit_code == 0
+    with app.extensions["database"].new_session() as s:
+        incident = s.scalars(sa.select(Incident).where(Incident.public_id == incident_id)).one()
+        other = s.scalars(sa.select(Submission).where(Submission.public_id == reports[1])).one()
+        s.add(IncidentSubmission(incident_id=incident.id, submission_id=other.id))
+        s.commit()
+    _failed_naming(_verify(runner), f"incidents row {incident_id}: its submissions and items "
+                   "differ from those committed in event")
+
+
+def test_an_item_taken_out_of_an_incident_in_sql_is_named(app, runner, reports) -> None:
+    incident_id = _incident_of(app, reports)
+    photo = _photo(app, reports[0])
+    _sql(app, sa.delete(IncidentItem).where(IncidentItem.item_id == photo.id))
+    _failed_naming(_verify(runner), f"incidents row {incident_id}: its submissions and items "
+                   "differ")
+
+
+def test_membership_follows_links_merges_and_splits(app, runner, reports) -> None:
+    reviewer = gen_user(Role.REVIEWER)
+    session = get_session()
+    base = incidents.parse_input({"title": "Akimat", "start_utc": "2022-01-05T06:00:00Z"})
+    one = incidents.create(session, reviewer, base, submission_ids=[reports[0]])
+    two = incidents.create(session, reviewer, base)
+    incidents.link(session, reviewer, two.public_id, submission_ids=[reports[1]])
+    incidents.merge(session, reviewer, one.public_id, [two.public_id])
+    incidents.split(session, reviewer, one.public_id, [reports[1]], "Split off")
+    assert _verify(runner).exit_code == 0, _verify(runner).output
+
+
+def test_a_derivative_re_bound_in_sql_is_named(app, runner, reports) -> None:
+    # A real photo, processed: its preview is a derivative blob made under an event.
+    token = gen_token(gen_user(Role.CONTRIBUTOR))
+    response = post_submission(app.test_client(), token, gen_metadata(),
+                               files=[(media.photo(), "street.jpg", "image/jpeg")])
+    assert response.status_code == 201
+    item = _photo(app, response.get_json()["id"])
+    process_item(get_session(), app.extensions["blobstore"], item.id)
+    assert _verify(runner).exit_code == 0
+    with app.extensions["database"].new_session() as s:
+        derivative = s.scalars(sa.select(MediaDerivative)
+                               .where(MediaDerivative.item_id == item.id)).first()
+        assert derivative is not None
+        other = _photo(app, reports[0]).blob_id  # another witness's photo, as the preview
+        s.execute(sa.update(MediaDerivative).where(MediaDerivative.id == derivative.id)
+                  .values(blob_id=other))
+        s.commit()
+        kind = derivative.kind.value
+    _failed_naming(_verify(runner), f"media_derivatives row {item.public_id}/{kind}: holds "
+                   f"blob {other}")
+
+
+def test_a_derivative_row_deleted_in_sql_is_named_by_its_event(app, runner, reports) -> None:
+    token = gen_token(gen_user(Role.CONTRIBUTOR))
+    response = post_submission(app.test_client(), token, gen_metadata(),
+                               files=[(media.photo(), "street.jpg", "image/jpeg")])
+    item = _photo(app, response.get_json()["id"])
+    process_item(get_session(), app.extensions["blobstore"], item.id)
+    _sql(app, sa.delete(MediaDerivative).where(MediaDerivative.item_id == item.id))
+    _failed_naming(_verify(runner), f"of evidence:{item.public_id} it made no longer exists")
+
+
+def test_the_baseline_commits_the_membership_of_an_old_incident(app, runner, reports) -> None:
+    # An incident from before membership was followed: rows, but no event commits them.
+    reviewer = gen_user(Role.REVIEWER)
+    with app.extensions["database"].new_session() as s:
+        old = Incident(public_id="old-incident-0001", title="Before the upgrade",
+                       created_by_id=reviewer.id)
+        old.submissions = list(s.scalars(sa.select(Submission)
+                                         .where(Submission.public_id == reports[0])))
+        s.add(old)
+        s.commit()
+    _failed_naming(_verify(runner), "incidents row old-incident-0001: its submissions and "
+                   "items are not committed", "run `custody baseline`")
+    assert runner.invoke(args=["custody", "baseline"]).exit_code == 0
+    assert _verify(runner).exit_code == 0
+
+
+def test_a_members_digest_recomputes_from_the_documented_form(app, reports) -> None:
+    incident_id = _incident_of(app, reports)
+    photo = _photo(app, reports[0])
+    testimony = [i for i in _items(app, reports[0]) if i != photo.public_id]
+    with app.extensions["database"].new_session() as s:
+        (event,) = s.scalars(sa.select(CustodyEvent).where(
+            CustodyEvent.subject == f"incident:{incident_id}",
+            CustodyEvent.action == "incident_created")).all()
+    # docs/formats.md: SHA-256(tag ‖ canonical JSON of the sorted ids), by hand.
+    body = json.dumps({"items": sorted([photo.public_id, *testimony]),
+                       "submissions": [reports[0]]}, separators=(",", ":"), sort_keys=True)
+    expected = hashlib.sha256(b"incidents/incident-members/v1" + body.encode()).hexdigest()
+    assert json.loads(event.details_json)["members"] == expected
+
+
+def _items(app: Flask, submission_id: str) -> list[str]:
+    with app.extensions["database"].new_session() as s:
+        return list(s.scalars(sa.select(EvidenceItem.public_id).join(Submission)
+                              .where(Submission.public_id == submission_id)))

@@ -25,6 +25,7 @@ from incidents.models import (
 )
 from incidents.models.incidents import TITLE_MAX
 from incidents.services import custody
+from incidents.services.custody_state import members_of
 from incidents.services.access import STAFF
 from incidents.services.gazetteer import Gazetteer, load_gazetteer
 from incidents.services.incidents.input import IncidentInput
@@ -151,7 +152,8 @@ def create(session: Session, user: User, data: IncidentInput, *,
         custody.append(session, actor=user.public_id, action="incident_created",
                        subject=incident.subject,
                        details={"submissions": [s.public_id for s in incident.submissions],
-                                "items": [i.public_id for i in incident.items]})
+                                "items": [i.public_id for i in incident.items],
+                                "members": members_of(incident)})
     return incident
 
 
@@ -194,7 +196,8 @@ def link(session: Session, user: User, public_id: str, *, submission_ids: Sequen
         _refresh_media(session, incident)
         custody.append(session, actor=user.public_id, action="incident_linked",
                        subject=incident.subject,
-                       details={"submissions": list(submission_ids), "items": list(item_ids)})
+                       details={"submissions": list(submission_ids), "items": list(item_ids),
+                                "members": members_of(incident)})
     return incident
 
 
@@ -230,7 +233,8 @@ def merge(session: Session, user: User, target_id: str, source_ids: Sequence[str
                 target.place_id = target.region_id = None
         _refresh_media(session, target)
         custody.append(session, actor=user.public_id, action="merged", subject=target.subject,
-                       details={"from": [s.public_id for s in sources]})
+                       details={"from": [s.public_id for s in sources],
+                                "members": members_of(target)})
     return target
 
 
@@ -266,9 +270,10 @@ def split(session: Session, user: User, public_id: str, submission_ids: Sequence
         _refresh_media(session, new)
         custody.append(session, actor=user.public_id, action="split", subject=source.subject,
                        details={"into": new.public_id,
-                                "submissions": [s.public_id for s in moving]})
+                                "submissions": [s.public_id for s in moving],
+                                "members": members_of(source)})
         custody.append(session, actor=user.public_id, action="split", subject=new.subject,
-                       details={"from": source.public_id})
+                       details={"from": source.public_id, "members": members_of(new)})
     return new
 
 
