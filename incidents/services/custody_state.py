@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 # cost of one set lookup per event.
 STATE_ACTIONS = frozenset({"received", "baseline", "submitted", "status_changed", "removed",
                            "published", "unpublished", "merged", "stored", "incident_created",
-                           "incident_linked", "split", "derivative_made"})
+                           "incident_linked", "split", "derivative_made",
+                           "consent_withdrawn"})
 # The actions that bring a subject into being: from then on its row must exist (blobs keep
 # their row when removed; items, submissions and incidents are never deleted).
 CREATING = {"evidence": ("received", "baseline"), "submission": ("submitted", "baseline"),
@@ -188,7 +189,7 @@ class StateReplay:
             if isinstance(blob, str) and isinstance(made, str):
                 self.derivatives.setdefault(ident, {})[made] = (seq, blob.removeprefix("blob:"))
         elif kind == "submission":
-            if action in ("submitted", "baseline") and commitment is not None:
+            if action in ("submitted", "baseline", "consent_withdrawn") and commitment:
                 self.statements[ident] = (seq, commitment)
             if action == "baseline":
                 status = _details(details).get("status")

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -15,11 +16,12 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.core.errors import DomainError
-from incidents.services import receipts, review, submission_input, submissions
+from incidents.services import consent, receipts, review, submission_input, submissions
 from incidents.services.gazetteer import PREFER_NOT_TO_SAY, load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from incidents.web.context import get_blobstore, get_keys, media_queue, settings
@@ -91,7 +93,7 @@ def mine() -> str:
 
 
 @blueprint.get("/submissions/<public_id>")
-def show(public_id: str) -> str:
+def show(public_id: str, consent_error: DomainError | None = None) -> str:
     session, user = get_session(), current_user.user
     submission = submissions.get(session, user, public_id)
     language = str(get_locale())
@@ -100,10 +102,24 @@ def show(public_id: str) -> str:
                 for r in review.requests_for_witness(session, user, submission)]
     return render_template(
         "submit/show.html", submission=submission, is_new=request.args.get("new") == "1",
-        info_requests=requests,
+        info_requests=requests, consent_error=consent_error,
         place=load_gazetteer().get(submission.place_id), language=language,
         category_labels=[load_taxonomy().label(c, language) for c in submission.categories],
         tag_labels=[load_taxonomy().label(t, language) for t in submission.tags])
+
+
+@blueprint.post("/submissions/<public_id>/consent")
+def withdraw_consent(public_id: str) -> Response | tuple[str, int]:
+    """The witness withdraws consent they gave (the checked uses); takes effect at once."""
+    try:
+        consent.withdraw(get_session(), current_user.user, public_id,
+                         request.form.getlist("withdraw"))
+    except DomainError as error:
+        if error.status != 400:
+            raise
+        return show(public_id, consent_error=error), 400
+    flash(_("Your consent was withdrawn. It applies from now on."))
+    return redirect(url_for("submit.show", public_id=public_id, _anchor="consent"))
 
 
 @blueprint.post("/submissions/<public_id>/requests/<request_id>/answer")

@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "submit.mine": ALL_ROLES,
     "submit.show": ALL_ROLES,
     "submit.add_files": ALL_ROLES,
+    "submit.withdraw_consent": ALL_ROLES,  # the owner only: incidents.services.consent
     "submit.receipt": ALL_ROLES,
     "submit.receipt_json": ALL_ROLES,
     "submit.places": ALL_ROLES,
@@ -68,6 +69,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "api_v1.list_submissions": ALL_ROLES,
     "api_v1.get_submission": ALL_ROLES,
     "api_v1.add_submission_files": ALL_ROLES,
+    "api_v1.withdraw_submission_consent": ALL_ROLES,
     "api_v1.submission_receipt": ALL_ROLES,
     # Researchers: published incidents only (incidents.services.research.queries); staff too.
     "research.timeline": READERS,

@@ -12,13 +12,14 @@ from incidents.api.v1.schemas.base import documented, reply
 from incidents.api.v1.schemas.submissions import (
     CREATE_BODY,
     FILES_BODY,
+    ConsentWithdrawIn,
     FilesAddedOut,
     ReceiptOut,
     SubmissionCreatedOut,
     SubmissionListOut,
     SubmissionOut,
 )
-from incidents.services import receipts, submission_input, submissions
+from incidents.services import consent, receipts, submission_input, submissions
 from incidents.web.context import get_blobstore, get_keys, media_queue, settings
 from incidents.web.db import get_session
 from incidents.web.extensions import csrf
@@ -84,6 +85,15 @@ def list_submissions() -> Response:
             response=SubmissionOut, errors=(404,))
 def get_submission(public_id: str) -> Response:
     submission = submissions.get(get_session(), current_user.user, public_id)
+    return reply(SubmissionOut.of(submissions.summary(submission)))
+
+
+@blueprint.post("/submissions/<public_id>/consent/withdraw")
+@documented("Withdraw consent you gave for your own submission; it applies at once (a "
+            "custody event; published incidents that now need it are withdrawn)",
+            body=ConsentWithdrawIn, response=SubmissionOut, errors=(404,))
+def withdraw_submission_consent(public_id: str, body: ConsentWithdrawIn) -> Response:
+    submission = consent.withdraw(get_session(), current_user.user, public_id, body.withdraw)
     return reply(SubmissionOut.of(submissions.summary(submission)))
 
 

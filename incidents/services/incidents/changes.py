@@ -25,8 +25,8 @@ from incidents.models import (
 )
 from incidents.models.incidents import TITLE_MAX
 from incidents.services import custody
-from incidents.services.custody_state import members_of
 from incidents.services.access import STAFF
+from incidents.services.custody_state import members_of
 from incidents.services.gazetteer import Gazetteer, load_gazetteer
 from incidents.services.incidents.input import IncidentInput
 from incidents.services.incidents.precision import is_finer, precision_cap
@@ -289,6 +289,21 @@ def _check_publishable(incident: Incident, gazetteer: Gazetteer) -> None:
                           "it cannot be published."))
     if is_finer(incident.location_precision, precision_cap(incident.submissions, gazetteer)):
         raise Conflict(N_("The place is more precise than the witnesses allow."))
+
+
+def withdraw_if_unpublishable(session: Session, incident: Incident, *, reason: str,
+                              gazetteer: Gazetteer | None = None) -> bool:
+    """Inside the caller's unit of work: take a published incident off the research pages
+    when it could no longer be published (a witness withdrew consent); True if it was."""
+    try:
+        _check_publishable(incident, gazetteer or load_gazetteer())
+    except (Conflict, InvalidInput):
+        incident.published = False
+        custody.append(session, actor=None, action="unpublished", subject=incident.subject,
+                       details={"reason": reason,
+                                "submissions": [s.public_id for s in incident.submissions]})
+        return True
+    return False
 
 
 def publish(session: Session, user: User, public_id: str, published: bool = True, *,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
-from incidents.api.v1.schemas.base import Out
+from incidents.api.v1.schemas.base import Body, Out
 
 Counts = dict[str, int | None]  # injured, detained, killed: None when not given
 Consent = dict[str, bool]  # legal, research, publication, contact
@@ -42,6 +42,11 @@ class SubmissionOut(Out):
     @classmethod
     def of(cls, summary: dict[str, Any]) -> SubmissionOut:
         return cls.model_validate(summary)
+
+
+class ConsentWithdrawIn(Body):
+    withdraw: list[Literal["legal", "research", "publication", "contact"]] = Field(
+        [], max_length=4, description="the uses the witness no longer agrees to")
 
 
 class SubmissionListOut(Out):
