@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bench.common import bench_keys
 from incidents.core.database import make_engine
 from incidents.core.settings import Settings
 from incidents.models import (
@@ -46,7 +47,6 @@ from incidents.models import (
 from incidents.models.base import Base
 from incidents.models.submissions import EvidenceKind, SubmissionStatus, TimePrecision
 from incidents.services import checkpoints, custody, custody_state, ledger_verify
-from storage.crypto.key_directory import init_key_directory, load_key_ring
 
 TIME = "2026-01-05T07:30:00.123456Z"
 WITNESS = "w" * 32
@@ -145,8 +145,7 @@ def generate(engine: sa.Engine, events: int, items: int, *, v2: bool) -> None:
 def _signed(url: str, engine: sa.Engine) -> tuple[Session, Any, Settings]:
     """A session, key ring and settings for `engine`, with a checkpoint signed."""
     instance = Path(tempfile.mkdtemp())
-    init_key_directory(instance / "keys")
-    ring = load_key_ring(instance / "keys")
+    ring = bench_keys(instance / "keys")
     settings = Settings.load(instance_path=instance, environ={}, database_url=url)
     session = Session(engine)
     checkpoints.checkpoint(session, ring, settings)
