@@ -46,7 +46,7 @@ from incidents.models import (
 )
 from incidents.models.base import Base
 from incidents.models.submissions import EvidenceKind, SubmissionStatus, TimePrecision
-from incidents.services import checkpoints, custody, custody_state, ledger_verify
+from incidents.services import checkpoints, custody, ledger_verify, state_commitments
 
 TIME = "2026-01-05T07:30:00.123456Z"
 WITNESS = "w" * 32
@@ -110,7 +110,7 @@ def generate(engine: sa.Engine, events: int, items: int, *, v2: bool) -> None:
                                  killed=None, consent_legal=True, consent_research=True,
                                  consent_publication=False, consent_contact=True,
                                  has_point=False, sealed_metadata_blob_id=None)
-                commitment = custody_state.commit_statement(sub)
+                commitment = state_commitments.commit_statement(sub)
                 subs.append({c.key: getattr(sub, c.key) for c in Submission.__table__.columns
                              if c.key != "id"} | {"id": i + 1, "created_at": when})
                 blobs.append({"id": blob, "size": 1000, "ciphertext_sha256": "0" * 64,

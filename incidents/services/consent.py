@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from incidents.core.database import unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import Incident, IncidentSubmission, Submission, User
-from incidents.services import custody, custody_state
+from incidents.services import custody, state_commitments
 from incidents.services.incidents import changes as incident_changes
 
 USES = ("legal", "research", "publication", "contact")
@@ -56,7 +56,7 @@ def withdraw(session: Session, user: User, public_id: str, uses: Sequence[str]) 
             setattr(submission, f"consent_{use}", False)
         custody.append(session, actor=user.public_id, action="consent_withdrawn",
                        subject=f"submission:{submission.public_id}",
-                       commitment=custody_state.commit_statement(submission),
+                       commitment=state_commitments.commit_statement(submission),
                        details={"withdrawn": given})
         for incident in _published_with(session, submission):
             incident_changes.withdraw_if_unpublishable(session, incident,

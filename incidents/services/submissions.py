@@ -23,7 +23,7 @@ from incidents.core.clock import iso, utcnow
 from incidents.core.database import begin_write, unit_of_work
 from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import BlobRecord, EvidenceItem, EvidenceKind, Submission, User
-from incidents.services import custody, custody_state, uploads
+from incidents.services import custody, state_commitments, uploads
 from incidents.services.access import STAFF, require_access
 from incidents.services.evidence import blobs
 from incidents.services.submission_input import (
@@ -105,7 +105,7 @@ def create(
         # The statement and consent, committed (salted) with the report itself: `custody
         # verify` recomputes the commitment from the row (custody_state).
         custody.append(session, actor=user.public_id, action="submitted", subject=subject,
-                       commitment=custody_state.commit_statement(submission),
+                       commitment=state_commitments.commit_statement(submission),
                        details={"items": [i.public_id for i in items]})
     _queue(after_commit, items)
     return submission

@@ -30,7 +30,7 @@ from incidents.models import (
     SubmissionStatus,
 )
 from incidents.models.custody import CustodyEvent
-from incidents.services import custody_state, incidents
+from incidents.services import incidents, state_commitments
 from incidents.services.media.process import process_item
 from incidents.web.db import get_session
 from tests.fixtures import media
@@ -203,10 +203,10 @@ def test_a_statement_commitment_recomputes_from_the_documented_form(app, reports
         (event,) = s.scalars(sa.select(CustodyEvent).where(
             CustodyEvent.subject == f"submission:{reports[0]}",
             CustodyEvent.action == "submitted")).all()
-        statement = custody_state.statement_of(row)
+        statement = state_commitments.statement_of(row)
         assert statement["place"] == "almaty"
         assert statement["occurred_at"].startswith("2022-01-0")
-        assert event.commitment == custody_state.statement_commitment(statement,
+        assert event.commitment == state_commitments.statement_commitment(statement,
                                                                       row.statement_salt)
 
 

@@ -26,7 +26,6 @@ from incidents.models import (
 from incidents.models.incidents import TITLE_MAX
 from incidents.services import custody
 from incidents.services.access import STAFF
-from incidents.services.custody_state import members_of
 from incidents.services.gazetteer import Gazetteer, load_gazetteer
 from incidents.services.incidents.input import IncidentInput
 from incidents.services.incidents.precision import is_finer, precision_cap
@@ -34,6 +33,7 @@ from incidents.services.research.public import (
     LocationPrecision,
     Verification,
 )
+from incidents.services.state_commitments import members_of
 
 Linked = TypeVar("Linked", Submission, EvidenceItem)  # what an incident is made from
 
