@@ -19,7 +19,6 @@ from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from incidents.api.v1 import openapi_actors
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas.base import ATTRIBUTE, Error, Operation, documented
 from incidents.web.context import application
@@ -122,13 +121,6 @@ def document(app: Flask) -> dict[str, Any]:
                 "default": _json(error, "Any other error: the error envelope"),
             }
             path[method] = _merge(generated, op.fragment_for(rule.defaults or {}))
-    # Actors (issue 15) still describe their paths in openapi_actors, from their own
-    # pydantic models; every answer there may also be the error envelope.
-    for template, operations in openapi_actors.PATHS.items():
-        for method, operation in operations.items():
-            paths.setdefault(template, {})[method] = {
-                **operation, "responses": {**operation["responses"], "default": _json(
-                    error, "Any other error: the error envelope")}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Evidence platform API", "version": "1"},
@@ -137,7 +129,7 @@ def document(app: Flask) -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "evidence_session"},
             },
-            "schemas": {**openapi_actors.COMPONENTS, **definitions.get("$defs", {})},
+            "schemas": definitions.get("$defs", {}),
         },
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths,

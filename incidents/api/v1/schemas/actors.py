@@ -8,11 +8,11 @@ naming the field, like a shape error here.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
-from incidents.core.errors import N_, InvalidInput
+from incidents.api.v1.schemas.base import Body, Out
 
 ActorKindName = Literal["person", "unit", "facility"]
 ForceName = Literal["police", "national_guard", "knb", "army", "special_forces", "csto",
@@ -24,8 +24,13 @@ StatusName = Literal["alleged", "corroborated", "established", "disputed", "reje
 Name = Field(default="", max_length=200)
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+class _In(Body):
+    """A request body of this family: surrounding spaces trimmed, errors named by their
+    whole path (`posts[0].end`), since these bodies nest lists of objects."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=1024,
+                              str_strip_whitespace=True)
+    nested_fields: ClassVar[bool] = True
 
 
 class CitationIn(_In):
@@ -74,7 +79,7 @@ class ActorEditIn(_In):
                               description="More photos (evidence item ids) to link")
 
 
-class PostOut(BaseModel):
+class PostOut(Out):
     id: str
     kind: PostKindName
     actor: str
@@ -86,7 +91,7 @@ class PostOut(BaseModel):
     citations: list[str]
 
 
-class ActorOut(BaseModel):
+class ActorOut(Out):
     id: str
     kind: ActorKindName
     force: ForceName | None
@@ -100,14 +105,14 @@ class ActorOut(BaseModel):
     posts: list[PostOut]
 
 
-class ActorSummary(BaseModel):
+class ActorSummary(Out):
     id: str
     kind: ActorKindName
     force: ForceName | None
     name: str
 
 
-class ActorList(BaseModel):
+class ActorList(Out):
     actors: list[ActorSummary]
 
 
@@ -126,7 +131,7 @@ class StatusIn(_In):
     citations: list[CitationIn] = Field(default_factory=list, max_length=50)
 
 
-class TranslationOut(BaseModel):
+class TranslationOut(Out):
     id: str
     language: str
     translator: str
@@ -134,7 +139,7 @@ class TranslationOut(BaseModel):
     text: str
 
 
-class CitationOut(BaseModel):
+class CitationOut(Out):
     id: str
     item: str
     time_start: float | None
@@ -144,7 +149,7 @@ class CitationOut(BaseModel):
     translations: list[TranslationOut]
 
 
-class ChangeOut(BaseModel):
+class ChangeOut(Out):
     old: StatusName | None
     new: StatusName
     by: str
@@ -152,7 +157,7 @@ class ChangeOut(BaseModel):
     reason: str
 
 
-class InvolvementOut(BaseModel):
+class InvolvementOut(Out):
     id: str
     incident: str
     actor: str
@@ -165,7 +170,7 @@ class InvolvementOut(BaseModel):
     changes: list[ChangeOut]
 
 
-class InvolvementList(BaseModel):
+class InvolvementList(Out):
     involvements: list[InvolvementOut]
 
 
@@ -174,7 +179,7 @@ class TranslationIn(_In):
     text: str = Field(max_length=20000)
 
 
-class ChainLinkOut(BaseModel):
+class ChainLinkOut(Out):
     unit: str
     level: int
     commander: str
@@ -185,7 +190,7 @@ class ChainLinkOut(BaseModel):
     evidence: list[str] = Field(description="Evidence item ids cited for the post")
 
 
-class ChainOut(BaseModel):
+class ChainOut(Out):
     incident: str
     links: list[ChainLinkOut]
 
@@ -198,20 +203,3 @@ class ChainReviewIn(_In):
 
 class DossierIn(_In):
     actor: str = Field(max_length=32)
-
-
-def parse(model: type[_In], data: Any) -> dict[str, Any]:
-    """Validate `data` against `model`; a shape error is InvalidInput naming the field."""
-    try:
-        return model.model_validate(data).model_dump()
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) if isinstance(p, str) else f"[{p}]"
-                         for p in first["loc"]).replace(".[", "[")
-        raise InvalidInput(N_("The field %(name)s is not valid."), field=where or None,
-                           name=where) from e
-
-
-def schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema for OpenAPI 3.1 (definitions under components/schemas)."""
-    return model.model_json_schema(ref_template="#/components/schemas/{model}")

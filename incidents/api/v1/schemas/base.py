@@ -77,6 +77,8 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=1024)
     messages: ClassVar[Mapping[str, str]] = {}
+    # True: a shape error names its whole path (`posts[0].end`), for bodies that nest.
+    nested_fields: ClassVar[bool] = False
 
 
 class Out(BaseModel):
@@ -98,6 +100,9 @@ def invalid_input(error: ValidationError, model: type[Body]) -> InvalidInput:
     problem = error.errors()[0]
     location = problem.get("loc") or ()
     name = str(location[0]) if location else ""
+    if name and model.nested_fields:
+        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]"
+                        for p in location).replace(".[", "[")
     if not name:
         return InvalidInput(N_("The request body must be a JSON object."))
     kind = problem.get("type", "")
