@@ -58,6 +58,16 @@ def _owner(report: str) -> User:
                                  .where(Submission.public_id == report)).one()
 
 
+def _report_page(app: Flask, report: str) -> tuple[FlaskClient, str, str]:
+    """The witness signed in on their report's page: (browser, page, its CSRF token)."""
+    browser = app.test_client()
+    login(browser, _owner(report))
+    page = browser.get(f"/submissions/{report}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf
+    return browser, page, csrf.group(1)
+
+
 def _verify(app: Flask) -> tuple[int, str]:
     result = app.test_cli_runner().invoke(args=["custody", "verify", "--no-progress"])
     return result.exit_code, result.output
@@ -67,15 +77,10 @@ def test_a_witness_withdraws_research_use_on_the_page_and_the_incident_leaves_re
         app: Flask, client: FlaskClient) -> None:
     _token, report = _report(client)
     incident = _published_incident(report)
-    owner = _owner(report)
-    browser = app.test_client()
-    login(browser, owner)
-    page = browser.get(f"/submissions/{report}").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert csrf
+    browser, page, csrf = _report_page(app, report)
     assert 'name="withdraw" value="research"' in page
     answer = browser.post(f"/submissions/{report}/consent",
-                          data={"csrf_token": csrf.group(1), "withdraw": "research"})
+                          data={"csrf_token": csrf, "withdraw": "research"})
     assert answer.status_code == 302
     page = browser.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Your consent was withdrawn" in page
@@ -181,13 +186,8 @@ def test_bad_withdrawals_are_400_naming_the_field_and_change_nothing(
 def test_the_page_keeps_the_witness_on_it_with_the_error_next_to_the_choices(
         app: Flask, client: FlaskClient) -> None:
     _token, report = _report(client)
-    owner = _owner(report)
-    browser = app.test_client()
-    login(browser, owner)
-    page = browser.get(f"/submissions/{report}").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert csrf
-    answer = browser.post(f"/submissions/{report}/consent", data={"csrf_token": csrf.group(1)})
+    browser, _page, csrf = _report_page(app, report)
+    answer = browser.post(f"/submissions/{report}/consent", data={"csrf_token": csrf})
     assert answer.status_code == 400
     text = answer.get_data(as_text=True)
     assert 'id="withdraw-error"' in text
