@@ -62,10 +62,10 @@ def show(public_id: str) -> tuple[str, int]:
     return render_template(
         "cases/show.html", case=case, member=member, plan=plan,
         is_admin=user.role is Role.ADMIN, filters=filters, errors=form_errors(error),
-        incident_choices=incidents.incident_choices(
+        incident_rows=incidents.incident_choices(
             session, user, filters, exclude=[i.public_id for i in case.incidents],
             zone=settings().display_timezone) if member else (),
-        item_choices=[(i, [item for item in i.items if item.public_id not in in_case])
+        item_rows=[(i, [item for item in i.items if item.public_id not in in_case])
                       for i in case.incidents] if member else [],
         taxonomy=load_taxonomy(), places=load_gazetteer().choices(language),
         language=language), 400 if error else 200

@@ -186,7 +186,8 @@ def error_message(error: DomainError, *, human_fields: bool = True,
     field names as the form calls them (`labels`: a staff form's own; the API keeps the
     field ids)."""
     params: dict[str, Any] = {
-        key: filesize(value) if isinstance(value, ByteCount) else value
+        key: filesize(value) if isinstance(value, ByteCount)
+        else enum_label(value) if isinstance(value, StrEnum) else value
         for key, value in error.params.items()}
     if human_fields and params.get("name") == error.field:
         if labels is not None and error.field in labels:

@@ -100,7 +100,7 @@ def _apply(session: Session, incident: Incident, data: IncidentInput,
     if is_finer(precision, cap):
         raise InvalidInput(N_("The witnesses' reports allow this place to be shown only as "
                               "precisely as: %(cap)s."), field="location_precision",
-                           cap=cap.value)
+                           cap=cap)
     place = gazetteer.get(data.place_id)
     incident.title = data.title
     incident.description = data.description

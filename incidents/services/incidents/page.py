@@ -28,6 +28,7 @@ from incidents.models import (
 )
 from incidents.services.incidents.changes import require_reviewer
 from incidents.services.incidents.precision import precision_cap
+from incidents.services.research.public import LocationPrecision
 from incidents.services.review.queue import QueueFilters, parse_queue_filters, queue, queue_name
 from storage.crypto.keys import KeyProvider
 
@@ -204,7 +205,9 @@ def values_from_submissions(submissions: Sequence[Submission], zone: ZoneInfo
     return {
         "start_date": start_date, "start_time": start_time, "time_precision": precision.value,
         "place": first.place_id if first and first.place_id else "",
-        "location_precision": precision_cap(submissions).value,
+        # With nothing picked yet, a town: the common case, and never finer than most allow.
+        "location_precision": (precision_cap(submissions) if submissions
+                               else LocationPrecision.TOWN).value,
         "categories": sorted({c for s in submissions for c in s.categories}),
         "tags": sorted({t for s in submissions for t in s.tags}),
     }
