@@ -190,7 +190,7 @@ def error_message(error: DomainError, *, human_fields: bool = True,
         else enum_label(value) if isinstance(value, StrEnum) else value
         for key, value in error.params.items()}
     if human_fields and params.get("name") == error.field:
-        if labels is not None and error.field in labels:
+        if labels is not None and error.field is not None and error.field in labels:
             params["name"] = gettext(labels[error.field])
         else:
             params["name"] = field_label(error.field) or error.field

@@ -194,8 +194,9 @@ def parse_input(data: Mapping[str, Any], *, taxonomy: Taxonomy | None = None,
     taxonomy = taxonomy or load_taxonomy()
     gazetteer = gazetteer or load_gazetteer()
     errors = _Errors()
+    nothing: tuple[list[str], list[str]] = ([], [])
     categories, tags = errors.take(
-        lambda: taxonomy.check(_ids(data, "categories"), _ids(data, "tags")), ([], []))
+        lambda: taxonomy.check(_ids(data, "categories"), _ids(data, "tags")), nothing)
     place_id = errors.take(lambda: _str(data, "place", 64) or None, None)
     if place_id is not None and gazetteer.get(place_id) is None:
         errors.found.append(InvalidInput(N_("This place is not in our list."), field="place"))

@@ -137,9 +137,9 @@ def submission_choices(session: Session, keys: KeyProvider, user: User,
         row = session.scalar(select(Submission).where(Submission.public_id == public_id))
         if row is not None and row.public_id not in left_out:
             found[row.public_id] = row
-    for row in queue(session, keys, user, filters.queue, zone=zone, limit=PICK_LIMIT):
-        if row.submission.public_id not in left_out:
-            found.setdefault(row.submission.public_id, row.submission)
+    for listed in queue(session, keys, user, filters.queue, zone=zone, limit=PICK_LIMIT):
+        if listed.submission.public_id not in left_out:
+            found.setdefault(listed.submission.public_id, listed.submission)
     counts = _incident_counts(session, [s.id for s in found.values()])
     return tuple(_submission(s, wanted, wanted_items, counts.get(s.id, 0))
                  for s in found.values())
