@@ -65,8 +65,7 @@ def show(public_id: str) -> tuple[str, int]:
         incident_rows=incidents.incident_choices(
             session, user, filters, exclude=[i.public_id for i in case.incidents],
             zone=settings().display_timezone) if member else (),
-        item_rows=[(i, [item for item in i.items if item.public_id not in in_case])
-                      for i in case.incidents] if member else [],
+        item_rows=incidents.items_to_pick(case.incidents, exclude=in_case) if member else [],
         taxonomy=load_taxonomy(), places=load_gazetteer().choices(language),
         language=language), 400 if error else 200
 

@@ -224,3 +224,18 @@ def test_a_case_without_a_name_is_a_400_beside_the_name_with_the_description_kep
     assert 'id="error-name"' in page
     assert ">Kept description</textarea>" in page
     assert get_session().scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_publishing_without_the_form_token_is_refused_and_publishes_nothing(
+        client, reviewer, submit):
+    sid = submit()
+    sign_in(client, reviewer)
+    public_id = _incident_id(_create(client, sid))
+    preview = client.get(f"/incidents/{public_id}/publish").get_data(as_text=True)
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', preview)
+    assert version
+    response = client.post(f"/incidents/{public_id}/publish",
+                           data={"published": "1", "version": version.group(1)})
+    assert response.status_code == 400
+    assert call(client, "GET", f"/api/v1/review/incidents/{public_id}",
+                reviewer.token).get_json()["published"] is False

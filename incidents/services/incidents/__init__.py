@@ -40,6 +40,7 @@ from incidents.services.incidents.page import (  # noqa: F401
     PickerFilters,
     form_page,
     incident_choices,
+    items_to_pick,
     picker_filters,
     submission_choices,
     values_from_incident,

@@ -270,5 +270,14 @@ def incident_choices(session: Session, user: User, filters: PickerFilters, *,
     return tuple(found)
 
 
+def items_to_pick(incidents: Iterable[Incident], exclude: Iterable[str] = ()
+                  ) -> list[tuple[str, tuple[ItemChoice, ...]]]:
+    """Each incident's title and those of its items not in `exclude` (a case's own)."""
+    left_out = set(exclude)
+    found = [(i.title, tuple(_item(item, set()) for item in i.items
+                             if item.public_id not in left_out)) for i in incidents]
+    return [(title, items) for title, items in found if items]
+
+
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(UTC)
