@@ -239,3 +239,16 @@ def test_publishing_without_the_form_token_is_refused_and_publishes_nothing(
     assert response.status_code == 400
     assert call(client, "GET", f"/api/v1/review/incidents/{public_id}",
                 reviewer.token).get_json()["published"] is False
+
+
+def test_the_edit_form_never_drops_a_stored_time_it_cannot_show_as_a_date(
+        client, reviewer, submit):
+    sid = submit()
+    created = call(client, "POST", "/api/v1/review/incidents", reviewer.token,
+                   {"title": "From the API", "start_utc": "2022-01-05T08:20:00Z",
+                    "time_precision": "unknown", "submissions": [sid]})
+    assert created.status_code == 201, created.get_json()
+    sign_in(client, reviewer)
+    edit = client.get(f"/incidents/{created.get_json()['id']}/edit").get_data(as_text=True)
+    assert 'value="2022-01-05"' in edit
+    assert 'value="14:20"' in edit  # shown, so saving cannot move it to midnight unasked

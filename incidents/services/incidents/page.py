@@ -216,9 +216,13 @@ def values_from_submissions(submissions: Sequence[Submission], zone: ZoneInfo
 def values_from_incident(incident: Incident, zone: ZoneInfo) -> dict[str, Any]:
     """The edit form's values: times on the clock of `zone`, a date alone when only the date
     is known."""
-    date_only = incident.time_precision is TimePrecision.UNKNOWN
-    start_date, start_time = split_local(incident.start_utc, zone, date_only)
-    end_date, end_time = split_local(incident.end_utc, zone, date_only)
+    # A date alone only when the stored moment is that day's midnight: an incident made
+    # through the API may say "time not known" with a time, which saving the form must not
+    # silently move to midnight (the form then asks to clear the time or say how exact).
+    start_date, start_time = split_local(incident.start_utc, zone,
+                                         _date_only(incident, incident.start_utc, zone))
+    end_date, end_time = split_local(incident.end_utc, zone,
+                                     _date_only(incident, incident.end_utc, zone))
     return {
         "title": incident.title, "description": incident.description,
         "summary": incident.summary or "", "start_date": start_date, "start_time": start_time,
@@ -229,6 +233,12 @@ def values_from_incident(incident: Incident, zone: ZoneInfo) -> dict[str, Any]:
         "injured": incident.injured, "detained": incident.detained, "killed": incident.killed,
         "verification": incident.verification.value,
     }
+
+
+def _date_only(incident: Incident, moment: datetime | None, zone: ZoneInfo) -> bool:
+    if incident.time_precision is not TimePrecision.UNKNOWN or moment is None:
+        return False
+    return moment.astimezone(zone).time() == time(0)
 
 
 def incident_choices(session: Session, user: User, filters: PickerFilters, *,
