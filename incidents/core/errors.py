@@ -35,6 +35,16 @@ class InvalidInput(DomainError):
     """A request field is missing, malformed or out of range."""
 
 
+class InvalidFields(InvalidInput):
+    """Several fields are invalid at once: the first one is the message and field (what the
+    API answers with); a form shows every one of `errors` next to its field."""
+
+    def __init__(self, errors: list[InvalidInput]) -> None:
+        first = errors[0]
+        super().__init__(first.message, field=first.field, **first.params)
+        self.errors = errors
+
+
 class NotFound(DomainError):
     """The object does not exist, or the caller may not know that it does."""
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from incidents.web.labels import (
     CREDIBILITY_LABELS,
     ENUM_LABELS,
     FIELD_LABELS,
+    FORM_FIELD_LABELS,
+    ITEM_KIND_LABELS,
 )
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
@@ -177,15 +180,60 @@ def field_label(field: str | None) -> str | None:
     return gettext(label) if label else None
 
 
-def error_message(error: DomainError, *, human_fields: bool = True) -> str:
+def error_message(error: DomainError, *, human_fields: bool = True,
+                  labels: Mapping[str, str] | None = None) -> str:
     """A domain error's message, translated; sizes in the reader's units and, on pages,
-    field names as the form calls them (the API keeps the field ids)."""
+    field names as the form calls them (`labels`: a staff form's own; the API keeps the
+    field ids)."""
     params: dict[str, Any] = {
-        key: filesize(value) if isinstance(value, ByteCount) else value
+        key: filesize(value) if isinstance(value, ByteCount)
+        else enum_label(value) if isinstance(value, StrEnum) else value
         for key, value in error.params.items()}
     if human_fields and params.get("name") == error.field:
-        params["name"] = field_label(error.field) or error.field
+        if labels is not None and error.field is not None and error.field in labels:
+            params["name"] = gettext(labels[error.field])
+        else:
+            params["name"] = field_label(error.field) or error.field
     return gettext(error.message, **params)
+
+
+def form_label(field: str) -> str:
+    """A staff form field's label in the reader's language (`labels.FORM_FIELD_LABELS`)."""
+    label = FORM_FIELD_LABELS.get(field)
+    return gettext(label) if label else field
+
+
+def item_kind_label(kind: str) -> str:
+    label = ITEM_KIND_LABELS.get(kind)
+    return gettext(label) if label else kind
+
+
+def form_errors(error: DomainError | None) -> dict[str, str]:
+    """Each field a staff form's error names -> its message, in the order found (an error
+    naming no field is listed under "")."""
+    if error is None:
+        return {}
+    found: dict[str, str] = {}
+    for one in getattr(error, "errors", None) or [error]:
+        found.setdefault(one.field or "", error_message(one, labels=FORM_FIELD_LABELS))
+    return found
+
+
+def local_and_utc(value: datetime | None, date_only: bool = False) -> str:
+    """A moment for staff who enter times: "5 января 2022, 14:20 Алматы (08:20 UTC)"; the
+    UTC day is written out when it is not the local one; a date alone, as a date."""
+    if value is None:
+        return "—"
+    if date_only:
+        return day(value)
+    local = to_user_timezone(value)
+    utc = value.astimezone(UTC)
+    # strftime, not format_time: flask-babel's would move the UTC time to the display zone.
+    shown_utc = utc.strftime("%H:%M") if utc.date() == local.date() else (
+        f"{format_date(utc.date(), DATE_PATTERNS.get(str(get_locale()), 'd MMMM y'))}, "
+        f"{utc.strftime('%H:%M')}")
+    city = get_timezone_location(get_timezone(), locale=str(get_locale()), return_city=True)
+    return f"{day(value)}, {format_time(local, 'HH:mm')} {city} ({shown_utc} UTC)"
 
 
 def place_name(place_id: str | None) -> str:
@@ -222,3 +270,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.add_template_filter(credibility_label, "credibility_label")
     app.add_template_filter(actor_label, "actor_label")
     app.add_template_filter(place_name, "place_name")
+    app.add_template_filter(form_label, "form_label")
+    app.add_template_filter(item_kind_label, "item_kind")
+    app.add_template_filter(local_and_utc, "local_and_utc")

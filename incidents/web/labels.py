@@ -187,5 +187,50 @@ FIELD_LABELS: dict[str, str] = {
     "tags": N_("kind of events"),
 }
 
+# What the staff forms (incidents, cases, their pickers) call each field: the form's label
+# and the name an error message gives it are this one text.
+FORM_FIELD_LABELS: dict[str, str] = {
+    "title": N_("Title"),
+    "description": N_("Description (reviewers only)"),
+    "summary": N_("Public summary"),
+    "start_date": N_("Start date"),
+    "start_time": N_("Start time"),
+    "end_date": N_("End date"),
+    "end_time": N_("End time"),
+    "start_utc": N_("Start"),
+    "end_utc": N_("End"),
+    "time_precision": N_("How exact the time is"),
+    "place": N_("Place"),
+    "location_precision": N_("How precisely the place is shown"),
+    "categories": N_("Categories"),
+    "tags": N_("Sub-tags"),
+    "injured": N_("Injured"),
+    "detained": N_("Detained"),
+    "killed": N_("Killed"),
+    "verification": N_("Verification"),
+    "submissions": N_("Reports"),
+    "items": N_("Evidence items"),
+    "incidents": N_("Incidents"),
+    "sources": N_("Incidents to merge into this one"),
+    "version": N_("Preview"),
+    "pick_status": N_("Status"),
+    "pick_from": N_("From"),
+    "pick_to": N_("To"),
+    "pick_place": N_("Place"),
+    "pick_category": N_("Category"),
+    "pick_q": N_("Words of the title"),
+    "name": N_("Name"),
+    "kind": N_("Kind"),
+}
+
+# The kinds of evidence item a picker lists (`incidents.services.incidents.page`).
+ITEM_KIND_LABELS: dict[str, str] = {
+    "testimony": N_("written testimony"),
+    "image": N_("photo"),
+    "video": N_("video"),
+    "audio": N_("audio recording"),
+    "file": N_("file"),
+}
+
 # Role names as shown to people (templates translate `role.value`); listed for extraction.
 ROLE_LABELS = (N_("contributor"), N_("reviewer"), N_("researcher"), N_("admin"))

@@ -85,6 +85,7 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
         "review.integrity", "review.export_items",
         "incidents.index", "incidents.new", "incidents.create", "incidents.show",
         "incidents.edit", "incidents.update", "incidents.link", "incidents.publish",
+        "incidents.preview",
         "incidents.merge", "incidents.split", "incidents.export",
         "cases.index", "cases.create", "cases.show", "cases.add_incidents", "cases.add_items",
         "cases.export",

@@ -27,6 +27,10 @@ def _name(role: str | None, path: str, world: World) -> str:
     stem = path.strip("/") or "home"
     for key, public_id in world.submissions.items():
         stem = stem.replace(public_id, key)
+    for key, public_id in world.incidents.items():
+        stem = stem.replace(public_id, "incident" if key == "square" else f"incident-{key}")
+    for key, public_id in world.cases.items():
+        stem = stem.replace(public_id, f"case-{key}")
     stem = re.sub(r"INC-[A-Z0-9]+", "incident", stem)
     return f"{role or 'anonymous'}-{re.sub(r'[^a-z0-9]+', '-', stem).strip('-')}"
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from incidents.models import Role, User
+from incidents.services import cases
 from incidents.services import incidents as incident_service
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.media.process import process_item
@@ -43,6 +44,7 @@ class World:
     submissions: dict[str, str] = field(default_factory=dict)
     items: dict[str, str] = field(default_factory=dict)
     incidents: dict[str, str] = field(default_factory=dict)
+    cases: dict[str, str] = field(default_factory=dict)
     # One sign-in per role (a second factor's code works once): its session cookie, reused.
     cookies: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -104,6 +106,19 @@ def build(app: Flask, server: str, *, near_duplicates: bool = False) -> World:
         submission_ids=[s.public_id for s in subs], gazetteer=gazetteer)
     incident_service.publish(session, reviewer, incident.public_id, gazetteer=gazetteer)
     world.incidents["square"] = incident.public_id
+    # An incident not yet published (its publication preview) and a case holding both.
+    draft = incident_service.create(
+        session, reviewer, incident_service.parse_input(
+            {"title": "Detentions in Zhanaozen", "start_utc": "2022-01-04T08:00:00Z",
+             "time_precision": "approximate", "place": "zhanaozen"},
+            taxonomy=taxonomy, gazetteer=gazetteer),
+        submission_ids=[world.submissions["video"]], gazetteer=gazetteer)
+    world.incidents["draft"] = draft.public_id
+    case = cases.create(session, users["admin"], "Zhanaozen, January 2022", "prosecution",
+                        "For the prosecutor's office.")
+    cases.add_member(session, users["admin"], case.public_id, reviewer.pseudonym)
+    cases.add_incidents(session, reviewer, case.public_id, [incident.public_id])
+    world.cases["zhanaozen"] = case.public_id
     return world
 
 
@@ -152,5 +167,9 @@ def pages_for(world: World, role: str | None) -> Iterator[str]:
         for name in ("photo", "again", "video", "audio"):
             yield f"/review/submissions/{sub[name]}"
         yield f"/incidents/{world.incidents['square']}"
+        yield f"/incidents/{world.incidents['square']}/edit"
+        yield f"/incidents/{world.incidents['draft']}"
+        yield f"/incidents/{world.incidents['draft']}/publish"
+        yield f"/cases/{world.cases['zhanaozen']}"
     if role == "admin":
         yield from ("/admin/users", "/admin/invitations")

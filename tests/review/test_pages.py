@@ -76,7 +76,7 @@ def test_a_reviewer_builds_an_incident_from_the_page_form(client, reviewer, subm
     response = client.post("/incidents/", data={
         "csrf_token": token, "submissions": sid, "title": "Akimat", "place": "almaty",
         "location_precision": "town", "time_precision": "approximate",
-        "start_utc": "2022-01-05T06:00:00Z", "verification": "reported",
+        "start_date": "2022-01-05", "start_time": "12:00", "verification": "reported",
         "categories": "excessive_force"})
     assert response.status_code == 302
     match = re.search(r"/incidents/(INC-[A-Z0-9]+)", response.headers["Location"])
@@ -87,6 +87,7 @@ def test_a_reviewer_builds_an_incident_from_the_page_form(client, reviewer, subm
     body = call(client, "GET", f"/api/v1/review/incidents/{match.group(1)}",
                 reviewer.token).get_json()
     assert body["submissions"] == [sid]
+    assert body["start_utc"] == "2022-01-05T06:00:00Z"  # 12:00 in Almaty, UTC+6 in 2022
 
 
 def test_the_submission_page_in_russian_names_statuses_consent_and_custody_in_russian(

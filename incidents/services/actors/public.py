@@ -14,10 +14,14 @@ from incidents.models import ActorKind, ActorPost, Incident, Involvement, LinkSt
 from incidents.services.actors.chain import incident_day
 
 
-def forces(session: Session, incident_public_id: str) -> list[str]:
-    """The sorted kinds of force of a published incident's established links."""
-    incident = session.scalar(select(Incident).where(
-        Incident.public_id == incident_public_id, Incident.published.is_(True)))
+def forces(session: Session, incident_public_id: str, *,
+           include_unpublished: bool = False) -> list[str]:
+    """The sorted kinds of force of a published incident's established links (of any
+    incident with `include_unpublished`: the publication preview shows what will appear)."""
+    query = select(Incident).where(Incident.public_id == incident_public_id)
+    if not include_unpublished:
+        query = query.where(Incident.published.is_(True))
+    incident = session.scalar(query)
     if incident is None:
         return []
     day = incident_day(incident)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from incidents.services.incidents.changes import (  # noqa: F401
     Linked,
+    check_publishable,
     create,
     history,
     link,
@@ -30,13 +31,29 @@ from incidents.services.incidents.input import (  # noqa: F401
     COUNT_MAX,
     TEXT_MAX,
     IncidentInput,
+    TimePrecision,
     input_from_submissions,
     parse_input,
+)
+from incidents.services.incidents.page import (  # noqa: F401
+    FormPage,
+    PickerFilters,
+    form_page,
+    incident_choices,
+    items_to_pick,
+    picker_filters,
+    submission_choices,
+    values_from_incident,
 )
 from incidents.services.incidents.precision import (  # noqa: F401
     allowed_precision,
     is_finer,
     precision_cap,
+)
+from incidents.services.incidents.preview import (  # noqa: F401
+    PublishPreview,
+    preview,
+    publish_previewed,
 )
 from incidents.services.incidents.public import (  # noqa: F401
     to_public,

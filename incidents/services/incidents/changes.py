@@ -101,7 +101,7 @@ def _apply(session: Session, incident: Incident, data: IncidentInput,
     if is_finer(precision, cap):
         raise InvalidInput(N_("The witnesses' reports allow this place to be shown only as "
                               "precisely as: %(cap)s."), field="location_precision",
-                           cap=cap.value)
+                           cap=cap)
     place = gazetteer.get(data.place_id)
     incident.title = data.title
     incident.description = data.description
@@ -167,7 +167,7 @@ def update(session: Session, user: User, public_id: str, data: IncidentInput, *,
         custody.append(session, actor=user.public_id, action="incident_edited",
                        subject=incident.subject, details={})
         if incident.published:
-            _check_publishable(incident, gazetteer or load_gazetteer())
+            check_publishable(incident, gazetteer or load_gazetteer())
     return incident
 
 
@@ -277,7 +277,7 @@ def split(session: Session, user: User, public_id: str, submission_ids: Sequence
     return new
 
 
-def _check_publishable(incident: Incident, gazetteer: Gazetteer) -> None:
+def check_publishable(incident: Incident, gazetteer: Gazetteer) -> None:
     if incident.merged_into_id is not None:
         raise Conflict(N_("This incident was merged into another."))
     if incident.start_utc is None:
@@ -311,7 +311,7 @@ def publish(session: Session, user: User, public_id: str, published: bool = True
     """Publish (or withdraw) an incident: an explicit decision, a custody event."""
     incident = load(session, user, public_id)
     if published:
-        _check_publishable(incident, gazetteer or load_gazetteer())
+        check_publishable(incident, gazetteer or load_gazetteer())
     with unit_of_work(session):
         if incident.published != published:
             incident.published = published

@@ -16,6 +16,7 @@ so pages, API and exports are built from nothing else. The chart and map counts 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -292,6 +293,24 @@ def count(session: Session, filters: Filters, *, gazetteer: Gazetteer | None = N
     gazetteer = gazetteer or load_gazetteer()
     query = select(func.count()).select_from(I).where(where(filters, gazetteer))
     return int(session.scalar(query) or 0)
+
+
+def preview_incident(session: Session, public_id: str, published_at: datetime, *,
+                     gazetteer: Gazetteer | None = None) -> PublicIncident:
+    """What researchers would see of an incident once published: `get_incident`'s columns
+    and mapper, so the preview and the published page cannot differ; an incident not yet
+    published gets `published_at`. NotFound for a merged one or one without a start."""
+    if not isinstance(public_id, str) or not 0 < len(public_id) <= 32:
+        raise NotFound()
+    mapper = row_mapper(gazetteer)
+    query = (select(*public_columns(dialect_of(session)))
+             .where(I.c.merged_into_id.is_(None), I.c.start_utc.is_not(None),
+                    I.c.public_id == public_id))
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound()
+    *rest, published = tuple(row)
+    return mapper((*rest, published or published_at))
 
 
 def get_incident(session: Session, public_id: str, *,
