@@ -296,7 +296,7 @@ def withdraw_if_unpublishable(session: Session, incident: Incident, *, reason: s
     """Inside the caller's unit of work: take a published incident off the research pages
     when it could no longer be published (a witness withdrew consent); True if it was."""
     try:
-        _check_publishable(incident, gazetteer or load_gazetteer())
+        check_publishable(incident, gazetteer or load_gazetteer())
     except (Conflict, InvalidInput):
         incident.published = False
         custody.append(session, actor=None, action="unpublished", subject=incident.subject,
