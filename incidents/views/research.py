@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, send_file, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
@@ -24,7 +24,8 @@ from incidents.services.research import queries as research
 from incidents.services.research.chart import chart_table, render_chart
 from incidents.services.research.exports import CONTENT_TYPES
 from incidents.services.research.filters import PER_PAGE_CHOICES, SORTS, Filters
-from incidents.services.research.map import map_table, render_map
+from incidents.services.research.interactive import chart_data, map_points
+from incidents.services.research.map import OUTLINE_FILE, map_table, render_map
 from incidents.services.research.public import PublicIncident, Verification
 from incidents.services.research.suppress import suppress
 from incidents.services.taxonomy import load_taxonomy
@@ -139,7 +140,7 @@ def timeline() -> str:
                                cache=aggregate_cache())
     context = _common(filters)
     threshold = context["threshold"]
-    chart_svg = table = None
+    chart_svg = table = interactive = None
     if result.daily is not None:
         chart_svg = render_chart(
             result.daily, title=gettext("Published incidents per day and category"),
@@ -148,9 +149,13 @@ def timeline() -> str:
             labels=context["labels"], day_label=_day_label, threshold=threshold,
             fewer_text=gettext("fewer than %(threshold)d", threshold=threshold))
         table = chart_table(result.daily, threshold)
+        interactive = chart_data(result.daily, labels=context["labels"], day_label=_day_label,
+                                 threshold=threshold)
     pages = max(1, -(-result.total // filters.per_page))
     return render_template(
         "research/timeline.html", result=result, chart_svg=chart_svg, chart_table=table,
+        chart_data=interactive,
+        map_json_url=_page_url("research.map_json", filters.with_page(1)),
         pages=pages,
         prev_url=_page_url("research.timeline", filters, page=filters.page - 1)
         if filters.page > 1 else None,
@@ -186,7 +191,24 @@ def map_page() -> str:
         "research/map.html", map_svg=svg, rows=map_table(data, language, threshold),
         unplaced=suppress(data.unplaced, threshold),
         timeline_url=_page_url("research.timeline", filters),
+        map_json_url=_page_url("research.map_json", filters.with_page(1)),
         **context)
+
+
+@blueprint.get("/kazakhstan.geojson")
+def outline() -> Response:
+    """The country's outline (Natural Earth, public domain) the interactive map draws."""
+    return send_file(OUTLINE_FILE, mimetype="application/geo+json", max_age=86400)
+
+
+@blueprint.get("/map.json")
+def map_json() -> Response:
+    """The map's places and counts for the interactive map (small counts hidden as on the
+    page: `null` and "<3")."""
+    data = aggregates.map_data(get_session(), filters_from_request(),
+                               gazetteer=load_gazetteer(), cache=aggregate_cache())
+    return jsonify(map_points(data, language=_language(),
+                              threshold=settings().research_min_cell_count))
 
 
 @blueprint.get("/timeline.<any(csv, json, geojson):kind>")
