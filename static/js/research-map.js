@@ -14,7 +14,8 @@
   var statusLine = wrap.querySelector("#map-status");
   var zoomBar = wrap.querySelector(".map-zoom");
   var MAX_ZOOM = 10;  // a town's whole area; the points are never finer than a town
-  var TOWN_ZOOM = 9;  // "zoom to" a town
+  var TOWN_ZOOM = 8;  // "zoom to" a town
+  var LABEL_ZOOM = 6; // names shown from here in
   var BUTTONS = 8;    // "zoom to" buttons: the places with most incidents
 
   function text(name) { return wrap.getAttribute("data-text-" + name) || ""; }
@@ -58,6 +59,9 @@
                         zoomControl: false, worldCopyJump: false});
   L.control.zoom({zoomInTitle: text("zoom-in"), zoomOutTitle: text("zoom-out")}).addTo(map);
   map.setView([48, 67], 4);
+  function nameAtZoom() { box.classList.toggle("map-far", map.getZoom() < LABEL_ZOOM); }
+  map.on("zoomend", nameAtZoom);
+  nameAtZoom();
   var countryBounds = null;
 
   function markerIcon(point) {
@@ -189,8 +193,13 @@
     data.points.forEach(function (point) {
       var marker = L.marker([point.lat, point.lon], {icon: markerIcon(point), point: point,
                                                      keyboard: true, riseOnHover: true});
-      marker.bindPopup(popupFor(point, marker), {maxWidth: 320, minWidth: 200, maxHeight: 300,
-                                                 autoPanPadding: [16, 16]});
+      var room = Math.max(180, Math.min(320, box.clientWidth - 120));
+      marker.bindPopup(popupFor(point, marker), {maxWidth: room, minWidth: Math.min(200, room),
+                                                 maxHeight: 300, autoPanPaddingTopLeft: [56, 16],
+                                                 autoPanPaddingBottomRight: [16, 16]});
+      // The place's name beside it once the map is close enough for names not to collide.
+      marker.bindTooltip(element("span", "", point.name), {permanent: true, direction: "right",
+                                                           offset: [12, 0], className: "map-label"});
       markers[point.place + "/" + point.precision] = marker;
       clusters.addLayer(marker);
     });

@@ -85,6 +85,7 @@ def _open(chromium: Any, app: Flask, world: World, path: str, **options: Any) ->
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto(world.server + path)
     page.errors = errors  # type: ignore[attr-defined]
     return page
