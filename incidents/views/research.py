@@ -126,6 +126,7 @@ def _common(filters: Filters) -> dict[str, Any]:
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
                          for kind in CONTENT_TYPES},
         "threshold": settings().research_min_cell_count,
+        "filters_open": bool(filters.query_items(page=1)),
     }
 
 

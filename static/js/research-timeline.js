@@ -23,7 +23,7 @@
   var detail = holder.querySelector(".chart-detail");
   var chosenLine = holder.querySelector(".chart-chosen");
   var clear = holder.querySelector(".chart-clear");
-  var form = document.querySelector("form.filters");
+  var form = document.querySelector("form.filters-form");
   var days = data.days, cats = data.categories, cells = data.cells;
   var visible = cats.map(function () { return true; });
   var selection = null;  // [first, last] day indexes, or null for every day

@@ -83,7 +83,8 @@ def _open(chromium: Any, app: Flask, world: World, path: str, **options: Any) ->
     context.add_init_script(WATCH_CSP)
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(f"{m.text} {m.location.get('url')}")
+            if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto(world.server + path)
@@ -161,8 +162,8 @@ def test_brushing_the_timeline_narrows_the_list_the_map_and_the_url(chromium, li
             "() => document.querySelectorAll('#incident-list tbody tr').length === 21")
         titles = page.locator("#incident-list tbody tr a").all_inner_texts()
         assert all(" day 3 " in t or " day 4 " in t for t in titles), titles
-        assert page.locator("form.filters input[name=from]").input_value() == "2022-01-05"
-        assert page.locator("form.filters input[name=to]").input_value() == "2022-01-06"
+        assert page.locator("form.filters-form input[name=from]").input_value() == "2022-01-05"
+        assert page.locator("form.filters-form input[name=to]").input_value() == "2022-01-06"
         assert "21 incidents match" in page.locator("#incident-count").inner_text()
         # The map follows: Aktau had incidents on those days, Zhanaozen one only.
         page.wait_for_function("""() => [...document.querySelectorAll('.leaflet-marker-icon')]
