@@ -8,6 +8,7 @@ with UTC beside them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,6 +143,7 @@ def timeline() -> str:
     context = _common(filters)
     threshold = context["threshold"]
     chart_svg = table = interactive = None
+    day_links: dict[date, str] = {}
     if result.daily is not None:
         chart_svg = render_chart(
             result.daily, title=gettext("Published incidents per day and category"),
@@ -150,12 +152,14 @@ def timeline() -> str:
             labels=context["labels"], day_label=_day_label, threshold=threshold,
             fewer_text=gettext("fewer than %(threshold)d", threshold=threshold))
         table = chart_table(result.daily, threshold)
+        day_links = {day: _page_url("research.timeline", replace(
+            filters, date_from=day, date_to=day, page=1)) for day in result.daily.days}
         interactive = chart_data(result.daily, labels=context["labels"], day_label=_day_label,
                                  threshold=threshold)
     pages = max(1, -(-result.total // filters.per_page))
     return render_template(
         "research/timeline.html", result=result, chart_svg=chart_svg, chart_table=table,
-        chart_data=interactive,
+        chart_data=interactive, day_links=day_links,
         map_json_url=_page_url("research.map_json", filters.with_page(1)),
         pages=pages,
         prev_url=_page_url("research.timeline", filters, page=filters.page - 1)
@@ -182,6 +186,12 @@ def map_page() -> str:
                              cache=aggregate_cache())
     context = _common(filters)
     language, threshold = context["language"], context["threshold"]
+    rows = map_table(data, language, threshold)
+    # Each place's name links to its incidents on the timeline (a town, or a whole region).
+    place_links = [_page_url("research.timeline", replace(
+        filters, page=1, towns=() if row.precision is LocationPrecision.REGION else (row.place_id,),
+        regions=(row.place_id,) if row.precision is LocationPrecision.REGION else ()))
+        for row in rows]
     svg = render_map(
         data, title=gettext("Published incidents by town and region"),
         description=gettext("Circles grow with the number of incidents; dashed circles are "
@@ -189,7 +199,7 @@ def map_page() -> str:
                             "numbers."), language=language, threshold=threshold,
         credit=gettext("Borders: Natural Earth"))
     return render_template(
-        "research/map.html", map_svg=svg, rows=map_table(data, language, threshold),
+        "research/map.html", map_svg=svg, rows=rows, place_links=place_links,
         unplaced=suppress(data.unplaced, threshold),
         timeline_url=_page_url("research.timeline", filters),
         map_json_url=_page_url("research.map_json", filters.with_page(1)),

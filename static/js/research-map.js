@@ -55,7 +55,7 @@
   box.setAttribute("role", "region");
   box.setAttribute("aria-label", text("label"));
 
-  var map = L.map(box, {zoomSnap: 1, minZoom: 3, maxZoom: MAX_ZOOM, attributionControl: false,
+  var map = L.map(box, {zoomSnap: 0.5, minZoom: 3, maxZoom: MAX_ZOOM, attributionControl: false,
                         zoomControl: false, worldCopyJump: false});
   L.control.zoom({zoomInTitle: text("zoom-in"), zoomOutTitle: text("zoom-out")}).addTo(map);
   map.setView([48, 67], 4);
@@ -161,10 +161,19 @@
   function zoomTo(point) {
     var marker = markers[point.place + "/" + point.precision];
     if (!marker) { return; }
-    // Close in at once (a town is far from the next at this zoom), then let the cluster
-    // group open whatever still holds the marker.
-    map.setView(marker.getLatLng(), TOWN_ZOOM, {animate: false});
-    clusters.zoomToShowLayer(marker, function () { marker.openPopup(); });
+    // Close in at once: at this zoom a town stands apart from the next one; only places on
+    // the same point (a city and its region) stay together, and are spread out.
+    map.setView(marker.getLatLng(), Math.max(map.getZoom(), TOWN_ZOOM), {animate: false});
+    openWhenShown(marker, 0);
+  }
+
+  // markercluster's zoomToShowLayer can wait for an animation that never comes at a
+  // fractional zoom; this waits for the marker itself (a few frames at most).
+  function openWhenShown(marker, tries) {
+    if (map.hasLayer(marker)) { marker.openPopup(); return; }
+    var parent = clusters.getVisibleParent(marker);
+    if (parent && parent !== marker && tries % 5 === 0) { parent.spiderfy(); }
+    if (tries < 40) { window.setTimeout(function () { openWhenShown(marker, tries + 1); }, 50); }
   }
 
   function zoomButtons(points) {

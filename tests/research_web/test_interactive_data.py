@@ -86,6 +86,16 @@ def test_the_chart_block_holds_no_hidden_count(
     assert not any(n in (1, 2) for row in chart["cells"] for n in row)
 
 
+def test_the_tables_link_each_place_and_day_to_its_incidents(
+        browser: FlaskClient, small_and_large: None) -> None:
+    map_page = browser.get("/research/map?verification=reported").get_data(as_text=True)
+    assert '<a href="/research/?town=taraz&amp;verification=reported">' in map_page
+    timeline = browser.get("/research/").get_data(as_text=True)
+    assert '<a href="/research/?from=2022-01-06&amp;to=2022-01-06">' in timeline
+    listed = browser.get("/research/?town=taraz").get_data(as_text=True)
+    assert listed.count('href="/research/incidents/') == 1
+
+
 def test_the_outline_is_served_for_the_map(browser: FlaskClient) -> None:
     response = browser.get("/research/kazakhstan.geojson")
     assert response.status_code == 200
