@@ -85,6 +85,7 @@
     // Only shown counts are added: a cluster never gives back a hidden one.
     var label = hidden === 0 ? String(shown) : shown > 0 ? shown + "+" : "<" + threshold + "×" + hidden;
     var spoken = hidden === 0 ? fill(text("cluster"), {places: places, count: shown})
+      : shown === 0 ? fill(text("cluster-hidden"), {places: places, threshold: threshold})
       : fill(text("cluster-some"), {places: places, count: shown, threshold: threshold});
     var inner = element("span", "map-point-inner");
     inner.appendChild(element("span", "", label)).setAttribute("aria-hidden", "true");
@@ -163,14 +164,24 @@
     if (!marker) { return; }
     // Close in at once: at this zoom a town stands apart from the next one; only places on
     // the same point (a city and its region) stay together, and are spread out.
-    map.setView(marker.getLatLng(), Math.max(map.getZoom(), TOWN_ZOOM), {animate: false});
-    openWhenShown(marker, 0);
+    whenStill(function () {
+      map.setView(marker.getLatLng(), Math.max(map.getZoom(), TOWN_ZOOM), {animate: false});
+      openWhenShown(marker, 0);
+    }, 0);
+  }
+
+  // While Leaflet zooms or markercluster regroups, markers are taken off and put back (which
+  // closes their popups): wait for both to finish.
+  function busy() { return !!box.querySelector(".leaflet-zoom-anim, .leaflet-cluster-anim"); }
+  function whenStill(then, tries) {
+    if (!busy() || tries > 40) { then(); return; }
+    window.setTimeout(function () { whenStill(then, tries + 1); }, 50);
   }
 
   // markercluster's zoomToShowLayer can wait for an animation that never comes at a
   // fractional zoom; this waits for the marker itself (a few frames at most).
   function openWhenShown(marker, tries) {
-    if (map.hasLayer(marker)) { marker.openPopup(); return; }
+    if (!busy() && map.hasLayer(marker)) { marker.openPopup(); return; }
     var parent = clusters.getVisibleParent(marker);
     if (parent && parent !== marker && tries % 5 === 0) { parent.spiderfy(); }
     if (tries < 40) { window.setTimeout(function () { openWhenShown(marker, tries + 1); }, 50); }

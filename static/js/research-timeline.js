@@ -192,9 +192,10 @@
   // The whole span of the chart as first drawn: "Show all dates" goes back to it.
   var initial = new URLSearchParams(window.location.search);
 
-  var dragFrom = null;
+  var dragFrom = null, before = null;
   box.addEventListener("pointerdown", function (event) {
     if (event.button !== 0) { return; }
+    before = selection;
     dragFrom = dayAt(event.clientX);
     selection = [dragFrom, dragFrom];
     box.setPointerCapture(event.pointerId);
@@ -214,7 +215,13 @@
     apply();
   }
   box.addEventListener("pointerup", endDrag);
-  box.addEventListener("pointercancel", endDrag);
+  // A finger that scrolls the page past the chart is not a choice: put the old one back.
+  box.addEventListener("pointercancel", function () {
+    if (dragFrom === null) { return; }
+    dragFrom = null;
+    selection = before;
+    showSelection();
+  });
 
   var keyTimer = null;
   box.addEventListener("keydown", function (event) {

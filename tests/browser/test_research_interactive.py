@@ -52,6 +52,9 @@ document.addEventListener('securitypolicyviolation', (e) => {
 MARKERS = ("() => [...document.querySelectorAll('.leaflet-marker-icon')]"
            ".map(m => m.textContent).sort().join('|')")
 
+# Leaflet's zoom and markercluster's regrouping have ended.
+STILL = "() => !document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim')"
+
 
 @pytest.fixture
 def demo(live_app: Flask, live_server: str) -> World:
@@ -109,6 +112,7 @@ def test_the_map_clusters_places_and_a_cluster_leads_to_an_incident(chromium, li
         shown = page.evaluate(MARKERS)
         page.locator(".map-cluster").first.click()
         page.wait_for_function(f"before => ({MARKERS})() !== before", arg=shown)
+        page.wait_for_function(STILL)
         page.get_by_role("button", name="Zhanaozen", exact=True).click()
         popup = page.locator(".leaflet-popup-content")
         popup.get_by_text("Incidents: 7").wait_for()
