@@ -301,7 +301,8 @@
           var fresh = page.getElementById(id), old = document.getElementById(id);
           if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
         });
-        detail.textContent = "";
+        // Back to the day under the cursor, if any, once the list is in.
+        detail.textContent = cursor === null ? "" : describe(cursor);
       })
       .catch(function () {
         if (mine === requests) { detail.textContent = text("failed"); }
