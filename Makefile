@@ -29,13 +29,28 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
-# Browser tooling from the npm registry, pinned by package-lock.json: axe-core, read by the
-# accessibility tests (tests/browser/test_accessibility.py) and never served to users.
+# Browser assets from the npm registry, pinned (with their hashes) by package-lock.json:
+# axe-core, read by the accessibility tests (tests/browser/test_accessibility.py) and never
+# served; Leaflet and Leaflet.markercluster for the researchers' map, copied with their
+# licences into static/vendor/ (not in git) and served from there. No page fetches anything
+# from another site.
+VENDOR := static/vendor
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-assets: node_modules/.installed
+$(VENDOR)/.installed: node_modules/.installed
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/leaflet.markercluster
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map \
+		node_modules/leaflet/dist/leaflet.css node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+	cp -r node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+		node_modules/leaflet.markercluster/dist/leaflet.markercluster.js.map \
+		node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+		node_modules/leaflet.markercluster/MIT-LICENCE.txt $(VENDOR)/leaflet.markercluster/
+	touch $@
+
+assets: $(VENDOR)/.installed
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d incidents/translations -f >/dev/null

@@ -8,11 +8,12 @@ with UTC beside them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, send_file, url_for
 from flask_babel import format_date, get_locale, gettext
 from werkzeug.wrappers import Response
 
@@ -24,7 +25,8 @@ from incidents.services.research import queries as research
 from incidents.services.research.chart import chart_table, render_chart
 from incidents.services.research.exports import CONTENT_TYPES
 from incidents.services.research.filters import PER_PAGE_CHOICES, SORTS, Filters
-from incidents.services.research.map import map_table, render_map
+from incidents.services.research.interactive import chart_data, map_points
+from incidents.services.research.map import OUTLINE_FILE, map_table, render_map
 from incidents.services.research.public import PublicIncident, Verification
 from incidents.services.research.suppress import suppress
 from incidents.services.taxonomy import load_taxonomy
@@ -125,6 +127,7 @@ def _common(filters: Filters) -> dict[str, Any]:
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
                          for kind in CONTENT_TYPES},
         "threshold": settings().research_min_cell_count,
+        "filters_open": bool(filters.query_items(page=1)),
     }
 
 
@@ -139,7 +142,8 @@ def timeline() -> str:
                                cache=aggregate_cache())
     context = _common(filters)
     threshold = context["threshold"]
-    chart_svg = table = None
+    chart_svg = table = interactive = None
+    day_links: dict[date, str] = {}
     if result.daily is not None:
         chart_svg = render_chart(
             result.daily, title=gettext("Published incidents per day and category"),
@@ -148,9 +152,15 @@ def timeline() -> str:
             labels=context["labels"], day_label=_day_label, threshold=threshold,
             fewer_text=gettext("fewer than %(threshold)d", threshold=threshold))
         table = chart_table(result.daily, threshold)
+        day_links = {day: _page_url("research.timeline", replace(
+            filters, date_from=day, date_to=day, page=1)) for day in result.daily.days}
+        interactive = chart_data(result.daily, labels=context["labels"], day_label=_day_label,
+                                 threshold=threshold)
     pages = max(1, -(-result.total // filters.per_page))
     return render_template(
         "research/timeline.html", result=result, chart_svg=chart_svg, chart_table=table,
+        chart_data=interactive, day_links=day_links,
+        map_json_url=_page_url("research.map_json", filters.with_page(1)),
         pages=pages,
         prev_url=_page_url("research.timeline", filters, page=filters.page - 1)
         if filters.page > 1 else None,
@@ -176,6 +186,12 @@ def map_page() -> str:
                              cache=aggregate_cache())
     context = _common(filters)
     language, threshold = context["language"], context["threshold"]
+    rows = map_table(data, language, threshold)
+    # Each place's name links to its incidents on the timeline (a town, or a whole region).
+    place_links = [_page_url("research.timeline", replace(
+        filters, page=1, towns=() if row.precision is LocationPrecision.REGION else (row.place_id,),
+        regions=(row.place_id,) if row.precision is LocationPrecision.REGION else ()))
+        for row in rows]
     svg = render_map(
         data, title=gettext("Published incidents by town and region"),
         description=gettext("Circles grow with the number of incidents; dashed circles are "
@@ -183,10 +199,27 @@ def map_page() -> str:
                             "numbers."), language=language, threshold=threshold,
         credit=gettext("Borders: Natural Earth"))
     return render_template(
-        "research/map.html", map_svg=svg, rows=map_table(data, language, threshold),
+        "research/map.html", map_svg=svg, rows=rows, place_links=place_links,
         unplaced=suppress(data.unplaced, threshold),
         timeline_url=_page_url("research.timeline", filters),
+        map_json_url=_page_url("research.map_json", filters.with_page(1)),
         **context)
+
+
+@blueprint.get("/kazakhstan.geojson")
+def outline() -> Response:
+    """The country's outline (Natural Earth, public domain) the interactive map draws."""
+    return send_file(OUTLINE_FILE, mimetype="application/geo+json", max_age=86400)
+
+
+@blueprint.get("/map.json")
+def map_json() -> Response:
+    """The map's places and counts for the interactive map (small counts hidden as on the
+    page: `null` and "<3")."""
+    data = aggregates.map_data(get_session(), filters_from_request(),
+                               gazetteer=load_gazetteer(), cache=aggregate_cache())
+    return jsonify(map_points(data, language=_language(),
+                              threshold=settings().research_min_cell_count))
 
 
 @blueprint.get("/timeline.<any(csv, json, geojson):kind>")

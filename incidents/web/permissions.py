@@ -75,6 +75,8 @@ PERMISSIONS: dict[str, str | frozenset[Role]] = {
     "research.timeline": READERS,
     "research.incident": READERS,
     "research.map_page": READERS,
+    "research.map_json": READERS,
+    "research.outline": READERS,
     "research.export": READERS,
     "api_v1.list_incidents": READERS,
     "api_v1.timeline_export": READERS,

@@ -61,6 +61,8 @@ def test_every_page_is_photographed_at_desktop_and_phone_width(chromium, live_ap
                 page = context.new_page()
                 try:
                     page.goto(world.server + path)
+                    # The interactive map and chart fetch their data after the load.
+                    page.wait_for_load_state("networkidle")
                     target = SCREENS / f"{name}-{width}.png"
                     page.screenshot(path=str(target), full_page=True)
                 finally:

@@ -157,8 +157,8 @@ def researcher_paths(app: Flask, data: dict[str, Any]) -> list[str]:
     filtered = ["?category=excessive_force", "?tag=live_ammunition", "?town=zhanaozen",
                 "?region=mangystau", "?has_photo=yes", "?q=Qx7", "?q=akimat",
                 "?verification=reported&sort=-published", "?from=2022-01-01&to=2022-01-31"]
-    for base in ("/research/", "/research/map", "/api/v1/incidents", "/api/v1/timeline.csv",
-                 "/api/v1/timeline.json", "/api/v1/timeline.geojson",
+    for base in ("/research/", "/research/map", "/research/map.json", "/api/v1/incidents",
+                 "/api/v1/timeline.csv", "/api/v1/timeline.json", "/api/v1/timeline.geojson",
                  "/research/timeline.csv", "/research/timeline.geojson"):
         paths += [base + query for query in filtered]
     return paths
