@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -82,6 +83,13 @@ class Gazetteer:
     def same_place(self, place: Place) -> Place:
         """The one entry shown for ``place``: a region-status city is shown as its town."""
         return self._town_of_city.get(place.id, place) if place.kind == "city" else place
+
+    def same_place_ids(self, ids: Iterable[str]) -> tuple[str, ...]:
+        """`ids` with every other id of the same place (Almaty's town and its region-status
+        city): what a filter on one must match, since reports may carry either."""
+        wanted = {self.same_place(p).id for i in ids if (p := self._by_id.get(i)) is not None}
+        found = [p.id for p in self.places if self.same_place(p).id in wanted]
+        return tuple(dict.fromkeys([*ids, *found]))
 
     def listed(self) -> list[Place]:
         """Every place once (no city twice): what pickers and filters offer."""

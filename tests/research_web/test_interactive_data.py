@@ -22,10 +22,12 @@ JAN6 = datetime(2022, 1, 6, 6, tzinfo=UTC)
 
 @pytest.fixture
 def small_and_large() -> None:
-    """Almaty 3 on 5 January (shown), Taraz 1 on 6 January (hidden), and an exact point."""
+    """Almaty 3 on 5 January (shown), Taraz 1 on 6 January (hidden), and an exact point.
+
+    Two of Almaty's carry the region-status city's id, one the town's: one place, one point."""
     session = get_session()
-    for _ in range(3):
-        gen_incident_row(session, place_id="almaty_city", region_id="almaty_city",
+    for place_id in ("almaty_city", "almaty_city", "almaty"):
+        gen_incident_row(session, place_id=place_id, region_id="almaty_city",
                          start_utc=JAN5, commit=False)
     gen_incident_row(session, place_id="taraz", region_id="zhambyl", start_utc=JAN6,
                      categories=("detainee_treatment",), commit=False)
@@ -45,8 +47,9 @@ def test_the_map_json_hides_a_small_count_as_the_table_does(
         browser: FlaskClient, small_and_large: None) -> None:
     data = browser.get("/research/map.json").get_json()
     points = {p["place"]: p for p in data["points"]}
-    assert points["almaty_city"]["count"] == 3
-    assert points["almaty_city"]["text"] == "3"
+    assert "almaty_city" not in points  # the city and the town are one point
+    assert points["almaty"]["count"] == 3
+    assert points["almaty"]["text"] == "3"
     assert (points["taraz"]["count"], points["taraz"]["text"]) == (None, "<3")
     assert (points["zhanaozen"]["count"], points["zhanaozen"]["text"]) == (None, "<3")
     assert points["taraz"]["filter"] == ["town", "taraz"]
@@ -67,7 +70,10 @@ def test_the_map_json_places_are_gazetteer_points_never_finer(
 def test_the_map_json_follows_the_filters_and_the_language(
         browser: FlaskClient, small_and_large: None) -> None:
     only_5th = browser.get("/research/map.json?from=2022-01-05&to=2022-01-05").get_json()
-    assert [p["place"] for p in only_5th["points"]] == ["almaty_city"]
+    assert [p["place"] for p in only_5th["points"]] == ["almaty"]
+    # The point's own filter finds all three, whichever of Almaty's ids they carry.
+    town = browser.get("/research/map.json?town=almaty").get_json()
+    assert [(p["place"], p["count"]) for p in town["points"]] == [("almaty", 3)]
     browser.get("/language/kk?next=/research/")
     assert browser.get("/research/map.json").get_json()["points"][0]["name"] == "Алматы"
     assert browser.get("/research/map.json?town=atlantis").status_code == 400

@@ -25,11 +25,10 @@ from incidents.models import TermKind
 from incidents.services.gazetteer import Gazetteer, Place, load_gazetteer
 from incidents.services.research.chart import MAX_DAYS, DailyCounts
 from incidents.services.research.filters import Filters
-from incidents.services.research.map import MapData, MapPoint
+from incidents.services.research.map import MapData, MapPoint, drawn_at
 from incidents.services.research.public import (
     LocationPrecision,
     PublicIncident,
-    PublicPlace,
     locate,
 )
 from incidents.services.research.queries import I, T, count, dialect_of, page, where
@@ -125,17 +124,6 @@ def daily_counts(session: Session, filters: Filters, *,
     return DailyCounts(categories, span, counts)
 
 
-def _map_place(place: PublicPlace, gazetteer: Gazetteer) -> tuple[Place, bool] | None:
-    """Where `research.map` draws an incident shown at `place` (the same rule)."""
-    if place.precision is LocationPrecision.REGION:
-        region = gazetteer.get(place.region_id)
-        return (region, True) if region else None
-    if place.precision in (LocationPrecision.EXACT, LocationPrecision.TOWN):
-        found = gazetteer.get(place.place_id)
-        return (found, found.kind == "region") if found else None
-    return None
-
-
 def count_by_place(session: Session, filters: Filters, *,
                    gazetteer: Gazetteer | None = None) -> MapData:
     """Incidents per drawable place, as `research.map.aggregate` would count them."""
@@ -147,7 +135,7 @@ def count_by_place(session: Session, filters: Filters, *,
     places: dict[str, Place] = {}
     unplaced = 0
     for place_id, precision, n in session.execute(query):
-        found = _map_place(locate(gazetteer, place_id, LocationPrecision(precision)), gazetteer)
+        found = drawn_at(locate(gazetteer, place_id, LocationPrecision(precision)), gazetteer)
         if found is None:
             unplaced += int(n)
             continue

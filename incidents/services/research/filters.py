@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from incidents.core.errors import N_, InvalidInput
-from incidents.services.gazetteer import Gazetteer
+from incidents.services.gazetteer import Gazetteer, load_gazetteer
 from incidents.services.research.public import PublicIncident, Verification
 from incidents.services.taxonomy import Taxonomy
 
@@ -162,16 +162,17 @@ class Filters:
 
     # --- the same filter in Python -----------------------------------------------------
 
-    def matches(self, incident: PublicIncident) -> bool:
+    def matches(self, incident: PublicIncident, gazetteer: Gazetteer | None = None) -> bool:
         """Whether an incident passes every condition (the reference for the SQL version)."""
         start, end = self.start_bound(), self.end_bound()
+        towns = (gazetteer or load_gazetteer()).same_place_ids(self.towns)
         place = incident.place
         search = self.search.casefold()
         return all((
             start is None or incident.start_utc >= start,
             end is None or incident.start_utc < end,
             not self.regions or place.region_id in self.regions,
-            not self.towns or place.place_id in self.towns,
+            not towns or place.place_id in towns,
             not self.categories or any(c in self.categories for c in incident.categories),
             not self.tags or any(t in self.tags for t in incident.tags),
             not self.verification or incident.verification in self.verification,

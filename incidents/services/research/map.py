@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from incidents.services.gazetteer import Gazetteer, Place
-from incidents.services.research.public import LocationPrecision, PublicIncident
+from incidents.services.research.public import LocationPrecision, PublicIncident, PublicPlace
 from incidents.services.research.suppress import (
     DEFAULT_THRESHOLD,
     Cell,
@@ -114,9 +114,9 @@ class MapData:
     unplaced: int  # incidents whose location may not be shown on the map
 
 
-def _map_place(incident: PublicIncident, gazetteer: Gazetteer) -> tuple[Place, bool] | None:
-    """Where an incident may be drawn, and whether that is a region; None if nowhere."""
-    location = incident.place
+def drawn_at(location: PublicPlace, gazetteer: Gazetteer) -> tuple[Place, bool] | None:
+    """Where an incident shown at `location` is drawn, and whether that is a region; None if
+    nowhere. The one rule for the SVG map and the SQL counts of the interactive one."""
     if location.precision is LocationPrecision.REGION:
         region = gazetteer.get(location.region_id)
         if region is None:
@@ -139,7 +139,7 @@ def aggregate(incidents: Iterable[PublicIncident], gazetteer: Gazetteer) -> MapD
     places: dict[str, Place] = {}
     unplaced = 0
     for incident in incidents:
-        found = _map_place(incident, gazetteer)
+        found = drawn_at(incident.place, gazetteer)
         if found is None:
             unplaced += 1
             continue

@@ -121,7 +121,7 @@ def condition_sql(condition: Condition, gazetteer: Gazetteer) -> ColumnElement[b
         # A town is shown only at town (or exact) precision; region precision hides it.
         return and_(I.c.location_precision.in_([LocationPrecision.EXACT,
                                                  LocationPrecision.TOWN]),
-                    I.c.place_id.in_(list(value)))
+                    I.c.place_id.in_(list(gazetteer.same_place_ids(value))))
     if field == "categories":
         return _has_term(TermKind.CATEGORY, value)
     if field == "tags":
