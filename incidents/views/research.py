@@ -9,7 +9,7 @@ with UTC beside them.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,21 +45,6 @@ def _language() -> str:
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(settings().display_timezone)
-
-
-@blueprint.app_template_filter("local_time")
-def local_time(value: datetime | None) -> str:
-    """`2022-01-05 14:00` in the display zone (the template adds UTC beside it)."""
-    if value is None:
-        return ""
-    return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
-
-
-@blueprint.app_template_filter("utc_time")
-def utc_time(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _labels(language: str) -> dict[str, str]:

@@ -33,8 +33,9 @@ def test_an_unpublished_incident_page_is_not_found(browser: FlaskClient) -> None
 def test_times_are_shown_in_almaty_with_utc_beside_them(browser: FlaskClient) -> None:
     row = gen_incident_row(get_session(), start_utc=datetime(2022, 1, 5, 20, 30, tzinfo=UTC))
     body = browser.get(f"/research/incidents/{row.public_id}").get_data(as_text=True)
-    assert "2022-01-06 02:30" in body  # UTC+6: the next day in Almaty
-    assert "2022-01-05 20:30 UTC" in body
+    # UTC+6: the next day in Almaty, the UTC day written out beside it.
+    assert "6 January 2022, 02:30 Almaty (5 January 2022, 20:30 UTC)" in body
+    assert 'datetime="2022-01-05T20:30:00Z"' in body
 
 
 @pytest.mark.parametrize(("query", "field"), [
