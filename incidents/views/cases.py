@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from incidents.core.vocabulary import CaseKind, Role
 from incidents.services import cases
 from incidents.services.bundles import export as bundles
+from incidents.web.context import get_blobstore
 from incidents.web.db import get_session
 from incidents.web.http.forms import form_ids
 from incidents.web.http.responses import bundle_response
@@ -25,8 +26,9 @@ def index() -> str:
 
 @blueprint.post("/")
 def create() -> Response:
-    case = cases.create(get_session(), current_user.user, request.form.get("name", ""),
-                        request.form.get("kind", ""), request.form.get("description", ""))
+    case = cases.create(get_session(), get_blobstore(), current_user.user,
+                        request.form.get("name", ""), request.form.get("kind", ""),
+                        request.form.get("description", ""))
     return redirect(url_for("cases.show", public_id=case.public_id))
 
 
@@ -36,8 +38,11 @@ def show(public_id: str) -> str:
     user = current_user.user
     case = cases.get_for_membership(session, user, public_id)
     member = cases.is_member(session, case, user)
+    description = (cases.description_of(session, get_blobstore(), user, case)
+                   if member else "")
     plan = bundles.plan(session, user, case_id=public_id) if member else None
     return render_template("cases/show.html", case=case, member=member, plan=plan,
+                           description=description,
                            is_admin=user.role is Role.ADMIN)
 
 

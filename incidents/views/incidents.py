@@ -16,6 +16,7 @@ from incidents.services.bundles import export as bundles
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.research.public import LocationPrecision, Verification
 from incidents.services.taxonomy import load_taxonomy
+from incidents.web.context import get_blobstore
 from incidents.web.db import get_session
 from incidents.web.http.forms import form_ids
 from incidents.web.http.responses import bundle_response
@@ -57,7 +58,7 @@ def new() -> str:
 def create() -> Response | tuple[str, int]:
     session = get_session()
     data = incidents.parse_input(_form())
-    incident = incidents.create(session, current_user.user, data,
+    incident = incidents.create(session, get_blobstore(), current_user.user, data,
                                 submission_ids=form_ids("submissions"), item_ids=form_ids("items"))
     return redirect(url_for("incidents.show", public_id=incident.public_id))
 
@@ -66,7 +67,9 @@ def create() -> Response | tuple[str, int]:
 def show(public_id: str) -> str:
     session = get_session()
     incident = incidents.load(session, current_user.user, public_id)
-    return render_template("incidents/show.html", incident=incident,
+    description = incidents.descriptions(session, get_blobstore(), current_user.user,
+                                         [incident]).get(incident.description_blob_id)
+    return render_template("incidents/show.html", incident=incident, description=description,
                            cap=incidents.precision_cap(incident.submissions),
                            history=incidents.history(session, incident),
                            plan=bundles.plan(session, current_user.user,
@@ -76,9 +79,12 @@ def show(public_id: str) -> str:
 
 @blueprint.get("/<public_id>/edit")
 def edit(public_id: str) -> str:
-    incident = incidents.load(get_session(), current_user.user, public_id)
+    session = get_session()
+    incident = incidents.load(session, current_user.user, public_id)
+    description = incidents.description_for_edit(session, get_blobstore(), current_user.user,
+                                                 incident)
     values = {
-        "title": incident.title, "description": incident.description,
+        "title": incident.title, "description": description,
         "summary": incident.summary or "",
         "start_utc": incident.start_utc.isoformat().replace("+00:00", "Z")
         if incident.start_utc else "",
@@ -96,7 +102,7 @@ def edit(public_id: str) -> str:
 
 @blueprint.post("/<public_id>")
 def update(public_id: str) -> Response:
-    incidents.update(get_session(), current_user.user, public_id,
+    incidents.update(get_session(), get_blobstore(), current_user.user, public_id,
                      incidents.parse_input(_form()))
     return redirect(url_for("incidents.show", public_id=public_id))
 

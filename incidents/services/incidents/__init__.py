@@ -15,6 +15,8 @@ from __future__ import annotations
 from incidents.services.incidents.changes import (  # noqa: F401
     Linked,
     create,
+    description_for_edit,
+    descriptions,
     history,
     link,
     list_all,

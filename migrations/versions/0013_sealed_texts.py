@@ -1,0 +1,79 @@
+"""sealed texts: file names, reviewers' notes, reasons, questions, case and incident descriptions
+
+Revision ID: 0013
+Revises: 0010
+Create Date: 2026-12-03 08:00:00
+
+Each clear column is replaced by a `<name>_blob_id` column (a sealed JSON blob, read through
+the custody ledger; services.evidence.sealed); a tus upload's declared name by
+`pending_name` (services.uploads.PendingName). Sealing writes blobs and "stored" custody
+events, which a migration cannot do (no blob store, no ledger append path and lock; the
+same reason as 0008's `custody baseline`): so every existing clear value is moved into
+`sealing_backlog` here, and `flask --app wsgi vault seal-backlog` (run by `flask --app wsgi
+init`) seals them and compacts the SQLite file. Until it has run, those values are not
+shown (an empty text) and stay in the clear in `sealing_backlog` only.
+Testimony items' names were the server's own ("testimony.txt", "answer.txt"): not kept.
+
+Downgrade restores the columns empty: the texts stay in their blobs, not in the clear.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+# (table, clear column, its type for downgrade, new column, rows to take)
+MOVES = (
+    ("evidence_items", "declared_name", sa.String(255), "name_blob_id", "kind = 'file'"),
+    ("assessments", "reason", sa.Text(), "reason_blob_id", None),
+    ("reviewer_notes", "body", sa.Text(), "body_blob_id", None),
+    ("info_requests", "question", sa.Text(), "question_blob_id", None),
+    ("cases", "description", sa.Text(), "description_blob_id", None),
+    ("incidents", "description", sa.Text(), "description_blob_id", None),
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sealing_backlog",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("table_name", sa.String(length=64), nullable=False),
+        sa.Column("row_id", sa.BigInteger(), nullable=False),
+        sa.Column("column", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sealing_backlog")),
+    )
+    for table, old, _kind, new, where in MOVES:
+        condition = f"{old} IS NOT NULL AND {old} <> ''" + (f" AND {where}" if where else "")
+        op.execute(
+            f'INSERT INTO sealing_backlog (table_name, row_id, "column", value) '  # noqa: S608
+            f"SELECT '{table}', id, '{new}', {old} FROM {table} WHERE {condition}")
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column(new, sa.String(length=32), nullable=True))
+            batch.create_foreign_key(op.f(f"fk_{table}_{new}_blobs"), "blobs", [new], ["id"])
+            batch.drop_column(old)
+    op.execute(
+        'INSERT INTO sealing_backlog (table_name, row_id, "column", value) '
+        "SELECT 'uploads', id, 'pending_name', filename FROM uploads "
+        "WHERE filename IS NOT NULL AND filename <> ''")
+    with op.batch_alter_table("uploads") as batch:
+        batch.add_column(sa.Column("pending_name", sa.JSON(), nullable=True))
+        batch.drop_column("filename")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("uploads") as batch:
+        batch.add_column(sa.Column("filename", sa.String(255), nullable=False,
+                                   server_default=""))
+        batch.drop_column("pending_name")
+    for table, old, kind, new, _where in reversed(MOVES):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column(old, kind, nullable=False, server_default=""))
+            batch.drop_constraint(op.f(f"fk_{table}_{new}_blobs"), type_="foreignkey")
+            batch.drop_column(new)
+    op.drop_table("sealing_backlog")
