@@ -14,7 +14,8 @@ init`) seals them and compacts the SQLite file. Until it has run, those values a
 shown (an empty text) and stay in the clear in `sealing_backlog` only.
 Testimony items' names were the server's own ("testimony.txt", "answer.txt"): not kept.
 
-Downgrade restores the columns empty: the texts stay in their blobs, not in the clear.
+Downgrade restores the columns empty: the texts stay in their blobs, not in the clear
+(SQLite keeps the emptied `*_blob_id` columns: see `downgrade`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,29 @@ MOVES = (
 )
 
 
+def _add_blob_column(table: str, column: str) -> None:
+    """A nullable column referring to blobs.id. SQLite: ALTER TABLE (3.35+), not a batch
+    copy: copying a table other rows refer to (incidents, evidence_items) fails its DROP
+    under `PRAGMA foreign_keys=ON` as soon as rows exist."""
+    name = op.f(f"fk_{table}_{column}_blobs")
+    if op.get_bind().dialect.name == "sqlite":
+        existing = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
+        if column in existing:  # left by a downgrade (see there): emptied, reused
+            return
+        op.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR(32) "
+                   f"CONSTRAINT {name} REFERENCES blobs (id)")
+        return
+    op.add_column(table, sa.Column(column, sa.String(length=32), nullable=True))
+    op.create_foreign_key(name, table, "blobs", [column], ["id"])
+
+
+def _drop_column(table: str, column: str) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # SQLite 3.35+, no copy
+        return
+    op.drop_column(table, column)
+
+
 def upgrade() -> None:
     op.create_table(
         "sealing_backlog",
@@ -53,27 +77,29 @@ def upgrade() -> None:
         op.execute(
             f'INSERT INTO sealing_backlog (table_name, row_id, "column", value) '  # noqa: S608
             f"SELECT '{table}', id, '{new}', {old} FROM {table} WHERE {condition}")
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column(new, sa.String(length=32), nullable=True))
-            batch.create_foreign_key(op.f(f"fk_{table}_{new}_blobs"), "blobs", [new], ["id"])
-            batch.drop_column(old)
+        _add_blob_column(table, new)
+        _drop_column(table, old)
     op.execute(
         'INSERT INTO sealing_backlog (table_name, row_id, "column", value) '
         "SELECT 'uploads', id, 'pending_name', filename FROM uploads "
         "WHERE filename IS NOT NULL AND filename <> ''")
-    with op.batch_alter_table("uploads") as batch:
-        batch.add_column(sa.Column("pending_name", sa.JSON(), nullable=True))
-        batch.drop_column("filename")
+    op.add_column("uploads", sa.Column("pending_name", sa.JSON(), nullable=True))
+    _drop_column("uploads", "filename")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("uploads") as batch:
-        batch.add_column(sa.Column("filename", sa.String(255), nullable=False,
-                                   server_default=""))
-        batch.drop_column("pending_name")
+    op.add_column("uploads", sa.Column("filename", sa.String(255), nullable=False,
+                                       server_default=""))
+    _drop_column("uploads", "pending_name")
     for table, old, kind, new, _where in reversed(MOVES):
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column(old, kind, nullable=False, server_default=""))
-            batch.drop_constraint(op.f(f"fk_{table}_{new}_blobs"), type_="foreignkey")
-            batch.drop_column(new)
+        op.add_column(table, sa.Column(old, kind, nullable=False, server_default=""))
+        if op.get_bind().dialect.name == "sqlite":
+            # SQLite cannot drop a column with a REFERENCES clause in place, and copying a
+            # table others refer to fails under foreign_keys=ON (which cannot be switched
+            # off inside the migration's transaction): the column stays, emptied, unknown
+            # to the older code; upgrading again reuses it.
+            op.execute(f"UPDATE {table} SET {new} = NULL")  # noqa: S608
+        else:
+            op.drop_constraint(op.f(f"fk_{table}_{new}_blobs"), table, type_="foreignkey")
+            op.drop_column(table, new)
     op.drop_table("sealing_backlog")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from incidents.core.database import unit_of_work
@@ -141,7 +141,13 @@ def compact(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         return
-    with bind.engine.connect() as connection:
-        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-        autocommit.execute(text("VACUUM"))
-        autocommit.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    # On the driver's connection: SQLAlchemy would BEGIN first (make_engine), and SQLite
+    # cannot VACUUM inside a transaction; pysqlite's own transactions are off there.
+    raw = bind.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("VACUUM")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
