@@ -28,7 +28,6 @@ from incidents.core.errors import N_, LedgerUnavailable, ServiceUnavailable, Vau
 from incidents.models import BlobRecord, BlobStatus
 from incidents.services import custody
 from incidents.services.evidence import blobs
-from storage.blob_reader import BlobReader
 from storage.blobstore import BlobRef, BlobStore
 from storage.errors import StorageError, VaultSealed
 
@@ -85,33 +84,30 @@ def read_texts(session: Session, store: BlobStore, blob_ids: Iterable[str | None
 
 def read_many(session: Session, store: BlobStore, blob_ids: Iterable[str | None], *,
               actor: str | None) -> dict[str, Any]:
-    """Open every blob's data key, commit one "viewed" event per blob, then decrypt each;
-    {blob id: value}.
+    """Check every blob's data key opens, commit one "viewed" event per blob, then decrypt
+    each; {blob id: value}.
 
     The keys first (they need the unsealed vault): a sealed vault raises VaultIsSealed and
     records no access that did not happen; then the events; no plaintext before they commit.
+    Blobs are then opened one at a time (a page of 500 incidents holds one file open, not
+    500); a vault sealed in between fails closed like any read.
     """
     wanted = sorted({b for b in blob_ids if b})
     if not wanted:
         return {}
     records = list(session.scalars(select(BlobRecord).where(
         BlobRecord.id.in_(wanted), BlobRecord.status == BlobStatus.ACTIVE)))
-    readers: dict[str, BlobReader] = {}
+    refs = [BlobRef(blob_id=r.id, key_id=r.key_id, sealed_key=r.sealed_key) for r in records]
     try:
-        for record in records:
-            ref = BlobRef(blob_id=record.id, key_id=record.key_id,
-                          sealed_key=record.sealed_key)
-            readers[record.id] = store.open(ref)
-    except BaseException as e:
-        for reader in readers.values():
-            reader.close()
+        for ref in refs:
+            store.keys.unseal_data_key(ref.key_id, ref.sealed_key, ref.blob_id)
+    except VaultSealed as e:
         session.rollback()
-        if isinstance(e, VaultSealed):
-            raise VaultIsSealed() from e
-        if isinstance(e, StorageError):
-            log.error("sealed blob could not be opened: %s", type(e).__name__)
-            raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
-        raise
+        raise VaultIsSealed() from e
+    except StorageError as e:
+        session.rollback()
+        log.error("sealed blob could not be opened: %s", type(e).__name__)
+        raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
     try:
         begin_write(session)
         custody.append_many(session, [custody.NewEvent(actor=actor, action="viewed",
@@ -120,18 +116,18 @@ def read_many(session: Session, store: BlobStore, blob_ids: Iterable[str | None]
         session.commit()
     except SQLAlchemyError as e:
         session.rollback()
-        for reader in readers.values():
-            reader.close()
         log.error("sealed values not opened: ledger not writable (%s)", type(e).__name__)
         raise LedgerUnavailable(N_("The custody ledger cannot be written, so the evidence "
                                    "cannot be opened.")) from e
     values: dict[str, Any] = {}
-    for blob_id, reader in readers.items():
+    for ref in refs:
         try:
-            with reader:
+            with store.open(ref) as reader:
                 data = reader.read(MAX_SEALED_BYTES + 1)
+        except VaultSealed as e:
+            raise VaultIsSealed() from e
         except StorageError as e:
-            log.error("sealed blob %s could not be read: %s", blob_id, type(e).__name__)
+            log.error("sealed blob %s could not be read: %s", ref.blob_id, type(e).__name__)
             raise ServiceUnavailable(N_("The evidence file could not be opened.")) from e
-        values[blob_id] = json.loads(data.decode("utf-8"))
+        values[ref.blob_id] = json.loads(data.decode("utf-8"))
     return values
