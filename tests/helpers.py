@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import timedelta
 from typing import Any
 
 import pyotp
+import sqlalchemy as sa
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 
-from incidents.models import Role, User
+from incidents.models import BlobRecord, Role, User
 from incidents.services import accounts, invitations, tokens, totp
 from incidents.services.passwords import PasswordHasher
 from incidents.web.db import get_session
@@ -114,3 +116,46 @@ class BrowserLikeClient(FlaskClient):
         fresh_g()
         return super().open(*args, **kwargs)
 
+
+
+def read_sealed(app: Flask, blob_id: str | None) -> Any:
+    """The JSON value of a sealed blob (services.evidence.sealed), read straight from the
+    store with the vault key, as a test's check of what was stored (no custody event)."""
+    if blob_id is None:
+        return None
+    record = get_session().get(BlobRecord, blob_id)
+    assert record is not None, blob_id
+    with app.extensions["blobstore"].open(record) as reader:
+        return json.loads(reader.read().decode("utf-8"))
+
+
+def sealed_text(app: Flask, blob_id: str | None) -> str | None:
+    """The text of a `seal_text` blob; None for no blob."""
+    value = read_sealed(app, blob_id)
+    return None if value is None else value["text"]
+
+
+def database_bytes(app: Flask) -> bytes:
+    """Everything the database holds, as bytes to search for plaintext: the SQLite file
+    (and its WAL), or every row of every table in PostgreSQL."""
+    engine = get_session().get_bind()
+    get_session().commit()
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        assert path
+        data = b""
+        for suffix in ("", "-wal", "-journal"):
+            try:
+                with open(path + suffix, "rb") as f:
+                    data += f.read()
+            except FileNotFoundError:
+                pass
+        return data
+    out = []
+    with engine.connect() as conn:
+        for table in sa.inspect(engine).get_table_names():
+            for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):  # noqa: S608
+                out.append(repr(tuple(row)).encode("utf-8"))
+                out.extend(v if isinstance(v, bytes) else str(v).encode("utf-8")
+                           for v in row if v is not None)
+    return b"\n".join(out)

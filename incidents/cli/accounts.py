@@ -7,7 +7,7 @@ import sys
 import click
 
 from incidents.cli.errors import domain_errors
-from incidents.cli.vault import how_to_unseal, print_shares
+from incidents.cli.vault import how_to_unseal, print_shares, seal_pending_backlog
 from incidents.core.vocabulary import Role
 from incidents.services import accounts, custody_state, instance, invitations, tokens, vault
 from incidents.web import evidence
@@ -54,6 +54,10 @@ def init_command(shares: int, threshold: int, use_passphrase: bool) -> None:
         written = custody_state.baseline(session)
     if written:
         click.echo(f"custody baseline: {written} event(s) commit the existing state")
+    # An instance upgraded across migration 0013: seal the text it kept in the clear.
+    sealed_now = seal_pending_backlog()
+    if sealed_now:
+        click.echo(f"sealed {sealed_now} value(s) stored in the clear before migration 0013")
 
 
 def _hand_to_agent(created: vault.Recovery | None, passphrase: str | None) -> None:

@@ -27,7 +27,7 @@ from incidents.models.actors import (
 from incidents.models.actors import Role as InvolvementRole
 from incidents.models.cases import Case, CaseIncident, CaseItem, CaseKind, CaseMember
 from incidents.models.custody import Checkpoint, CustodyEvent, LedgerHead
-from incidents.models.evidence import BlobRecord, BlobStatus
+from incidents.models.evidence import BlobRecord, BlobStatus, SealingBacklog
 from incidents.models.incidents import (
     Incident,
     IncidentItem,
@@ -81,6 +81,7 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "BlobRecord",
+    "SealingBacklog",
     "BlobStatus",
     "Case",
     "CaseIncident",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.core.clock import utcnow
@@ -33,7 +33,8 @@ class Case(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     kind: Mapped[CaseKind] = mapped_column(CASE_KIND_ENUM)
-    description: Mapped[str] = mapped_column(Text, default="")
+    # Sealed text (services.evidence.sealed): what a case is about can name people.
+    description_blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

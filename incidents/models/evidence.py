@@ -55,3 +55,22 @@ class BlobRecord(Base):
 
     def __repr__(self) -> str:
         return f"<BlobRecord {self.id} {self.status.value}>"
+
+
+class SealingBacklog(Base):
+    """Text that was stored in the clear before migration 0013, waiting to be sealed.
+
+    The migration cannot reach the blob store and the ledger's append path, so it moves each
+    old clear value here (and drops the clear column); `flask --app wsgi vault seal-backlog`
+    (run by `init`) seals each as a blob with its "stored" event, writes the blob id into
+    `column` of row `row_id` of `table_name`, deletes the row here and compacts the SQLite
+    file. Empty on any instance made after 0013.
+    """
+
+    __tablename__ = "sealing_backlog"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    column: Mapped[str] = mapped_column(String(64))  # the new column (*_blob_id, pending_name)
+    value: Mapped[str] = mapped_column(Text)

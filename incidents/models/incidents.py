@@ -57,7 +57,8 @@ class Incident(Base):
     # Stable and random ("INC-" + 10 base32 characters); what researchers and exports cite.
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
-    description: Mapped[str] = mapped_column(Text, default="")  # reviewers only
+    # Reviewers only (researchers see `summary`): sealed text (services.evidence.sealed).
+    description_blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))
     summary: Mapped[str | None] = mapped_column(Text)  # the public excerpt, consent permitting
     start_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     end_utc: Mapped[datetime | None] = mapped_column(UTCDateTime)

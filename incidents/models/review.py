@@ -1,8 +1,10 @@
 """Reviewers' work on submissions: assignment, assessments, notes, requests for information.
 
 Nothing here is ever shown to a witness except an `InfoRequest`'s question (and their own
-answer). Assessments use the investigators' "Admiralty" scale: source reliability A-F and
-information credibility 1-6; each is a row of its own, so earlier judgements stay visible.
+answer). What reviewers write (notes, assessment reasons, questions) is sealed text
+(`*_blob_id`: services.evidence.sealed), read through the custody ledger like testimony.
+Assessments use the investigators' "Admiralty" scale: source reliability A-F and information
+credibility 1-6; each is a row of its own, so earlier judgements stay visible.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.core.clock import utcnow
@@ -60,7 +62,7 @@ class Assessment(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reliability: Mapped[SourceReliability] = mapped_column(RELIABILITY_ENUM)
     credibility: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(Text)
+    reason_blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))  # sealed text
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     item: Mapped[EvidenceItem] = relationship()
@@ -81,7 +83,7 @@ class ReviewerNote(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_items.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    body: Mapped[str] = mapped_column(Text)
+    body_blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))  # sealed text
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User] = relationship()
@@ -100,7 +102,7 @@ class InfoRequest(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    question: Mapped[str] = mapped_column(Text)
+    question_blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))  # sealed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer_item_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_items.id"))

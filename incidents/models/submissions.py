@@ -115,8 +115,10 @@ class EvidenceItem(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     kind: Mapped[EvidenceKind] = mapped_column(KIND_ENUM)
     blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), unique=True)
-    # The client's claims, kept as escaped, length-capped text; never a path, never a type.
-    declared_name: Mapped[str] = mapped_column(String(DECLARED_NAME_MAX), default="")
+    # The client's claims, never a path, never a type. The declared file name can name the
+    # witness ("IMG_from_Aigerim.jpg"), so it is sealed JSON {"text": base name} (None when
+    # none was given), read through the custody ledger (services.evidence.sealed).
+    name_blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))
     declared_type: Mapped[str] = mapped_column(String(DECLARED_TYPE_MAX), default="")
     size: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,8 +14,18 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.core.clock import utcnow
@@ -51,7 +61,11 @@ class Upload(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     length: Mapped[int] = mapped_column(BigInteger)
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
-    filename: Mapped[str] = mapped_column(String(FILENAME_MAX), default="")
+    # The declared file name, already a sealed blob written at creation (JSON {"text": ...},
+    # encrypted under the vault public key) but not evidence yet: its keyless record fields,
+    # sealed digest and commitment (services.uploads.PendingName), so that claiming it
+    # needs no vault private key. None when no name was declared.
+    pending_name: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     filetype: Mapped[str] = mapped_column(String(FILETYPE_MAX), default="")
     state: Mapped[UploadState] = mapped_column(UPLOAD_STATE_ENUM, default=UploadState.RECEIVING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

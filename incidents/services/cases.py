@@ -32,6 +32,8 @@ from incidents.models import (
 from incidents.models.cases import NAME_MAX
 from incidents.services import accounts, custody
 from incidents.services.access import STAFF
+from incidents.services.evidence import sealed
+from storage.blobstore import BlobStore
 
 DESCRIPTION_MAX = 10_000
 
@@ -113,8 +115,9 @@ def list_for(session: Session, user: User) -> list[Case]:
     return list(session.scalars(query))
 
 
-def create(session: Session, user: User, name: str, kind: str, description: str = "") -> Case:
-    """A new case; its creator is its first member."""
+def create(session: Session, store: BlobStore, user: User, name: str, kind: str,
+           description: str = "") -> Case:
+    """A new case; its creator is its first member. The description is sealed text."""
     if user.role not in STAFF:
         raise Forbidden()
     name = name.strip() if isinstance(name, str) else ""
@@ -130,14 +133,27 @@ def create(session: Session, user: User, name: str, kind: str, description: str 
         raise InvalidInput(N_("The field %(name)s is too long or has a NUL byte."),
                            field="description", name="description")
     with unit_of_work(session):
-        case = Case(public_id=new_case_id(), name=name, kind=case_kind, description=description,
-                    created_by_id=user.id)
+        public_id = new_case_id()
+        case = Case(public_id=public_id, name=name, kind=case_kind, created_by_id=user.id,
+                    description_blob_id=sealed.seal_text(session, store, description,
+                                                         actor=user.public_id,
+                                                         part_of=f"case:{public_id}"))
         session.add(case)
         session.flush()
         session.add(CaseMember(case_id=case.id, user_id=user.id, added_by_id=user.id))
         custody.append(session, actor=user.public_id, action="case_created", subject=case.subject,
                        details={"kind": case_kind.value})
     return case
+
+
+def description_of(session: Session, store: BlobStore, user: User, case: Case) -> str | None:
+    """A case's description for a member ("" if none; None while the vault is sealed), a
+    "viewed" event naming them; admins who are not members manage membership only."""
+    if not is_member(session, case, user):
+        raise Forbidden()
+    texts = sealed.read_texts(session, store, [case.description_blob_id],
+                              actor=user.public_id)
+    return texts.get(case.description_blob_id)
 
 
 def _user(session: Session, pseudonym: str) -> User:

@@ -157,7 +157,7 @@ def group_reports(sent: list[tuple[DemoReport, Submission]]
     return list(groups.values())
 
 
-def make_incident(session: Session, reviewer: User,
+def make_incident(session: Session, store: BlobStore, reviewer: User,
                   group: list[tuple[DemoReport, Submission]], *, index: int, publish: bool,
                   gazetteer: Gazetteer, taxonomy: Taxonomy) -> Incident:
     """One incident from a group of reports, through the reviewers' service."""
@@ -181,7 +181,7 @@ def make_incident(session: Session, reviewer: User,
             min(len(group) - 1, 2) if index % 3 else 0],
     })
     incident = incident_service.create(
-        session, reviewer, incident_service.parse_input(data, taxonomy=taxonomy,
+        session, store, reviewer, incident_service.parse_input(data, taxonomy=taxonomy,
                                                         gazetteer=gazetteer),
         submission_ids=[s.public_id for s in subs], gazetteer=gazetteer)
     if publish:
@@ -240,7 +240,7 @@ def fill(session: Session, store: BlobStore, settings: Settings, count: int, *,
     with progress(groups, "Demo incidents") as bar:
         for index, group in enumerate(bar):
             publish = index % 5 != 4  # four in five published, the rest left in review
-            make_incident(session, reviewer, group, index=index, publish=publish,
+            make_incident(session, store, reviewer, group, index=index, publish=publish,
                           gazetteer=gazetteer, taxonomy=taxonomy)
             made += 1
             published += publish

@@ -64,6 +64,7 @@ def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, set
           user: User, public_id: str) -> dict[str, Any]:
     """The receipt of one submission (owner or staff), signing a checkpoint if needed."""
     submission = submissions.get(session, user, public_id)
+    names = submissions.read_names(session, store, user, [submission])  # commits its events
     events = _events(session, submission)
     latest = checkpoints.latest_checkpoint(session)
     if events and (latest is None or latest.size <= max(e.seq for e in events)):
@@ -89,7 +90,7 @@ def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, set
         items.append({
             "id": item.public_id,
             "kind": item.kind.value,
-            "name": item.declared_name,
+            "name": submissions.item_name(item, names),
             "size": item.size,
             "sha256": sha256_text,
             "salt": salt_text,
@@ -103,7 +104,7 @@ def build(session: Session, store: BlobStore, keys: checkpoints.CustodyKeys, set
         "format": RECEIPT_FORMAT,
         # True while the vault is sealed: fetch the receipt again after the unseal for each
         # item's SHA-256 and salt (the commitments below do not change).
-        "hashes_pending": sealed,
+        "hashes_pending": sealed or names.sealed,
         "submission": submission.public_id,
         "received_at": submissions.iso(submission.created_at),
         "items": items,

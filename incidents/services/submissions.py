@@ -25,7 +25,7 @@ from incidents.core.errors import N_, InvalidInput, NotFound
 from incidents.models import BlobRecord, EvidenceItem, EvidenceKind, Submission, User
 from incidents.services import custody, state_commitments, uploads
 from incidents.services.access import STAFF, require_access
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, sealed
 from incidents.services.submission_input import (
     SubmissionInput,
     clean_declared_name,
@@ -90,8 +90,8 @@ def create(
         session.add(submission)
         session.flush()
         subject = f"submission:{submission.public_id}"
-        sealed = json.dumps(data.sealed_metadata, ensure_ascii=False).encode("utf-8")
-        metadata = blobs.ingest(session, store, [sealed], actor=user.public_id,
+        hidden = json.dumps(data.sealed_metadata, ensure_ascii=False).encode("utf-8")
+        metadata = blobs.ingest(session, store, [hidden], actor=user.public_id,
                                 subject=subject, max_size=METADATA_MAX_BYTES)
         submission.sealed_metadata_blob_id = metadata.record.id
         items: list[EvidenceItem] = []
@@ -100,7 +100,7 @@ def create(
                                      actor=user.public_id, subject=subject,
                                      max_size=max_blob_bytes)
             items.append(_item(session, user, submission, EvidenceKind.TESTIMONY,
-                               testimony.record, TESTIMONY_NAME, TESTIMONY_TYPE))
+                               testimony.record, None, TESTIMONY_TYPE))
         items += _attach(session, store, user, submission, all_files)
         # The statement and consent, committed (salted) with the report itself: `custody
         # verify` recomputes the commitment from the row (custody_state).
@@ -154,20 +154,29 @@ def _attach(session: Session, store: BlobStore, user: User, submission: Submissi
         if new.stored is not None:
             record = blobs.record_stored(session, store, new.stored, actor=user.public_id,
                                          subject=subject).record
-            name, kind = new.declared_name, new.declared_type
+            items.append(_item(session, user, submission, EvidenceKind.FILE, record,
+                               new.declared_name, new.declared_type, store=store))
         else:
             assert new.upload_id is not None
-            record, name, kind = uploads.claim_finished_upload(session, store, user,
-                                                               new.upload_id, subject=subject)
-        items.append(_item(session, user, submission, EvidenceKind.FILE, record, name, kind))
+            claimed = uploads.claim_finished_upload(session, store, user, new.upload_id,
+                                                    subject=subject)
+            items.append(_item(session, user, submission, EvidenceKind.FILE, claimed.record,
+                               None, claimed.declared_type, name_blob_id=claimed.name_blob_id))
     return items
 
 
 def _item(session: Session, user: User, submission: Submission, kind: EvidenceKind,
-          record: BlobRecord, name: str, declared_type: str) -> EvidenceItem:
+          record: BlobRecord, name: str | None, declared_type: str, *,
+          store: BlobStore | None = None, name_blob_id: str | None = None) -> EvidenceItem:
+    """An evidence item for a recorded blob. A declared file `name` is sealed (with `store`)
+    as part of the submission; a tus upload's name comes already sealed (`name_blob_id`)."""
     stored = [e for e in custody.events_for(session, record.subject) if e.action == "stored"]
+    if name and store is not None:
+        name_blob_id = sealed.seal_text(session, store, clean_declared_name(name),
+                                        actor=user.public_id,
+                                        part_of=f"submission:{submission.public_id}")
     item = EvidenceItem(public_id=new_public_id(), submission_id=submission.id, kind=kind,
-                        blob_id=record.id, declared_name=clean_declared_name(name),
+                        blob_id=record.id, name_blob_id=name_blob_id,
                         declared_type=clean_declared_type(declared_type), size=record.size,
                         received_at=utcnow())
     session.add(item)
@@ -221,8 +230,25 @@ def list_own(session: Session, user: User, *, limit: int = 200) -> list[Submissi
     return list(session.scalars(query.limit(limit)))
 
 
-def summary(submission: Submission) -> dict[str, Any]:
-    """What the API shows of a submission: never reviewers' notes, never the exact point."""
+def item_name(item: EvidenceItem, names: sealed.Texts) -> str | None:
+    """What an item is called: testimony by the server's name, a file by its declared
+    (sealed) name; None while the vault is sealed."""
+    if item.kind is EvidenceKind.TESTIMONY:
+        return TESTIMONY_NAME
+    return names.get(item.name_blob_id)
+
+
+def read_names(session: Session, store: BlobStore, user: User,
+               rows: Sequence[Submission]) -> sealed.Texts:
+    """The declared file names of these submissions' items, in one batch of "viewed"
+    events naming `user`; `Texts(sealed=True)` while the vault is sealed."""
+    return sealed.read_texts(session, store, [i.name_blob_id for s in rows for i in s.items],
+                             actor=user.public_id)
+
+
+def summary(submission: Submission, names: sealed.Texts) -> dict[str, Any]:
+    """What the API shows of a submission: never reviewers' notes, never the exact point.
+    `names` from `read_names`."""
     return {
         "id": submission.public_id,
         "status": submission.status.value,
@@ -238,7 +264,7 @@ def summary(submission: Submission) -> dict[str, Any]:
         "counts": submission.counts,
         "consent": submission.consent,
         "items": [
-            {"id": item.public_id, "kind": item.kind.value, "name": item.declared_name,
+            {"id": item.public_id, "kind": item.kind.value, "name": item_name(item, names),
              "declared_type": item.declared_type, "size": item.size,
              "received_at": iso(item.received_at)}
             for item in submission.items

@@ -39,12 +39,13 @@ import binascii
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -73,7 +74,7 @@ from incidents.models import (
 )
 from incidents.models.uploads import FILENAME_MAX, FILETYPE_MAX
 from incidents.services import custody
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, sealed
 from storage.appendable import Checkpoint
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
@@ -275,13 +276,18 @@ def create_upload(
     except StorageError as e:
         raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
     writer.close()
+    try:
+        pending_name = seal_pending_name(store, meta.get("filename", ""))
+    except BaseException:
+        store.discard_appendable(writer.blob_id, first.backend_state)
+        raise
     now = utcnow()
     upload = Upload(
         public_id=secrets.token_hex(PUBLIC_ID_LEN // 2),
         owner_id=user.id,
         length=length,
         offset=0,
-        filename=meta.get("filename", ""),
+        pending_name=pending_name.as_json() if pending_name else None,
         filetype=meta.get("filetype", ""),
         state=UploadState.RECEIVING,
         created_at=now,
@@ -299,12 +305,84 @@ def create_upload(
     except BaseException:
         session.rollback()
         store.discard_appendable(writer.blob_id, first.backend_state)
+        if pending_name is not None:
+            _delete_blobs(store, [pending_name.blob_id])
         raise
     token = upload.public_id + capability
     if length == 0:  # nothing will ever be PATCHed: finish now
         _finish_stream(session, store, upload.id, capability)
         session.refresh(upload)
     return _progress(upload, token)
+
+
+# --- the declared name, sealed -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingName:
+    """An upload's declared file name, written as a sealed blob (JSON {"text": name}) when
+    the upload is created, with everything its blob record and "stored" event will need:
+    only ciphertext, key ids and the salted commitment (its plaintext SHA-256 and salt are
+    sealed to the vault key, as in a blob record), so claiming needs no vault private key.
+    Not evidence yet: it gets its record when a submission claims the upload."""
+
+    blob_id: str
+    size: int
+    ciphertext_sha256: str
+    key_id: str
+    sealed_key: bytes
+    digest_key_id: str
+    sealed_digest: bytes
+    commitment: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"blob_id": self.blob_id, "size": self.size,
+                "ciphertext_sha256": self.ciphertext_sha256, "key_id": self.key_id,
+                "sealed_key": base64.b64encode(self.sealed_key).decode("ascii"),
+                "digest_key_id": self.digest_key_id,
+                "sealed_digest": base64.b64encode(self.sealed_digest).decode("ascii"),
+                "commitment": self.commitment}
+
+    @classmethod
+    def of(cls, value: dict[str, Any]) -> PendingName:
+        return cls(blob_id=value["blob_id"], size=int(value["size"]),
+                   ciphertext_sha256=value["ciphertext_sha256"], key_id=value["key_id"],
+                   sealed_key=base64.b64decode(value["sealed_key"]),
+                   digest_key_id=value["digest_key_id"],
+                   sealed_digest=base64.b64decode(value["sealed_digest"]),
+                   commitment=value["commitment"])
+
+    def record(self) -> BlobRecord:
+        return BlobRecord(id=self.blob_id, size=self.size,
+                          ciphertext_sha256=self.ciphertext_sha256, key_id=self.key_id,
+                          sealed_key=self.sealed_key, digest_key_id=self.digest_key_id,
+                          sealed_digest=self.sealed_digest, status=BlobStatus.ACTIVE)
+
+
+def seal_pending_name(store: BlobStore, name: str) -> PendingName | None:
+    """Write a declared name as a sealed blob (public key only); None for no name."""
+    if not name:
+        return None
+    data = json.dumps({sealed.TEXT: name}, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    try:
+        stored = store.put([data], max_size=sealed.MAX_SEALED_BYTES)
+    except StorageFull as e:
+        raise ServiceUnavailable(N_("The server has no space left. Nothing was stored.")) from e
+    except StorageError as e:
+        raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
+    salt = secrets.token_bytes(custody.SALT_LEN)
+    try:
+        digest_key_id, sealed_digest = blobs.seal_digest(store.keys, stored.blob_id,
+                                                         stored.sha256, salt)
+    except StorageError as e:
+        _delete_blobs(store, [stored.blob_id])
+        raise ServiceUnavailable(N_("The vault key is not available; nothing was "
+                                    "stored.")) from e
+    return PendingName(blob_id=stored.blob_id, size=stored.size,
+                       ciphertext_sha256=stored.ciphertext_sha256, key_id=stored.key_id,
+                       sealed_key=stored.sealed_key, digest_key_id=digest_key_id,
+                       sealed_digest=sealed_digest,
+                       commitment=custody.commitment(stored.sha256, salt))
 
 
 # --- receiving ---------------------------------------------------------------------------
@@ -667,6 +745,8 @@ def _discard(session: Session, store: BlobStore, pk: int) -> None:
         unfinished = (upload.blob_id, upload.backend_state)
     if upload.blob_id is not None:
         names.append(upload.blob_id)  # visible if a finish got that far
+    if upload.pending_name is not None:
+        names.append(PendingName.of(upload.pending_name).blob_id)
     session.delete(upload)
     session.commit()
     if unfinished is not None:
@@ -692,10 +772,20 @@ def sweep(
     return len(expired)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed upload: its blob record, its sealed name's blob id (None: no name was
+    declared) and its declared type."""
+
+    record: BlobRecord
+    name_blob_id: str | None
+    declared_type: str
+
+
 def claim_finished_upload(
     session: Session, store: BlobStore, user: User, upload_id: str, *, subject: str
-) -> tuple[BlobRecord, str, str]:
-    """Make a finished upload evidence: (its blob record, declared name, declared type).
+) -> Claimed:
+    """Make a finished upload evidence: its blob record, sealed name and declared type.
 
     In the caller's transaction (which must have called ``begin_write``, as for
     ``blobs.ingest``): adds the blob record and its "stored" custody event (``subject``
@@ -714,7 +804,8 @@ def claim_finished_upload(
                         ciphertext_sha256=upload.ciphertext_sha256, key_id=upload.key_id,
                         sealed_key=upload.sealed_key, digest_key_id=upload.digest_key_id,
                         sealed_digest=upload.sealed_digest, status=BlobStatus.ACTIVE)
-    name, kind = upload.filename, upload.filetype
+    kind = upload.filetype
+    name = PendingName.of(upload.pending_name) if upload.pending_name is not None else None
     commitment = upload.commitment
     if commitment is None:  # finished before migration 0010: only the vault can say
         try:
@@ -748,8 +839,22 @@ def claim_finished_upload(
                 store.keys, record.digest_key_id, record.sealed_digest,
                 record.id + blobs.DIGEST_SUFFIX)
     session.add(record)
+    if name is not None:
+        name_record = name.record()
+        custody.append(session, actor=user.public_id, action="stored",
+                       subject=f"blob:{name_record.id}", commitment=name.commitment,
+                       details={"size": name_record.size, "part_of": subject})
+        with contextlib.suppress(VaultSealed):
+            if active is not None and active != name_record.key_id:
+                name_record.key_id, name_record.sealed_key = reseal(
+                    store.keys, name_record.key_id, name_record.sealed_key, name_record.id)
+            if active is not None and active != name_record.digest_key_id:
+                name_record.digest_key_id, name_record.sealed_digest = reseal(
+                    store.keys, name_record.digest_key_id, name_record.sealed_digest,
+                    blobs.digest_context(name_record.id))
+        session.add(name_record)
     session.flush()
-    return record, name, kind
+    return Claimed(record, name.blob_id if name else None, kind)
 
 
 def _delete_blobs(store: BlobStore, names: list[str]) -> None:

@@ -13,7 +13,7 @@ from incidents.services import cases, incidents
 from incidents.services.bundles import export as bundles
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
-from incidents.web.context import settings
+from incidents.web.context import get_blobstore, settings
 from incidents.web.db import get_session
 from incidents.web.http.forms import form_ids
 from incidents.web.http.responses import bundle_response
@@ -38,8 +38,8 @@ def index() -> tuple[str, int]:
 def create() -> Response | tuple[str, int]:
     values = {k: request.form.get(k, "") for k in ("name", "kind", "description")}
     try:
-        case = cases.create(get_session(), current_user.user, values["name"], values["kind"],
-                            values["description"])
+        case = cases.create(get_session(), get_blobstore(), current_user.user, values["name"],
+                            values["kind"], values["description"])
     except InvalidInput as error:  # the form again, as typed, the error beside its field
         return _index(values, error)
     return redirect(url_for("cases.show", public_id=case.public_id))
@@ -51,6 +51,8 @@ def show(public_id: str) -> tuple[str, int]:
     user = current_user.user
     case = cases.get_for_membership(session, user, public_id)
     member = cases.is_member(session, case, user)
+    description = (cases.description_of(session, get_blobstore(), user, case)
+                   if member else "")
     plan = bundles.plan(session, user, case_id=public_id) if member else None
     error: InvalidInput | None = None
     try:
@@ -60,7 +62,7 @@ def show(public_id: str) -> tuple[str, int]:
     in_case = {i.public_id for i in case.items}
     language = str(get_locale())
     return render_template(
-        "cases/show.html", case=case, member=member, plan=plan,
+        "cases/show.html", case=case, member=member, plan=plan, description=description,
         is_admin=user.role is Role.ADMIN, filters=filters, errors=form_errors(error),
         incident_rows=incidents.incident_choices(
             session, user, filters, exclude=[i.public_id for i in case.incidents],

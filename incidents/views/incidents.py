@@ -18,7 +18,7 @@ from incidents.services.bundles import export as bundles
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.research.public import LocationPrecision, Verification
 from incidents.services.taxonomy import load_taxonomy
-from incidents.web.context import get_keys, settings
+from incidents.web.context import get_blobstore, get_keys, settings
 from incidents.web.db import get_session
 from incidents.web.http.forms import form_ids
 from incidents.web.http.responses import bundle_response
@@ -89,7 +89,7 @@ def create() -> Response | tuple[str, int]:
         return _new_form(form, request.form)
     try:
         data = incidents.parse_input(form, zone=_zone())
-        incident = incidents.create(get_session(), current_user.user, data,
+        incident = incidents.create(get_session(), get_blobstore(), current_user.user, data,
                                     submission_ids=form_ids("submissions"),
                                     item_ids=form_ids("items"))
     except InvalidInput as error:  # the form again, as typed, the error beside its field
@@ -107,8 +107,11 @@ def show(public_id: str) -> str:
     except InvalidInput as bad:
         filters, error = incidents.picker_filters({}), bad
     linked = [s.public_id for s in incident.submissions]
+    description = incidents.descriptions(session, get_blobstore(), user,
+                                         [incident]).get(incident.description_blob_id)
     return render_template(
-        "incidents/show.html", incident=incident, filters=filters, errors=form_errors(error),
+        "incidents/show.html", incident=incident, description=description, filters=filters,
+        errors=form_errors(error),
         cap=incidents.precision_cap(incident.submissions),
         history=incidents.history(session, incident),
         plan=bundles.plan(session, user, incident_id=public_id, for_export=False),
@@ -128,8 +131,11 @@ def _edit_form(incident: Any, values: dict[str, Any], error: DomainError | None 
 
 @blueprint.get("/<public_id>/edit")
 def edit(public_id: str) -> tuple[str, int]:
-    incident = incidents.load(get_session(), current_user.user, public_id)
-    return _edit_form(incident, incidents.values_from_incident(incident, ZoneInfo(_zone())))
+    session, user = get_session(), current_user.user
+    incident = incidents.load(session, user, public_id)
+    description = incidents.description_for_edit(session, get_blobstore(), user, incident)
+    return _edit_form(incident, incidents.values_from_incident(incident, ZoneInfo(_zone()),
+                                                               description))
 
 
 @blueprint.post("/<public_id>")
@@ -137,7 +143,7 @@ def update(public_id: str) -> Response | tuple[str, int]:
     session = get_session()
     form = _form()
     try:
-        incidents.update(session, current_user.user, public_id,
+        incidents.update(session, get_blobstore(), current_user.user, public_id,
                          incidents.parse_input(form, zone=_zone()))
     except InvalidInput as error:
         return _edit_form(incidents.load(session, current_user.user, public_id), form, error)

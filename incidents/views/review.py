@@ -66,14 +66,14 @@ def assign(public_id: str) -> Response:
 
 @blueprint.post("/submissions/<public_id>/notes")
 def note(public_id: str) -> Response:
-    review.add_note(get_session(), current_user.user, public_id, request.form.get("body"),
-                    request.form.get("item") or None)
+    review.add_note(get_session(), get_blobstore(), current_user.user, public_id,
+                    request.form.get("body"), request.form.get("item") or None)
     return redirect(url_for("review.submission", public_id=public_id) + "#notes")
 
 
 @blueprint.post("/submissions/<public_id>/requests")
 def request_info(public_id: str) -> Response:
-    review.request_info(get_session(), current_user.user, public_id,
+    review.request_info(get_session(), get_blobstore(), current_user.user, public_id,
                         request.form.get("question"))
     flash(_("The witness will see your request on their submission page."))
     return redirect(url_for("review.submission", public_id=public_id))
@@ -82,8 +82,9 @@ def request_info(public_id: str) -> Response:
 @blueprint.post("/items/<public_id>/assessments")
 def assess(public_id: str) -> Response:
     session = get_session()
-    row = review.assess(session, current_user.user, public_id, request.form.get("reliability"),
-                        request.form.get("credibility"), request.form.get("reason"))
+    row = review.assess(session, get_blobstore(), current_user.user, public_id,
+                        request.form.get("reliability"), request.form.get("credibility"),
+                        request.form.get("reason"))
     return redirect(url_for("review.submission", public_id=row.item.submission.public_id)
                     + f"#item-{public_id}")
 

@@ -97,12 +97,12 @@ def show(public_id: str, consent_error: DomainError | None = None) -> str:
     session, user = get_session(), current_user.user
     submission = submissions.get(session, user, public_id)
     language = str(get_locale())
-    # Reviewers' requests for more information and the witness's answers (never notes).
-    requests = [(r, review.read_own_answer(session, _store(), user, r))
-                for r in review.requests_for_witness(session, user, submission)]
+    # File names, reviewers' requests and the witness's answers (never notes), sealed.
+    view = review.witness_view(session, _store(), user, submission)
     return render_template(
         "submit/show.html", submission=submission, is_new=request.args.get("new") == "1",
-        info_requests=requests, consent_error=consent_error,
+        names=view.names, info_requests=view.requests, sealed=view.sealed,
+        consent_error=consent_error,
         place=load_gazetteer().get(submission.place_id), language=language,
         category_labels=[load_taxonomy().label(c, language) for c in submission.categories],
         tag_labels=[load_taxonomy().label(t, language) for t in submission.tags])

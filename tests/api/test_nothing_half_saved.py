@@ -107,7 +107,8 @@ def test_linking_an_incident_keeps_nothing_when_a_later_id_is_unknown(
         app: Flask, client: FlaskClient, reviewer: Actor, submit: object) -> None:
     sid = submit()  # type: ignore[operator]
     session = get_session()
-    incident = incidents.create(session, reviewer.user, incidents.parse_input({"title": "X"}))
+    incident = incidents.create(session, app.extensions["blobstore"], reviewer.user,
+                                incidents.parse_input({"title": "X"}))
     with pytest.raises(InvalidInput) as refused:
         incidents.link(session, reviewer.user, incident.public_id, submission_ids=[sid],
                        item_ids=["0000000000000000"])

@@ -101,8 +101,8 @@ def build(app: Flask, server: str, *, near_duplicates: bool = False) -> World:
                  "summary": "Witnesses describe shots fired at unarmed people.",
                  "location_precision": "town", "injured": 3, "verification": "corroborated"})
     incident = incident_service.create(
-        session, reviewer, incident_service.parse_input(data, taxonomy=taxonomy,
-                                                        gazetteer=gazetteer),
+        session, app.extensions["blobstore"], reviewer,
+        incident_service.parse_input(data, taxonomy=taxonomy, gazetteer=gazetteer),
         submission_ids=[s.public_id for s in subs], gazetteer=gazetteer)
     incident_service.publish(session, reviewer, incident.public_id, gazetteer=gazetteer)
     world.incidents["square"] = incident.public_id

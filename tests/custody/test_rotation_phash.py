@@ -24,7 +24,7 @@ def _item_with_sealed_phash(session, store) -> int:
                                 subject=f"submission:{submission.public_id}", max_size=1 << 20)
         item = EvidenceItem(public_id=secrets.token_hex(16), submission_id=submission.id,
                             kind=EvidenceKind.FILE, blob_id=ingested.record.id,
-                            declared_name="photo.jpg", declared_type="image/jpeg", size=7)
+                            declared_type="image/jpeg", size=7)
         session.add(item)
         session.flush()
         key_id, sealed = store.keys.seal_data_key(phashes.to_bytes(VALUE), phash_context(item.id))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from incidents.models import EvidenceItem, EvidenceKind, Role, Submission, TimePrecision
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, sealed
 from storage.blobstore import BlobStore
 from tests.helpers import gen_user
 
@@ -39,9 +39,11 @@ def gen_item(session: Session, store: BlobStore) -> ItemFactory:
             ingested = blobs.ingest(session, store, io.BytesIO(data), actor=None,
                                     subject=f"submission:{owner.public_id}",
                                     max_size=1024**3)
+            name_blob_id = sealed.seal_text(session, store, name, actor=None,
+                                            part_of=f"submission:{owner.public_id}")
             item = EvidenceItem(public_id=secrets.token_hex(16), submission_id=owner.id,
                                 kind=EvidenceKind.FILE, blob_id=ingested.record.id,
-                                declared_name=name, declared_type=declared_type,
+                                name_blob_id=name_blob_id, declared_type=declared_type,
                                 size=len(data))
             session.add(item)
         return item

@@ -36,7 +36,7 @@ def gen_incident_row(session: Session, *, categories: tuple[str, ...] = ("excess
     """An incident, published unless `published=False`; returns it (committed)."""
     n = next(_numbers)
     values: dict[str, Any] = {
-        "public_id": f"INC-T{n:09d}", "title": f"Incident {n}", "description": "",
+        "public_id": f"INC-T{n:09d}", "title": f"Incident {n}",
         "summary": None, "start_utc": JAN5 + timedelta(hours=n % 48), "end_utc": None,
         "time_precision": TimePrecision.EXACT, "place_id": "almaty_city",
         "region_id": "almaty_city", "location_precision": LocationPrecision.TOWN,

@@ -113,7 +113,8 @@ def published(app: Flask) -> dict[str, Any]:
     def make(subs: list[Submission], **fields: Any) -> str:
         data = incident_service.input_from_submissions(subs, fields.pop("title"))
         data.update(fields)
-        incident = incident_service.create(session, reviewer, incident_service.parse_input(data),
+        incident = incident_service.create(session, app.extensions["blobstore"], reviewer,
+                                           incident_service.parse_input(data),
                                            submission_ids=[s.public_id for s in subs])
         incident_service.publish(session, reviewer, incident.public_id)
         return incident.public_id

@@ -124,16 +124,19 @@ def test_splitting_moves_submissions_into_a_new_incident(client, reviewer, submi
 
 def test_splitting_off_every_submission_is_refused(app, reviewer, submit):
     sid = submit()
-    incident = incidents.create(get_session(), reviewer.user, incidents.parse_input(BASE),
+    incident = incidents.create(get_session(), app.extensions["blobstore"], reviewer.user,
+                                incidents.parse_input(BASE),
                                 submission_ids=[sid])
     with pytest.raises(InvalidInput):
         incidents.split(get_session(), reviewer.user, incident.public_id, [sid], "x")
 
 
 def test_a_merged_incident_cannot_be_published(app, reviewer, submit):
-    one = incidents.create(get_session(), reviewer.user, incidents.parse_input(BASE),
+    one = incidents.create(get_session(), app.extensions["blobstore"], reviewer.user,
+                                incidents.parse_input(BASE),
                            submission_ids=[submit()])
-    two = incidents.create(get_session(), reviewer.user, incidents.parse_input(BASE),
+    two = incidents.create(get_session(), app.extensions["blobstore"], reviewer.user,
+                                incidents.parse_input(BASE),
                            submission_ids=[submit()])
     incidents.merge(get_session(), reviewer.user, one.public_id, [two.public_id])
     with pytest.raises(Conflict):

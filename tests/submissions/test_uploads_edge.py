@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from incidents.models import BlobRecord, CustodyEvent, EvidenceItem, Submission
+from incidents.models import BlobRecord, CustodyEvent, EvidenceItem, EvidenceKind, Submission
 from incidents.web.db import get_session
 from storage.blobstore import DEFAULT_CHUNK_SIZE
 from storage.errors import StorageFull
@@ -112,7 +112,7 @@ def test_empty_and_chunk_sized_files_round_trip_exactly(
     response = _raw_post(client, witness_token, _multipart(gen_metadata(), [("f.bin", data)]))
     assert response.status_code == 201, response.get_json()
     item = get_session().scalar(sa.select(EvidenceItem).where(
-        EvidenceItem.declared_name == "f.bin"))
+        EvidenceItem.kind == EvidenceKind.FILE))
     assert item is not None
     assert item.size == size
     store = app.extensions["blobstore"]

@@ -15,7 +15,7 @@ from incidents.services import custody
 from incidents.services.evidence import blobs
 from incidents.services.uploads import claim_finished_upload
 from incidents.web.db import get_session
-from tests.helpers import gen_user
+from tests.helpers import gen_user, sealed_text
 from tests.submissions.helpers import api_get, gen_metadata, post_submission
 from tests.uploads.conftest import create, patch
 
@@ -36,11 +36,21 @@ def test_claiming_records_the_blob_with_its_sha256_and_a_stored_event(
     upload_id = _finished(client, auth, data, filename="фото.jpg", filetype="image/jpeg")
     session = get_session()
     begin_write(session)
-    claimed, name, kind = claim_finished_upload(session, store, witness, upload_id,
-                                                subject="submission:test")
+    claimed = claim_finished_upload(session, store, witness, upload_id,
+                                    subject="submission:test")
     session.commit()
-    assert (name, kind) == ("фото.jpg", "image/jpeg")
-    record = session.get(BlobRecord, claimed.id)
+    assert claimed.declared_type == "image/jpeg"
+    # The declared name was sealed when the upload was made; claiming records its blob
+    # with a "stored" event whose commitment matches its (sealed) digest.
+    assert sealed_text(client.application, claimed.name_blob_id) == "фото.jpg"
+    name_record = session.get(BlobRecord, claimed.name_blob_id)
+    name_sha256, name_salt = blobs.unseal_digest(store.keys, name_record)
+    name_event = session.scalars(select(CustodyEvent).where(
+        CustodyEvent.subject == f"blob:{name_record.id}")).one()
+    assert (name_event.action, name_event.commitment) == (
+        "stored", custody.commitment(name_sha256, name_salt))
+    assert name_event.details["part_of"] == "submission:test"
+    record = session.get(BlobRecord, claimed.record.id)
     assert record.size == len(data)
     sha256, salt = blobs.unseal_digest(store.keys, record)
     assert sha256 == hashlib.sha256(data).hexdigest()
@@ -70,10 +80,10 @@ def test_a_rolled_back_claim_leaves_the_upload_claimable(client, auth, witness, 
     claim_finished_upload(session, store, witness, upload_id, subject="submission:a")
     session.rollback()
     begin_write(session)
-    record, _name, _kind = claim_finished_upload(session, store, witness, upload_id,
-                                                 subject="submission:a")
+    claimed = claim_finished_upload(session, store, witness, upload_id,
+                                    subject="submission:a")
     session.commit()
-    assert store.exists(record.id)
+    assert store.exists(claimed.record.id)
 
 
 def test_someone_elses_upload_cannot_be_claimed(client, auth, store):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from incidents.core.clock import utcnow
 from incidents.models import Upload, UploadSegment
 from incidents.services import uploads
+from incidents.services.uploads import PendingName
 from incidents.web.db import get_session
 from storage.blobstore import BlobRef
 from tests.helpers import gen_token, gen_user, login
@@ -84,12 +86,15 @@ def test_a_file_sent_in_three_patches_is_stored_whole_and_only_encrypted(
     upload = get_session().scalars(select(Upload)).one()
     assert upload.state.value == "finished"
     assert get_session().scalars(select(UploadSegment)).all() == []
-    assert blob_files(instance_path) == {upload.blob_id}  # the segments are gone
+    # The segments are gone; the other blob is the declared name, sealed.
+    assert upload.pending_name is not None
+    assert blob_files(instance_path) == {upload.blob_id, upload.pending_name["blob_id"]}
     with store.open(_ref(upload)) as reader:
         assert reader.read() == data
     for file in instance_path.rglob("*"):
         if file.is_file():
             assert data[1000:1064] not in file.read_bytes()
+            assert b"photo.jpg" not in file.read_bytes()
 
 
 def _ref(upload: Upload) -> BlobRef:
@@ -231,7 +236,10 @@ def test_the_sweep_command_removes_expired_uploads(client, auth, runner, instanc
 def test_declared_file_names_are_kept_only_as_cleaned_capped_text(client, auth, declared, kept):
     create(client, auth, 10, filename=declared, filetype="image/jpeg")
     upload = get_session().scalars(select(Upload)).one()
-    assert upload.filename == kept
+    assert upload.pending_name is not None
+    stored = PendingName.of(upload.pending_name)
+    with client.application.extensions["blobstore"].open(stored) as reader:
+        assert json.loads(reader.read()) == {"text": kept}
 
 
 def test_a_declared_type_that_is_not_a_media_type_is_dropped(client, auth):

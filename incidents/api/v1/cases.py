@@ -17,7 +17,14 @@ from incidents.api.v1.schemas.cases import (
     MembersIn,
 )
 from incidents.services import cases
+from incidents.services.cases import Case
+from incidents.web.context import get_blobstore
 from incidents.web.db import get_session
+
+
+def _case_out(case: Case) -> Response:
+    session, user = get_session(), current_user.user
+    return reply(CaseOut.of(case, cases.description_of(session, get_blobstore(), user, case)))
 
 
 @blueprint.get("/cases")
@@ -31,15 +38,15 @@ def list_cases() -> Response:
 @documented("Create a case (you become its first member)", body=CaseIn, response=CaseOut,
             status=201)
 def create_case(body: CaseIn) -> Response:
-    case = cases.create(get_session(), current_user.user, body.name, body.kind,
-                        body.description)
-    return reply(CaseOut.of(case), 201)
+    case = cases.create(get_session(), get_blobstore(), current_user.user, body.name,
+                        body.kind, body.description)
+    return reply(CaseOut.of(case, body.description.strip()), 201)
 
 
 @blueprint.get("/cases/<public_id>")
 @documented("A case (members only: 403 otherwise)", response=CaseOut, errors=(404,))
 def get_case(public_id: str) -> Response:
-    return reply(CaseOut.of(cases.get(get_session(), current_user.user, public_id)))
+    return _case_out(cases.get(get_session(), current_user.user, public_id))
 
 
 @blueprint.post("/cases/<public_id>/members")
@@ -57,7 +64,7 @@ def case_members(public_id: str, body: MembersIn) -> Response:
             response=CaseOut, errors=(404,))
 def case_incidents(public_id: str, body: CaseIncidentsIn) -> Response:
     case = cases.add_incidents(get_session(), current_user.user, public_id, body.incidents)
-    return reply(CaseOut.of(case))
+    return _case_out(case)
 
 
 @blueprint.post("/cases/<public_id>/items")
@@ -65,4 +72,4 @@ def case_incidents(public_id: str, body: CaseIncidentsIn) -> Response:
             response=CaseOut, errors=(404,))
 def case_items(public_id: str, body: CaseItemsIn) -> Response:
     case = cases.add_items(get_session(), current_user.user, public_id, body.items)
-    return reply(CaseOut.of(case))
+    return _case_out(case)

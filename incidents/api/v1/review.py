@@ -23,7 +23,7 @@ from incidents.api.v1.schemas.review import (
 )
 from incidents.core.clock import iso
 from incidents.services import review
-from incidents.web.context import get_keys, settings
+from incidents.web.context import get_blobstore, get_keys, settings
 from incidents.web.db import get_session
 
 
@@ -43,10 +43,11 @@ def review_queue() -> Response:
 def review_submission(public_id: str) -> Response:
     """The submission as reviewers see it (no testimony: read it on the page or download
     the testimony item's original, each a custody event)."""
-    session = get_session()
-    submission = review.load_submission(session, current_user.user, public_id)
-    return reply(ReviewSubmissionDetailOut.with_assessments(
-        submission, list(review.assessments_of(session, submission))))
+    session, user = get_session(), current_user.user
+    submission = review.load_submission(session, user, public_id)
+    rows = list(review.assessments_of(session, submission))
+    reasons = review.reasons(session, get_blobstore(), user, rows)
+    return reply(ReviewSubmissionDetailOut.with_assessments(submission, rows, reasons))
 
 
 @blueprint.post("/review/submissions/<public_id>/status")
@@ -69,7 +70,8 @@ def review_assign(public_id: str, body: AssignIn) -> Response:
 @documented("Add a reviewer note (never shown to the witness)", body=NoteIn,
             response=NoteOut, status=201, errors=(404,))
 def review_note(public_id: str, body: NoteIn) -> Response:
-    note = review.add_note(get_session(), current_user.user, public_id, body.body, body.item)
+    note = review.add_note(get_session(), get_blobstore(), current_user.user, public_id,
+                           body.body, body.item)
     return reply(NoteOut(id=note.id, created_at=iso(note.created_at)), 201)
 
 
@@ -77,7 +79,8 @@ def review_note(public_id: str, body: NoteIn) -> Response:
 @documented("Ask the witness for more information", body=RequestIn, response=RequestOut,
             status=201, errors=(404,))
 def review_request(public_id: str, body: RequestIn) -> Response:
-    row = review.request_info(get_session(), current_user.user, public_id, body.question)
+    row = review.request_info(get_session(), get_blobstore(), current_user.user, public_id,
+                              body.question)
     return reply(RequestOut(id=row.public_id, created_at=iso(row.created_at)), 201)
 
 
@@ -85,6 +88,8 @@ def review_request(public_id: str, body: RequestIn) -> Response:
 @documented("Assess an item: source reliability A-F, information credibility 1-6",
             body=AssessIn, response=AssessmentOut, status=201, errors=(404,))
 def review_assess(public_id: str, body: AssessIn) -> Response:
-    row = review.assess(get_session(), current_user.user, public_id, body.reliability,
-                        body.credibility, body.reason)
-    return reply(AssessmentOut.of(row), 201)
+    session, user, store = get_session(), current_user.user, get_blobstore()
+    row = review.assess(session, store, user, public_id, body.reliability, body.credibility,
+                        body.reason)
+    reason = review.reasons(session, store, user, [row]).get(row.reason_blob_id)
+    return reply(AssessmentOut.of(row, reason), 201)

@@ -75,17 +75,21 @@ def create_submission() -> Response:
 @documented("Your own submissions (staff: everyone's), newest first",
             response=SubmissionListOut)
 def list_submissions() -> Response:
-    rows = submissions.list_for(get_session(), current_user.user)
+    session, user = get_session(), current_user.user
+    rows = submissions.list_for(session, user)
+    names = submissions.read_names(session, _store(), user, rows)
     return reply(SubmissionListOut(
-        submissions=[SubmissionOut.of(submissions.summary(s)) for s in rows]))
+        submissions=[SubmissionOut.of(submissions.summary(s, names)) for s in rows]))
 
 
 @blueprint.get("/submissions/<public_id>")
 @documented("One submission and its evidence items (someone else's: 404)",
             response=SubmissionOut, errors=(404,))
 def get_submission(public_id: str) -> Response:
-    submission = submissions.get(get_session(), current_user.user, public_id)
-    return reply(SubmissionOut.of(submissions.summary(submission)))
+    session, user = get_session(), current_user.user
+    submission = submissions.get(session, user, public_id)
+    names = submissions.read_names(session, _store(), user, [submission])
+    return reply(SubmissionOut.of(submissions.summary(submission, names)))
 
 
 @blueprint.post("/submissions/<public_id>/consent/withdraw")
@@ -93,8 +97,10 @@ def get_submission(public_id: str) -> Response:
             "custody event; published incidents that now need it are withdrawn)",
             body=ConsentWithdrawIn, response=SubmissionOut, errors=(404,))
 def withdraw_submission_consent(public_id: str, body: ConsentWithdrawIn) -> Response:
-    submission = consent.withdraw(get_session(), current_user.user, public_id, body.withdraw)
-    return reply(SubmissionOut.of(submissions.summary(submission)))
+    session, user = get_session(), current_user.user
+    submission = consent.withdraw(session, user, public_id, body.withdraw)
+    names = submissions.read_names(session, _store(), user, [submission])
+    return reply(SubmissionOut.of(submissions.summary(submission, names)))
 
 
 @blueprint.post("/submissions/<public_id>/files")

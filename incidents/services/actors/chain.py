@@ -33,7 +33,8 @@ from incidents.models import (
     User,
 )
 from incidents.services import custody, incidents
-from incidents.services.actors import fields, sealed
+from incidents.services.actors import fields
+from incidents.services.evidence import sealed
 from storage.blobstore import BlobStore
 
 MAX_DEPTH = 12  # a hierarchy deeper than this is a data error (or a cycle)

@@ -31,8 +31,9 @@ from incidents.models import (
     User,
 )
 from incidents.services import custody, incidents
-from incidents.services.actors import fields, registry, sealed
+from incidents.services.actors import fields, registry
 from incidents.services.actors.registry import CitationInput
+from incidents.services.evidence import sealed
 from storage.blobstore import BlobStore
 
 # Which actor kinds each role may name.

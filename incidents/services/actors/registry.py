@@ -30,7 +30,8 @@ from incidents.models import (
 )
 from incidents.services import custody
 from incidents.services.access import STAFF
-from incidents.services.actors import fields, sealed
+from incidents.services.actors import fields
+from incidents.services.evidence import sealed
 from incidents.services.gazetteer import load_gazetteer
 from storage.blobstore import BlobStore
 

@@ -31,10 +31,10 @@ from incidents.models import (
     User,
 )
 from incidents.services import review
-from incidents.services.actors import chain, involvements, registry, sealed
+from incidents.services.actors import chain, involvements, registry
 from incidents.services.actors.involvements import CitationView, InvolvementView
 from incidents.services.bundles import export as bundles
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, sealed
 from incidents.services.gazetteer import load_gazetteer
 from incidents.services.taxonomy import load_taxonomy
 from storage.blobstore import BlobStore

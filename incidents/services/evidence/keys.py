@@ -64,6 +64,11 @@ def keys_in_use(session: Session) -> set[str]:
     used |= set(session.scalars(select(UploadSegment.key_id).distinct()))
     for column in (Upload.key_id, Upload.digest_key_id):
         used |= {k for k in session.scalars(select(column).distinct()) if k is not None}
+    # Unclaimed uploads' sealed names (services.uploads.PendingName): kept, not re-sealed,
+    # like the uploads' own keys; a claim re-seals them to the active key.
+    for name in session.scalars(select(Upload.pending_name).where(
+            Upload.pending_name.is_not(None))):
+        used |= {name["key_id"], name["digest_key_id"]}
     return used
 
 

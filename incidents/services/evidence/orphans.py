@@ -44,6 +44,9 @@ def quarantine_orphans(session: Session, store: BlobStore, *, older_than: float,
     known: set[str] = set(session.scalars(select(BlobRecord.id)))
     known.update(session.scalars(select(UploadSegment.blob_id)))
     known.update(session.scalars(select(Upload.blob_id).where(Upload.blob_id.is_not(None))))
+    # An unclaimed upload's sealed declared name (services.uploads.PendingName).
+    known.update(name["blob_id"] for name in session.scalars(
+        select(Upload.pending_name).where(Upload.pending_name.is_not(None))))
     session.rollback()
     moved: list[str] = []
     for blob_id in candidates:

@@ -16,6 +16,8 @@ from incidents.services.incidents.changes import (  # noqa: F401
     Linked,
     check_publishable,
     create,
+    description_for_edit,
+    descriptions,
     history,
     link,
     list_all,

@@ -26,6 +26,7 @@ from incidents.models import (
 from incidents.models.incidents import TITLE_MAX
 from incidents.services import custody
 from incidents.services.access import STAFF
+from incidents.services.evidence import sealed
 from incidents.services.gazetteer import Gazetteer, load_gazetteer
 from incidents.services.incidents.input import IncidentInput
 from incidents.services.incidents.precision import is_finer, precision_cap
@@ -34,6 +35,7 @@ from incidents.services.research.public import (
     Verification,
 )
 from incidents.services.state_commitments import members_of
+from storage.blobstore import BlobStore
 
 Linked = TypeVar("Linked", Submission, EvidenceItem)  # what an incident is made from
 
@@ -56,6 +58,25 @@ def load(session: Session, user: User, public_id: str) -> Incident:
     if found is None:
         raise NotFound()
     return found
+
+
+def descriptions(session: Session, store: BlobStore, user: User,
+                 rows: Sequence[Incident]) -> sealed.Texts:
+    """The (sealed) descriptions of these incidents, for reviewers: one batch of "viewed"
+    events naming `user`; `Texts(sealed=True)` while the vault is sealed."""
+    require_reviewer(user)
+    return sealed.read_texts(session, store, [i.description_blob_id for i in rows],
+                             actor=user.public_id)
+
+
+def description_for_edit(session: Session, store: BlobStore, user: User,
+                         incident: Incident) -> str:
+    """The description to edit: VaultIsSealed (503) while the vault is sealed, so that a
+    form saved meanwhile cannot replace the text with an empty one."""
+    require_reviewer(user)
+    values = sealed.read_many(session, store, [incident.description_blob_id],
+                              actor=user.public_id)
+    return sealed.Texts(values).get(incident.description_blob_id) or ""
 
 
 def list_all(session: Session, user: User, *, limit: int = 500) -> list[Incident]:
@@ -94,8 +115,8 @@ def _refresh_media(session: Session, incident: Incident) -> None:
     incident.has_video = "video" in kinds
 
 
-def _apply(session: Session, incident: Incident, data: IncidentInput,
-           gazetteer: Gazetteer) -> None:
+def _apply(session: Session, store: BlobStore, user: User, incident: Incident,
+           data: IncidentInput, gazetteer: Gazetteer) -> None:
     cap = precision_cap(incident.submissions, gazetteer)
     precision = data.location_precision
     if is_finer(precision, cap):
@@ -104,7 +125,10 @@ def _apply(session: Session, incident: Incident, data: IncidentInput,
                            cap=cap)
     place = gazetteer.get(data.place_id)
     incident.title = data.title
-    incident.description = data.description
+    # Reviewers only: sealed text (a new blob on each edit; the old one stays, as evidence).
+    incident.description_blob_id = sealed.seal_text(session, store, data.description,
+                                                    actor=user.public_id,
+                                                    part_of=incident.subject)
     incident.summary = data.summary
     incident.start_utc, incident.end_utc = data.start_utc, data.end_utc
     incident.time_precision = data.time_precision
@@ -128,7 +152,7 @@ def _apply(session: Session, incident: Incident, data: IncidentInput,
         incident.terms.append(IncidentTerm(kind=kind, term=term))
 
 
-def create(session: Session, user: User, data: IncidentInput, *,
+def create(session: Session, store: BlobStore, user: User, data: IncidentInput, *,
            submission_ids: Sequence[str] = (), item_ids: Sequence[str] = (),
            gazetteer: Gazetteer | None = None) -> Incident:
     """A new incident linked to submissions (and all their items) and single items."""
@@ -145,7 +169,7 @@ def create(session: Session, user: User, data: IncidentInput, *,
             if item.submission not in incident.submissions:
                 incident.submissions.append(item.submission)
         incident.items = list(linked.values())
-        _apply(session, incident, data, gazetteer)
+        _apply(session, store, user, incident, data, gazetteer)
         session.add(incident)
         session.flush()
         _refresh_media(session, incident)
@@ -157,13 +181,14 @@ def create(session: Session, user: User, data: IncidentInput, *,
     return incident
 
 
-def update(session: Session, user: User, public_id: str, data: IncidentInput, *,
+def update(session: Session, store: BlobStore, user: User, public_id: str,
+           data: IncidentInput, *,
            gazetteer: Gazetteer | None = None) -> Incident:
     incident = load(session, user, public_id)
     if incident.merged_into_id is not None:
         raise Conflict(N_("This incident was merged into another."))
     with unit_of_work(session):
-        _apply(session, incident, data, gazetteer or load_gazetteer())
+        _apply(session, store, user, incident, data, gazetteer or load_gazetteer())
         custody.append(session, actor=user.public_id, action="incident_edited",
                        subject=incident.subject, details={})
         if incident.published:
@@ -251,7 +276,9 @@ def split(session: Session, user: User, public_id: str, submission_ids: Sequence
     title = title.strip()[:TITLE_MAX] if isinstance(title, str) else ""
     with unit_of_work(session):
         new = Incident(public_id=new_incident_id(), title=title or source.title,
-                       description=source.description, start_utc=source.start_utc,
+                       # The same sealed text: a blob is never changed, only replaced.
+                       description_blob_id=source.description_blob_id,
+                       start_utc=source.start_utc,
                        end_utc=source.end_utc, time_precision=source.time_precision,
                        verification=Verification.REPORTED, created_by_id=user.id)
         new.submissions = list(moving)

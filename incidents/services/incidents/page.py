@@ -213,9 +213,10 @@ def values_from_submissions(submissions: Sequence[Submission], zone: ZoneInfo
     }
 
 
-def values_from_incident(incident: Incident, zone: ZoneInfo) -> dict[str, Any]:
+def values_from_incident(incident: Incident, zone: ZoneInfo, description: str
+                         ) -> dict[str, Any]:
     """The edit form's values: times on the clock of `zone`, a date alone when only the date
-    is known."""
+    is known; `description` is the opened sealed text (`description_for_edit`)."""
     # A date alone only when the stored moment is that day's midnight: an incident made
     # through the API may say "time not known" with a time, which saving the form must not
     # silently move to midnight (the form then asks to clear the time or say how exact).
@@ -224,7 +225,7 @@ def values_from_incident(incident: Incident, zone: ZoneInfo) -> dict[str, Any]:
     end_date, end_time = split_local(incident.end_utc, zone,
                                      _date_only(incident, incident.end_utc, zone))
     return {
-        "title": incident.title, "description": incident.description,
+        "title": incident.title, "description": description,
         "summary": incident.summary or "", "start_date": start_date, "start_time": start_time,
         "end_date": end_date, "end_time": end_time,
         "time_precision": incident.time_precision.value, "place": incident.place_id or "",

@@ -37,7 +37,7 @@ from incidents.models import (
     ProcessingStatus,
 )
 from incidents.services import custody
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, sealed
 from incidents.services.media import phash as phashes
 from incidents.services.media import video
 from incidents.services.media.damage import jpeg_damage
@@ -158,12 +158,15 @@ def analyse(session: Session, store: BlobStore, item: EvidenceItem,
         return blobs.open_for_reading(session, store, record, actor=None, action="viewed")
 
     size = record.size if record is not None else 0
+    # The declared name (sealed) only for its extension; a "viewed" event like the original's.
+    name = sealed.Texts(sealed.read_many(session, store, [item.name_blob_id], actor=None)
+                        ).get(item.name_blob_id)
     with SeekableBlob(opener, size) as source:
         head = source.read(HEAD_BYTES)
         analysis = Analysis(sniff(head))
         if size == 0:
             analysis.flag(MediaFlag.EMPTY, "zero bytes")
-        if declared_mismatch(analysis.sniffed, item.declared_type, item.declared_name):
+        if declared_mismatch(analysis.sniffed, item.declared_type, name):
             analysis.flag(MediaFlag.TYPE_MISMATCH, "declared type or extension differs")
         analysis.metadata = {"format": METADATA_FORMAT, "type": analysis.sniffed.mime,
                              "size": size}

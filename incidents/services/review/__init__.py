@@ -26,6 +26,7 @@ from incidents.services.review.actions import (  # noqa: F401
     grades,
     load_item,
     load_submission,
+    reasons,
     request_info,
     reviewers,
     set_status,
@@ -69,4 +70,5 @@ from incidents.services.review.requests import (  # noqa: F401
     read_json_blob,
     read_own_answer,
     requests_for_witness,
+    witness_view,
 )

@@ -28,8 +28,10 @@ from incidents.models import (
 )
 from incidents.models.review import CREDIBILITY_VALUES
 from incidents.services import accounts, custody
+from incidents.services.evidence import sealed
 from incidents.services.review.queue import queue_name, require_reviewer
 from incidents.services.submissions import new_public_id
+from storage.blobstore import BlobStore
 
 Loaded = TypeVar("Loaded", Submission, EvidenceItem)
 
@@ -54,6 +56,15 @@ def assessments_of(session: Session, submission: Submission) -> list[Assessment]
     """Every assessment of the submission's items, item by item."""
     return [a for i in submission.items
             for a in session.scalars(select(Assessment).where(Assessment.item_id == i.id))]
+
+
+def reasons(session: Session, store: BlobStore, user: User, rows: Sequence[Assessment]
+            ) -> sealed.Texts:
+    """The (sealed) reasons of these assessments, in one batch of "viewed" events naming
+    `user`; `Texts(sealed=True)` while the vault is sealed."""
+    require_reviewer(user)
+    return sealed.read_texts(session, store, [a.reason_blob_id for a in rows],
+                             actor=user.public_id)
 
 
 def load_item(session: Session, user: User, public_id: str) -> EvidenceItem:
@@ -120,8 +131,8 @@ def assign(session: Session, user: User, public_id: str, reviewer: str | None) -
     return submission
 
 
-def assess(session: Session, user: User, item_public_id: str, reliability: Any,
-           credibility: Any, reason: Any) -> Assessment:
+def assess(session: Session, store: BlobStore, user: User, item_public_id: str,
+           reliability: Any, credibility: Any, reason: Any) -> Assessment:
     """Grade an item on the A-F / 1-6 scale, with a reason; a custody event "annotated"."""
     item = load_item(session, user, item_public_id)
     try:
@@ -138,8 +149,11 @@ def assess(session: Session, user: User, item_public_id: str, reliability: Any,
                            field="credibility")
     text = _text(reason, "reason")
     with unit_of_work(session):
+        subject = f"evidence:{item.public_id}"
         row = Assessment(item_id=item.id, reviewer_id=user.id, reliability=grade,
-                         credibility=level, reason=text)
+                         credibility=level,
+                         reason_blob_id=sealed.seal_text(session, store, text,
+                                                         actor=user.public_id, part_of=subject))
         session.add(row)
         custody.append(session, actor=user.public_id, action="annotated",
                        subject=f"evidence:{item.public_id}",
@@ -147,7 +161,7 @@ def assess(session: Session, user: User, item_public_id: str, reliability: Any,
     return row
 
 
-def add_note(session: Session, user: User, public_id: str, body: Any,
+def add_note(session: Session, store: BlobStore, user: User, public_id: str, body: Any,
              item_public_id: str | None = None) -> ReviewerNote:
     submission = load_submission(session, user, public_id)
     item = None
@@ -157,22 +171,30 @@ def add_note(session: Session, user: User, public_id: str, body: Any,
             raise NotFound()
     text = _text(body, "body")
     with unit_of_work(session):
-        note = ReviewerNote(submission_id=submission.id, item_id=item.id if item else None,
-                            author_id=user.id, body=text)
-        session.add(note)
         subject = f"evidence:{item.public_id}" if item else f"submission:{submission.public_id}"
+        body_blob_id = sealed.seal_text(session, store, text, actor=user.public_id,
+                                        part_of=subject)
+        assert body_blob_id is not None  # _text refuses an empty note
+        note = ReviewerNote(submission_id=submission.id, item_id=item.id if item else None,
+                            author_id=user.id, body_blob_id=body_blob_id)
+        session.add(note)
         custody.append(session, actor=user.public_id, action="annotated", subject=subject,
                        details={"kind": "note"})
     return note
 
 
-def request_info(session: Session, user: User, public_id: str, question: Any) -> InfoRequest:
+def request_info(session: Session, store: BlobStore, user: User, public_id: str,
+                 question: Any) -> InfoRequest:
     """Ask the witness for more: shown on their submission page; status "needs_info"."""
     submission = load_submission(session, user, public_id)
     text = _text(question, "question", max_length=4000)
     with unit_of_work(session):
+        subject = f"submission:{submission.public_id}"
+        question_blob_id = sealed.seal_text(session, store, text, actor=user.public_id,
+                                            part_of=subject)
+        assert question_blob_id is not None  # _text refuses an empty question
         request = InfoRequest(public_id=new_public_id(), submission_id=submission.id,
-                              requested_by_id=user.id, question=text)
+                              requested_by_id=user.id, question_blob_id=question_blob_id)
         session.add(request)
         session.flush()
         custody.append(session, actor=user.public_id, action="info_requested",

@@ -23,10 +23,12 @@ from incidents.models import (
     MediaProcessing,
     ReviewAssignment,
     ReviewerNote,
+    SourceReliability,
     Submission,
     User,
 )
 from incidents.services import custody
+from incidents.services.evidence import sealed
 from incidents.services.media.duplicates import NearDuplicate, near_duplicates
 from incidents.services.review.actions import load_submission
 from incidents.services.review.requests import _read_text, read_json_blob
@@ -113,6 +115,31 @@ def file_facts(metadata: Mapping[str, Any], submission: Submission,
     return facts
 
 
+@dataclass(frozen=True)
+class AssessmentView:
+    grade: str
+    reliability: SourceReliability
+    credibility: int
+    reviewer: str  # pseudonym
+    created_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class NoteView:
+    created_at: datetime
+    author: str  # pseudonym
+    body: str
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: str
+    created_at: datetime
+    question: str
+    answered_at: datetime | None
+
+
 @dataclass
 class ItemView:
     item: EvidenceItem
@@ -120,7 +147,7 @@ class ItemView:
     flags: list[MediaFlagRecord]
     derivatives: dict[str, MediaDerivative]
     facts: FileFacts | None
-    assessments: list[Assessment]
+    assessments: list[AssessmentView]
     near: list[NearDuplicate]
     history: list[CustodyEvent]
 
@@ -130,8 +157,8 @@ class SubmissionView:
     submission: Submission
     testimony: list[tuple[EvidenceItem, str]]
     items: list[ItemView]
-    notes: list[ReviewerNote]
-    requests: list[InfoRequest]
+    notes: list[NoteView]
+    requests: list[RequestView]
     assignee: User | None
     history: list[CustodyEvent]
     stated_point: tuple[float, float] | None
@@ -143,19 +170,34 @@ def submission_view(session: Session, store: BlobStore, keys: KeyProvider, user:
     """Everything the reviewer's submission page shows. Reading the testimony and the
     sealed metadata commits a "viewed" event for each blob, naming the reviewer."""
     submission = load_submission(session, user, public_id)
-    sealed = read_json_blob(session, store, user, submission.sealed_metadata_blob_id)
-    point = sealed.get("point")
+    hidden = read_json_blob(session, store, user, submission.sealed_metadata_blob_id)
+    point = hidden.get("point")
     stated = (float(point[0]), float(point[1])) if isinstance(point, list) and len(
         point) == 2 else None
     testimony: list[tuple[EvidenceItem, str]] = []
     views: list[ItemView] = []
+    graded = {item.id: list(session.scalars(select(Assessment).where(
+        Assessment.item_id == item.id).order_by(Assessment.created_at.desc(),
+                                                Assessment.id.desc())))
+        for item in submission.items}
+    notes = list(session.scalars(select(ReviewerNote).where(
+        ReviewerNote.submission_id == submission.id).order_by(ReviewerNote.created_at)))
+    requests = list(session.scalars(select(InfoRequest).where(
+        InfoRequest.submission_id == submission.id).order_by(InfoRequest.created_at)))
+    # What reviewers wrote, sealed: one batch of "viewed" events for the whole page.
+    texts = sealed.Texts(sealed.read_many(
+        session, store,
+        [a.reason_blob_id for rows in graded.values() for a in rows]
+        + [n.body_blob_id for n in notes] + [r.question_blob_id for r in requests],
+        actor=user.public_id))
     for item in submission.items:
         history = custody.events_for(session, f"evidence:{item.public_id}")
         history += custody.events_for(session, f"blob:{item.blob_id}")
         history.sort(key=lambda e: e.seq)
-        assessments = list(session.scalars(select(Assessment).where(
-            Assessment.item_id == item.id).order_by(Assessment.created_at.desc(),
-                                                    Assessment.id.desc())))
+        assessments = [AssessmentView(a.grade, a.reliability, a.credibility,
+                                      a.reviewer.pseudonym, a.created_at,
+                                      texts.get(a.reason_blob_id) or "")
+                       for a in graded[item.id]]
         if item.kind is EvidenceKind.TESTIMONY:
             testimony.append((item, _read_text(session, store, user, item.blob_id)))
             views.append(ItemView(item, None, [], {}, None, assessments, [], history))
@@ -172,12 +214,13 @@ def submission_view(session: Session, store: BlobStore, keys: KeyProvider, user:
         near = near_duplicates(session, keys, item.id)
         views.append(ItemView(item, processing, flags, derivatives, facts, assessments, near,
                               history))
-    notes = list(session.scalars(select(ReviewerNote).where(
-        ReviewerNote.submission_id == submission.id).order_by(ReviewerNote.created_at)))
-    requests = list(session.scalars(select(InfoRequest).where(
-        InfoRequest.submission_id == submission.id).order_by(InfoRequest.created_at)))
     assignment = session.get(ReviewAssignment, submission.id)
-    return SubmissionView(submission, testimony, views, notes, requests,
+    return SubmissionView(submission, testimony, views,
+                          [NoteView(n.created_at, n.author.pseudonym,
+                                    texts.get(n.body_blob_id) or "") for n in notes],
+                          [RequestView(r.public_id, r.created_at,
+                                       texts.get(r.question_blob_id) or "", r.answered_at)
+                           for r in requests],
                           assignment.reviewer if assignment else None,
                           custody.events_for(session, f"submission:{submission.public_id}"),
                           stated)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +24,7 @@ from incidents.models import (
 )
 from incidents.services import custody
 from incidents.services.access import STAFF
-from incidents.services.evidence import blobs
+from incidents.services.evidence import blobs, sealed
 from incidents.services.review.actions import _change_status, _text
 from incidents.services.submissions import new_public_id
 from storage.blob_reader import BlobReader
@@ -44,6 +46,47 @@ def requests_for_witness(session: Session, user: User, submission: Submission
                                 .order_by(InfoRequest.created_at, InfoRequest.id)))
 
 
+@dataclass(frozen=True)
+class WitnessRequest:
+    """A request as its witness sees it; None texts while the vault is sealed."""
+
+    id: str
+    created_at: datetime
+    question: str | None
+    answered_at: datetime | None
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class WitnessView:
+    """The sealed parts of a witness's own submission page: declared file names (by item
+    public id) and requests with their answers. `sealed`: the vault is sealed, so the page
+    says so where the text would be (a witness can still add files and answer)."""
+
+    names: dict[str, str | None]
+    requests: list[WitnessRequest]
+    sealed: bool
+
+
+def witness_view(session: Session, store: BlobStore, user: User, submission: Submission
+                 ) -> WitnessView:
+    """Read the witness's file names and the questions to them in one batch of "viewed"
+    events (naming them), then their answers; a sealed vault gives None texts, not 503."""
+    requests = requests_for_witness(session, user, submission)
+    files = [i for i in submission.items if i.kind is EvidenceKind.FILE]
+    texts = sealed.read_texts(session, store, [i.name_blob_id for i in files]
+                              + [r.question_blob_id for r in requests], actor=user.public_id)
+    shown = []
+    for r in requests:
+        answer = None
+        if not texts.sealed:
+            answer = read_own_answer(session, store, user, r)
+        shown.append(WitnessRequest(r.public_id, r.created_at, texts.get(r.question_blob_id),
+                                    r.answered_at, answer))
+    return WitnessView({i.public_id: texts.get(i.name_blob_id) for i in files}, shown,
+                       texts.sealed)
+
+
 def answer_info(session: Session, store: BlobStore, user: User, request_public_id: str,
                 text: Any, *, max_bytes: int = TESTIMONY_MAX_BYTES) -> InfoRequest:
     """The witness answers a request: the text becomes a testimony item of the submission
@@ -61,7 +104,7 @@ def answer_info(session: Session, store: BlobStore, user: User, request_public_i
                                 subject=subject, max_size=max_bytes)
         item = EvidenceItem(public_id=new_public_id(), submission_id=submission.id,
                             kind=EvidenceKind.TESTIMONY, blob_id=ingested.record.id,
-                            declared_name="answer.txt", declared_type="text/plain",
+                            declared_type="text/plain",
                             size=ingested.size, received_at=utcnow())
         session.add(item)
         session.flush()

@@ -59,14 +59,15 @@ class CaseSummaryOut(Out):
 class CaseOut(CaseSummaryOut):
     """A case with its contents (members only)."""
 
-    description: str | None
+    description: str | None = Field(description="stored sealed; null while the vault is "
+                                                "sealed")
     incidents: list[str]
     items: list[str]
 
     @classmethod
-    def of(cls, case: Any) -> CaseOut:
+    def of(cls, case: Any, description: str | None) -> CaseOut:  # type: ignore[override]
         return cls.model_validate({
-            **CaseSummaryOut.fields(case), "description": case.description,
+            **CaseSummaryOut.fields(case), "description": description,
             "incidents": [i.public_id for i in case.incidents],
             "items": [i.public_id for i in case.items]})
 

@@ -59,7 +59,8 @@ class SplitIn(Body):
 class IncidentOut(Out):
     id: str
     title: str
-    description: str | None
+    description: str | None = Field(description="reviewers only, stored sealed; null while "
+                                                "the vault is sealed")
     summary: str | None
     start_utc: str | None
     end_utc: str | None
@@ -83,10 +84,10 @@ class IncidentOut(Out):
     items: list[str]
 
     @classmethod
-    def of(cls, incident: Any) -> IncidentOut:
+    def of(cls, incident: Any, description: str | None) -> IncidentOut:
         return cls(
             id=incident.public_id, title=incident.title,
-            description=incident.description, summary=incident.summary,
+            description=description, summary=incident.summary,
             start_utc=iso(incident.start_utc), end_utc=iso(incident.end_utc),
             time_precision=incident.time_precision.value, place=incident.place_id,
             region=incident.region_id,

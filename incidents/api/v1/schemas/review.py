@@ -84,15 +84,15 @@ class AssessmentOut(Out):
     grade: str
     reliability: str = Field(description="source reliability, A to F")
     credibility: int = Field(description="information credibility, 1 to 6")
-    reason: str
+    reason: str | None = Field(description="stored sealed; null while the vault is sealed")
     reviewer: str
     created_at: str | None
 
     @classmethod
-    def of(cls, row: Any) -> AssessmentOut:
+    def of(cls, row: Any, reason: str | None) -> AssessmentOut:
         return cls(item=row.item.public_id, grade=row.grade,
                    reliability=row.reliability.value, credibility=row.credibility,
-                   reason=row.reason, reviewer=row.reviewer.pseudonym,
+                   reason=reason, reviewer=row.reviewer.pseudonym,
                    created_at=iso(row.created_at))
 
 
@@ -100,10 +100,11 @@ class ReviewSubmissionDetailOut(ReviewSubmissionOut):
     assessments: list[AssessmentOut]
 
     @classmethod
-    def with_assessments(cls, submission: Any,
-                         assessments: list[Any]) -> ReviewSubmissionDetailOut:
+    def with_assessments(cls, submission: Any, assessments: list[Any],
+                         reasons: Any) -> ReviewSubmissionDetailOut:
+        """`reasons`: `review.reasons` of `assessments` (sealed texts by blob id)."""
         return cls.model_validate({**cls.fields(submission), "assessments": [
-            AssessmentOut.of(a) for a in assessments]})
+            AssessmentOut.of(a, reasons.get(a.reason_blob_id)) for a in assessments]})
 
 
 class SubmissionStatusIn(Body):

@@ -15,7 +15,8 @@ Consent = dict[str, bool]  # legal, research, publication, contact
 class SubmissionItemOut(Out):
     id: str
     kind: str = Field(description="testimony or file")
-    name: str | None
+    name: str | None = Field(description="the declared file name (stored sealed); null "
+                                         "while the vault is sealed")
     declared_type: str | None
     size: int
     received_at: str | None
@@ -64,7 +65,7 @@ class FilesAddedOut(Out):
 class ReceiptItemOut(Out):
     id: str
     kind: str
-    name: str | None
+    name: str | None = Field(description="null while the vault is sealed (hashes_pending)")
     size: int
     sha256: str | None = Field(description="null while the vault is sealed (hashes_pending)")
     salt: str | None = Field(description="null while the vault is sealed (hashes_pending)")
