@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from incidents.services import incidents
-from incidents.services.actors import chain, involvements, registry
+from incidents.services.actors import chain, inputs, involvements, registry
 from incidents.services.dossiers import export as dossiers
 from incidents.web.context import get_blobstore, get_keys, settings
 from incidents.web.db import get_session
@@ -53,7 +53,7 @@ def new() -> str:
 
 @blueprint.post("/")
 def create() -> Response:
-    data = registry.parse_actor(_form("aliases", "transliterations", "photos"))
+    data = inputs.parse_actor(_form("aliases", "transliterations", "photos"))
     actor = registry.create(get_session(), get_blobstore(), current_user.user, data)
     return redirect(url_for("actors.show", public_id=actor.public_id))
 
@@ -74,7 +74,7 @@ def add_post(public_id: str) -> Response:
     data = _form()
     data["citations"] = _citation()
     registry.add_post(get_session(), get_blobstore(), current_user.user, public_id,
-                      registry.parse_post(data))
+                      inputs.parse_post(data))
     return redirect(url_for("actors.show", public_id=public_id))
 
 
@@ -113,7 +113,7 @@ def status(public_id: str) -> Response:
     session, user = get_session(), current_user.user
     row = involvements.set_status(session, get_blobstore(), user, public_id,
                                   request.form.get("status"), request.form.get("reason"),
-                                  registry.parse_citations({"citations": _citation()}))
+                                  inputs.parse_citations({"citations": _citation()}))
     return redirect(url_for("actors.incident",
                             public_id=involvements.incident_of(session, row)))
 

@@ -32,6 +32,7 @@ from incidents.models import (
 from incidents.models.custody import CustodyEvent
 from incidents.services import incidents, state_commitments
 from incidents.services.media.process import process_item
+from incidents.web.context import get_blobstore
 from incidents.web.db import get_session
 from tests.fixtures import media
 from tests.helpers import gen_token, gen_user
@@ -213,7 +214,7 @@ def test_a_statement_commitment_recomputes_from_the_documented_form(app, reports
 def _incident_of(app: Flask, reports: list[str]) -> str:
     """An incident made by a reviewer through the application, holding the first report."""
     reviewer = gen_user(Role.REVIEWER)
-    incident = incidents.create(get_session(), reviewer, incidents.parse_input(
+    incident = incidents.create(get_session(), get_blobstore(), reviewer, incidents.parse_input(
         {"title": "Shooting at the akimat", "start_utc": "2022-01-05T06:00:00Z"}),
         submission_ids=[reports[0]])
     return incident.public_id
@@ -243,8 +244,8 @@ def test_membership_follows_links_merges_and_splits(app, runner, reports) -> Non
     reviewer = gen_user(Role.REVIEWER)
     session = get_session()
     base = incidents.parse_input({"title": "Akimat", "start_utc": "2022-01-05T06:00:00Z"})
-    one = incidents.create(session, reviewer, base, submission_ids=[reports[0]])
-    two = incidents.create(session, reviewer, base)
+    one = incidents.create(session, get_blobstore(), reviewer, base, submission_ids=[reports[0]])
+    two = incidents.create(session, get_blobstore(), reviewer, base)
     incidents.link(session, reviewer, two.public_id, submission_ids=[reports[1]])
     incidents.merge(session, reviewer, one.public_id, [two.public_id])
     incidents.split(session, reviewer, one.public_id, [reports[1]], "Split off")

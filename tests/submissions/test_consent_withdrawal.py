@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from incidents.models import CustodyEvent, Role, Submission, User
 from incidents.services import incidents
+from incidents.web.context import get_blobstore
 from incidents.web.db import get_session
 from tests.helpers import gen_token, gen_user, login
 from tests.submissions.helpers import auth, fresh_g, gen_metadata, post_submission
@@ -46,7 +47,7 @@ def _withdraw(client: FlaskClient, token: str, report: str, *uses: object) -> ob
 def _published_incident(report: str) -> str:
     reviewer = gen_user(Role.REVIEWER)
     session = get_session()
-    incident = incidents.create(session, reviewer, incidents.parse_input(
+    incident = incidents.create(session, get_blobstore(), reviewer, incidents.parse_input(
         {"title": "Shots at the akimat", "start_utc": "2022-01-05T06:00:00Z"}),
         submission_ids=[report])
     incidents.publish(session, reviewer, incident.public_id)

@@ -12,12 +12,14 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from sqlalchemy import select
 
+from incidents.core.clock import utcnow
 from incidents.core.settings import Settings
 from incidents.models import Upload, UploadFormat, UploadState
 from incidents.services import uploads
@@ -182,10 +184,10 @@ def test_a_segment_upload_in_flight_from_before_the_upgrade_still_finishes(
         client, auth, store, witness):
     """Rows made by the old code (format "segments") keep the old path to the end."""
     session = get_session()
-    now = uploads.utcnow()
+    now = utcnow()
     old = Upload(public_id="ab" * 16, owner_id=witness.id, length=10, offset=0,
                  state=UploadState.RECEIVING, created_at=now,
-                 expires_at=now + uploads.timedelta(hours=1),
+                 expires_at=now + timedelta(hours=1),
                  format=UploadFormat.SEGMENTS.value)
     session.add(old)
     session.commit()

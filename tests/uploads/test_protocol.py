@@ -281,7 +281,8 @@ def test_an_upload_whose_finishing_process_died_is_finished_by_the_next_head(
     data = _body(70_000)
     path = create(client, auth, len(data))
     with monkeypatch.context() as m:
-        m.setattr(uploads, "_finish_stream", lambda *_a, **_k: None)  # the process dies here
+        # The process dies here, between the last byte and the finish.
+        m.setattr(uploads.receive, "_finish_stream", lambda *_a, **_k: None)
         assert patch(client, auth, path, 0, data).status_code == 204
     assert get_session().scalars(select(Upload)).one().state.value == "receiving"
     response = client.head(path, headers=auth)

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as StreamedResponse
 from incidents.api.v1.base import blueprint
 from incidents.api.v1.schemas import actors as shapes
 from incidents.api.v1.schemas.base import documented, reply
-from incidents.services.actors import chain, involvements, registry
+from incidents.services.actors import chain, inputs, involvements, registry
 from incidents.services.dossiers import export as dossiers
 from incidents.web.context import get_blobstore, get_keys, settings
 from incidents.web.db import get_session
@@ -56,7 +56,7 @@ def list_actors() -> Response:
 @documented("Record an actor (sealed; a custody event)", body=shapes.ActorIn,
             response=shapes.ActorOut, status=201, errors=(404,))
 def create_actor(body: shapes.ActorIn) -> Response:
-    data = registry.parse_actor(body.model_dump())
+    data = inputs.parse_actor(body.model_dump())
     session, store, user = get_session(), get_blobstore(), current_user.user
     actor = registry.create(session, store, user, data)
     response = reply(actor_out(registry.view(session, store, user, actor.public_id)), 201)
@@ -77,8 +77,8 @@ def get_actor(public_id: str) -> Response:
 def edit_actor(public_id: str, body: shapes.ActorEditIn) -> Response:
     data = body.model_dump()
     session, store, user = get_session(), get_blobstore(), current_user.user
-    registry.edit(session, store, user, public_id, registry.parse_details(data),
-                  registry.parse_photos(data))
+    registry.edit(session, store, user, public_id, inputs.parse_details(data),
+                  inputs.parse_photos(data))
     return reply(actor_out(registry.view(session, store, user, public_id)))
 
 
@@ -86,7 +86,7 @@ def edit_actor(public_id: str, body: shapes.ActorEditIn) -> Response:
 @documented("Add a post (membership, command, parent unit) over a date range",
             body=shapes.PostIn, response=shapes.ActorOut, status=201, errors=(404,))
 def add_actor_post(public_id: str, body: shapes.PostIn) -> Response:
-    data = registry.parse_post(body.model_dump())
+    data = inputs.parse_post(body.model_dump())
     session, store, user = get_session(), get_blobstore(), current_user.user
     registry.add_post(session, store, user, public_id, data)
     return reply(actor_out(registry.view(session, store, user, public_id)), 201)
@@ -120,7 +120,7 @@ def create_involvement(public_id: str, body: shapes.InvolvementIn) -> Response:
 def involvement_status(public_id: str, body: shapes.StatusIn) -> Response:
     data = body.model_dump()
     session, store, user = get_session(), get_blobstore(), current_user.user
-    cited = registry.parse_citations(data)
+    cited = inputs.parse_citations(data)
     row = involvements.set_status(session, store, user, public_id, data["status"],
                                   data["reason"], cited)
     (view,) = involvements.views(session, store, user, [row])

@@ -31,7 +31,7 @@ from incidents.models import (
     User,
 )
 from incidents.services import custody, incidents
-from incidents.services.actors import fields, registry
+from incidents.services.actors import fields, inputs, registry
 from incidents.services.actors.registry import CitationInput
 from incidents.services.evidence import sealed
 from storage.blobstore import BlobStore
@@ -65,7 +65,7 @@ def parse(data: Mapping[str, Any]) -> InvolvementInput:
         role=fields.choice(data, "role", InvolvementRole),
         status=fields.choice(data, "status", LinkStatus, default=LinkStatus.ALLEGED),
         reason=fields.text(data, "reason", REASON_MAX, multiline=True),
-        citations=registry.parse_citations(data))
+        citations=inputs.parse_citations(data))
 
 
 # Statuses that assert more than an allegation, and so need evidence. Disputing or rejecting
