@@ -116,7 +116,8 @@ def test_the_new_pages_have_no_serious_axe_violation_and_fit_a_phone(
     from incidents.web.db import get_session  # noqa: PLC0415
 
     session = get_session()
-    case = cases.create(session, world.users["admin"], "Дело о площади", "prosecution", "")
+    case = cases.create(session, live_app.extensions["blobstore"], world.users["admin"],
+                        "Дело о площади", "prosecution", "")
     cases.add_member(session, world.users["admin"], case.public_id, "reviewer-one")
     square = world.incidents["square"]
     cases.add_incidents(session, world.users["reviewer"], case.public_id, [square])
@@ -159,7 +160,8 @@ def test_a_lawyer_adds_an_incident_and_one_of_its_items_to_a_case_by_ticking(
     from incidents.web.db import get_session  # noqa: PLC0415
 
     session = get_session()
-    case = cases.create(session, world.users["admin"], "Сообщение в ООН", "un_communication", "")
+    case = cases.create(session, live_app.extensions["blobstore"], world.users["admin"],
+                        "Сообщение в ООН", "un_communication", "")
     cases.add_member(session, world.users["admin"], case.public_id, "reviewer-one")
     context = signed_in(chromium, live_app, world, "reviewer", javascript=False)
     page = context.new_page()

@@ -108,14 +108,14 @@ def build(app: Flask, server: str, *, near_duplicates: bool = False) -> World:
     world.incidents["square"] = incident.public_id
     # An incident not yet published (its publication preview) and a case holding both.
     draft = incident_service.create(
-        session, reviewer, incident_service.parse_input(
+        session, app.extensions["blobstore"], reviewer, incident_service.parse_input(
             {"title": "Detentions in Zhanaozen", "start_utc": "2022-01-04T08:00:00Z",
              "time_precision": "approximate", "place": "zhanaozen"},
             taxonomy=taxonomy, gazetteer=gazetteer),
         submission_ids=[world.submissions["video"]], gazetteer=gazetteer)
     world.incidents["draft"] = draft.public_id
-    case = cases.create(session, users["admin"], "Zhanaozen, January 2022", "prosecution",
-                        "For the prosecutor's office.")
+    case = cases.create(session, app.extensions["blobstore"], users["admin"],
+                        "Zhanaozen, January 2022", "prosecution", "For the prosecutor's office.")
     cases.add_member(session, users["admin"], case.public_id, reviewer.pseudonym)
     cases.add_incidents(session, reviewer, case.public_id, [incident.public_id])
     world.cases["zhanaozen"] = case.public_id
