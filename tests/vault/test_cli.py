@@ -104,7 +104,9 @@ def test_a_wrong_set_of_shares_is_forgotten_and_named(fresh) -> None:
     runner.invoke(args=["vault", "seal"])
     words = shares[1].split()
     # A valid share of the same set is hard to forge; a damaged one is refused outright.
-    words[3], words[4] = words[4], words[3]
+    # One word replaced by another of the list (a swap of two words is no damage when the
+    # two happen to be the same word, 1 in 1,024).
+    words[3] = "academic" if words[3] != "academic" else "acid"
     result = runner.invoke(args=["vault", "unseal"], input=shares[0] + "\n" + " ".join(words))
     assert result.exit_code == 1
     assert "sealed" in result.output or "share" in result.output
