@@ -197,16 +197,14 @@ def test_a_change_after_the_preview_refuses_the_publication(client, reviewer, su
     sid = submit()
     sign_in(client, reviewer)
     public_id = _incident_id(_create(client, sid))
-    preview = client.get(f"/incidents/{public_id}/publish").get_data(as_text=True)
-    version = re.search(r'name="version" value="([0-9a-f]{64})"', preview)
-    assert version
+    version = _previewed_version(client, public_id)
     token = form_token(client, f"/incidents/{public_id}/edit")
     client.post(f"/incidents/{public_id}", data={
         "csrf_token": token, "title": "Changed title", "start_date": "2022-01-05",
         "start_time": "14:20", "time_precision": "exact", "place": "almaty",
         "location_precision": "town"})
     response = client.post(f"/incidents/{public_id}/publish", data={
-        "csrf_token": token, "published": "1", "version": version.group(1)})
+        "csrf_token": token, "published": "1", "version": version})
     assert response.status_code == 409
     assert call(client, "GET", f"/api/v1/review/incidents/{public_id}",
                 reviewer.token).get_json()["published"] is False
@@ -231,11 +229,9 @@ def test_publishing_without_the_form_token_is_refused_and_publishes_nothing(
     sid = submit()
     sign_in(client, reviewer)
     public_id = _incident_id(_create(client, sid))
-    preview = client.get(f"/incidents/{public_id}/publish").get_data(as_text=True)
-    version = re.search(r'name="version" value="([0-9a-f]{64})"', preview)
-    assert version
+    version = _previewed_version(client, public_id)
     response = client.post(f"/incidents/{public_id}/publish",
-                           data={"published": "1", "version": version.group(1)})
+                           data={"published": "1", "version": version})
     assert response.status_code == 400
     assert call(client, "GET", f"/api/v1/review/incidents/{public_id}",
                 reviewer.token).get_json()["published"] is False
@@ -252,3 +248,11 @@ def test_the_edit_form_never_drops_a_stored_time_it_cannot_show_as_a_date(
     edit = client.get(f"/incidents/{created.get_json()['id']}/edit").get_data(as_text=True)
     assert 'value="2022-01-05"' in edit
     assert 'value="14:20"' in edit  # shown, so saving cannot move it to midnight unasked
+
+
+def _previewed_version(client, public_id: str) -> str:
+    """The version the publication preview of `public_id` asks the confirmation to carry."""
+    preview = client.get(f"/incidents/{public_id}/publish").get_data(as_text=True)
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', preview)
+    assert version
+    return version.group(1)

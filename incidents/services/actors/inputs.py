@@ -6,15 +6,17 @@ Each failure names its field (400, nothing stored); the checks of single values 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from incidents.core.errors import N_, InvalidInput
 from incidents.models import ActorKind, ForceKind, PostKind
 from incidents.services.actors import fields
 from incidents.services.gazetteer import load_gazetteer
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,20 @@ def parse_citation(data: Mapping[str, Any]) -> CitationInput:
                          excerpt=fields.text(data, "excerpt", fields.TEXT_MAX, multiline=True))
 
 
-def parse_citations(data: Mapping[str, Any]) -> list[CitationInput]:
+def _each(data: Mapping[str, Any], key: str, parse: Callable[[Mapping[str, Any]], T]
+          ) -> list[T]:
+    """Every object of the list `key`, parsed; an error names its place (`posts[2].end`)."""
     found = []
-    for n, each in enumerate(fields.objects(data, "citations")):
+    for n, each in enumerate(fields.objects(data, key)):
         try:
-            found.append(parse_citation(each))
+            found.append(parse(each))
         except InvalidInput as e:
-            raise fields.prefixed(e, f"citations[{n}]") from e
+            raise fields.prefixed(e, f"{key}[{n}]") from e
     return found
+
+
+def parse_citations(data: Mapping[str, Any]) -> list[CitationInput]:
+    return _each(data, "citations", parse_citation)
 
 
 def parse_post(data: Mapping[str, Any]) -> PostInput:
@@ -101,12 +109,7 @@ def parse_actor(data: Mapping[str, Any]) -> ActorInput:
     if place is not None and load_gazetteer().get(place) is None:
         raise InvalidInput(N_("This place is not in our list."), field="place")
     photos = parse_photos(data)
-    posts = []
-    for n, each in enumerate(fields.objects(data, "posts")):
-        try:
-            posts.append(parse_post(each))
-        except InvalidInput as e:
-            raise fields.prefixed(e, f"posts[{n}]") from e
+    posts = _each(data, "posts", parse_post)
     return ActorInput(kind=kind, details=parse_details(data),
                       force=fields.optional_choice(data, "force", ForceKind), place_id=place,
                       photos=photos, posts=posts)
