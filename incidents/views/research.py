@@ -34,6 +34,7 @@ from incidents.web.context import aggregate_cache, settings
 from incidents.web.db import get_session
 from incidents.web.http.forms import filters_from_request
 from incidents.web.http.responses import export_response
+from incidents.web.i18n import zone_note
 from incidents.web.labels import ENUM_LABELS
 
 blueprint = Blueprint("research", __name__, url_prefix="/research")
@@ -106,7 +107,7 @@ def _common(filters: Filters) -> dict[str, Any]:
                         key=lambda p: collation_key(p.name(language), language)),
         "verification_names": verification_names(), "precision_names": precision_names(),
         "sort_names": sort_names(), "sorts": list(SORTS), "per_page_choices": PER_PAGE_CHOICES,
-        "zone_name": settings().display_timezone,
+        "zone_name": zone_note(),  # the city, as a reader names it: "Алматы", not Asia/Almaty
         "excel_link": _with_param(_page_url("research.export", filters.with_page(1),
                                             kind="csv"), "excel", "1"),
         "export_links": {kind: _page_url("research.export", filters.with_page(1), kind=kind)
