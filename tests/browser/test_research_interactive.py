@@ -120,6 +120,7 @@ def test_the_map_clusters_places_and_a_cluster_leads_to_an_incident(chromium, li
         link.wait_for()
         title = link.inner_text()
         assert title.startswith("Zhanaozen day")
+        page.wait_for_function(STILL)  # the popup's pan into view, which can move the link
         link.click()
         page.wait_for_url("**/research/incidents/*")
         assert page.locator("h1").inner_text() == title
