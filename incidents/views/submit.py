@@ -30,7 +30,12 @@ from incidents.web.extensions import csrf
 from incidents.web.http.body_limits import streams_large_body
 from incidents.web.http.forms import metadata_from_form, validate_form_metadata
 from incidents.web.http.multipart import StreamedForm
-from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
+from incidents.web.http.streaming import (
+    claimed_uploads,
+    discard_stored,
+    files_from_form,
+    read_evidence_form,
+)
 from incidents.web.login import sign_out
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
@@ -93,7 +98,8 @@ def mine() -> str:
 
 
 @blueprint.get("/submissions/<public_id>")
-def show(public_id: str, consent_error: DomainError | None = None) -> str:
+def show(public_id: str, consent_error: DomainError | None = None,
+         files_error: DomainError | None = None) -> str:
     session, user = get_session(), current_user.user
     submission = submissions.get(session, user, public_id)
     language = str(get_locale())
@@ -102,7 +108,8 @@ def show(public_id: str, consent_error: DomainError | None = None) -> str:
     return render_template(
         "submit/show.html", submission=submission, is_new=request.args.get("new") == "1",
         names=view.names, info_requests=view.requests, sealed=view.sealed,
-        consent_error=consent_error,
+        consent_error=consent_error, files_error=files_error,
+        max_upload_bytes=settings().max_upload_bytes,
         place=load_gazetteer().get(submission.place_id), language=language,
         category_labels=[load_taxonomy().label(c, language) for c in submission.categories],
         tag_labels=[load_taxonomy().label(t, language) for t in submission.tags])
@@ -133,18 +140,23 @@ def answer_request(public_id: str, request_id: str) -> Response:
 @blueprint.post("/submissions/<public_id>/files")
 @csrf.exempt  # the body is a stream: incidents.web.http.streaming checks the token
 @streams_large_body
-def add_files(public_id: str) -> Response:
+def add_files(public_id: str) -> Response | tuple[str, int]:
+    """Files sent with the form, or (JavaScript) finished tus uploads named by id."""
     user = current_user.user
     # Refuse someone else's submission before any byte is stored.
     submissions.get(get_session(), user, public_id)
-    form = read_evidence_form()
+    form: StreamedForm[StoredBlob] | None = None
     try:
+        form = read_evidence_form()
         submissions.add_files(get_session(), _store(), user, public_id,
-                              files_from_form(form.files),
+                              [*files_from_form(form.files), *claimed_uploads(form)],
                               after_commit=_after_commit())
-    except BaseException:
+    except BaseException as error:
         discard_stored(form)
-        raise
+        if not isinstance(error, DomainError) or error.status != 400:
+            raise
+        return show(public_id, files_error=error), 400
+    flash(_("Your files were added. The receipt lists them."))
     return redirect(url_for("submit.show", public_id=public_id))
 
 

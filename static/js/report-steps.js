@@ -13,9 +13,7 @@
     next: form.getAttribute("data-text-next") || "Next",
     back: form.getAttribute("data-text-back") || "Back",
     step: form.getAttribute("data-text-step") || "Step %(number)s of %(total)s",
-    none: form.getAttribute("data-text-none") || "—",
-    files: form.getAttribute("data-text-files") || "%(count)s files",
-    of: form.getAttribute("data-text-of") || "%(sent)s of %(total)s (%(percent)s%)"
+    none: form.getAttribute("data-text-none") || "—"
   };
   var links = Array.prototype.slice.call(document.querySelectorAll(".steps-progress a"));
   var current = 0;
@@ -117,26 +115,6 @@
     link.addEventListener("click", function (event) { event.preventDefault(); show(i, true); });
   });
 
-  // The translated file button: the native input stays (keyboard, screen readers) but the
-  // visible control is ours; the count of chosen files is said next to it.
-  var input = document.getElementById("files");
-  var chosen = document.getElementById("files-chosen");
-  if (input && chosen) {
-    input.addEventListener("change", function () {
-      chosen.textContent = input.files.length ? fill(text.files, {count: input.files.length}) : "";
-    });
-  }
-
-  // Bytes and percentage beside each upload bar (upload.js announces its progress).
-  function size(bytes) {
-    var units = ["B", "KB", "MB", "GB"];
-    var value = bytes;
-    var unit = 0;
-    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-    var number = unit ? value.toLocaleString(document.documentElement.lang,
-                                            {maximumFractionDigits: 1}) : String(value);
-    return number + " " + units[unit];
-  }
   // An upload continuing by itself after a reload (upload.js keeps unfinished files) is
   // shown to the witness: until they touch the form, open the step that holds it.
   var touched = false;
@@ -145,21 +123,10 @@
   });
   form.addEventListener("upload-progress", function (event) {
     var detail = event.detail || {};
-    if (!detail.item) { return; }
-    if (!touched) {
-      steps.forEach(function (step, i) {
-        if (step.hidden && step.contains(detail.item)) { show(i, false); }
-      });
-    }
-    var label = detail.item.querySelector(".upload-bytes");
-    if (!label) {
-      label = document.createElement("span");
-      label.className = "upload-bytes";
-      detail.item.appendChild(label);
-    }
-    var percent = detail.total ? Math.floor((detail.sent * 100) / detail.total) : 100;
-    label.textContent = fill(text.of, {sent: size(detail.sent), total: size(detail.total),
-                                       percent: percent});
+    if (!detail.item || touched) { return; }
+    steps.forEach(function (step, i) {
+      if (step.hidden && step.contains(detail.item)) { show(i, false); }
+    });
   });
 
   // After an error from the server, open the step that holds the field to correct.

@@ -1,4 +1,5 @@
-/* Resumable uploads (tus 1.0.0) for the report form. First-party, no dependencies.
+/* Resumable uploads (tus 1.0.0) wherever a witness adds files: the report form and "Add
+ * more files" on their report's page. First-party, no dependencies.
  *
  * Without JavaScript the form posts its files plainly. With it, each chosen file is sent
  * to /api/v1/uploads/ with a progress bar, a pause/resume button and automatic retries;
@@ -12,16 +13,20 @@
  * each retry asks the server where it stands (HEAD) and continues from there, and the
  * files still uploading are kept in this browser's IndexedDB until they are up, so after a
  * page reload (or a browser restart) they continue without being chosen again. The status
- * beside each bar says what is happening. The upload URL carries the upload's capability:
- * it is kept only in this browser, like the file itself.
+ * beside each bar says what is happening, with the bytes sent and the percentage. The
+ * upload URL carries the upload's capability: it is kept only in this browser, like the
+ * file itself. What is kept is scoped to the form (`data-upload-scope`: the report form,
+ * or one report's "add files"), so a file continues only where it was chosen.
  */
 (function () {
   "use strict";
 
+  document.documentElement.classList.add("js"); // our file button replaces the browser's
   var form = document.querySelector("form[data-tus-endpoint]");
   if (!form || !window.XMLHttpRequest || !window.FormData) { return; }
   var input = form.querySelector("input[type=file][name=files]");
   if (!input) { return; }
+  var scope = form.getAttribute("data-upload-scope") || "report";
   var endpoint = form.getAttribute("data-tus-endpoint");
   var csrfField = form.querySelector("input[name=csrf_token]");
   var csrf = csrfField ? csrfField.value : "";
@@ -34,8 +39,23 @@
     waiting: form.getAttribute("data-text-waiting") || "Waiting for the files to finish",
     resumed: form.getAttribute("data-text-resumed") || "Continuing where it stopped",
     restored: form.getAttribute("data-text-restored") ||
-      "Continuing the upload you started before"
+      "Continuing the upload you started before",
+    files: form.getAttribute("data-text-files") || "%(count)s files",
+    of: form.getAttribute("data-text-of") || "%(sent)s of %(total)s (%(percent)s%)"
   };
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_m, key) { return String(values[key]); })
+      .replace(/%%/g, "%");
+  }
+  function size(bytes) {
+    var units = ["B", "KB", "MB", "GB"];
+    var value = bytes;
+    var unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    var number = unit ? value.toLocaleString(document.documentElement.lang,
+                                            {maximumFractionDigits: 1}) : String(value);
+    return number + " " + units[unit];
+  }
   var RETRY_DELAYS = [1000, 2000, 5000, 10000, 30000];
   // A request with no upload progress for this long is presumed dead (a network change
   // can leave it hanging without an error): it is aborted and retried.
@@ -49,7 +69,7 @@
   var submitting = false;
 
   function storageKey(file) {
-    return STORE_PREFIX + [file.name, file.size, file.lastModified || 0].join("|");
+    return STORE_PREFIX + [scope, file.name, file.size, file.lastModified || 0].join("|");
   }
   function remember(file, url) {
     try { window.localStorage.setItem(storageKey(file), url); } catch (e) { /* private mode */ }
@@ -85,13 +105,21 @@
     });
   }
   function keep(file) {
-    return withStore("readwrite", function (store) { return store.put(file, storageKey(file)); });
+    return withStore("readwrite", function (store) {
+      return store.put({scope: scope, file: file}, storageKey(file));
+    });
   }
   function drop(file) {
     return withStore("readwrite", function (store) { return store.delete(storageKey(file)); });
   }
-  function kept() {
-    return withStore("readonly", function (store) { return store.getAll(); });
+  function kept() { // this form's files (a bare File was kept by the report form)
+    return withStore("readonly", function (store) { return store.getAll(); }).then(function (all) {
+      return (all || []).map(function (entry) {
+        return entry && entry.file ? entry : {scope: "report", file: entry};
+      }).filter(function (entry) { return entry.scope === scope; }).map(function (entry) {
+        return entry.file;
+      });
+    });
   }
 
   function request(method, url, headers, body, onProgress) {
@@ -144,6 +172,8 @@
     this.bar.value = 0;
     this.status = document.createElement("span");
     this.status.className = "upload-status";
+    this.bytes = document.createElement("span");
+    this.bytes.className = "upload-bytes";
     this.button = document.createElement("button");
     this.button.type = "button";
     this.button.textContent = text.pause;
@@ -153,18 +183,21 @@
     item.appendChild(this.bar);
     item.appendChild(this.button);
     item.appendChild(this.status);
+    item.appendChild(this.bytes);
     list.appendChild(item);
   }
 
   Job.prototype.show = function (sent) {
-    var size = this.file.size;
-    var percent = size ? Math.floor((sent * 100) / size) : 100;
+    var total = this.file.size;
+    var percent = total ? Math.floor((sent * 100) / total) : 100;
     this.bar.value = percent;
     this.bar.textContent = percent + "%";
     this.bar.setAttribute("aria-valuenow", String(percent));
-    // For the page around us (report-steps.js writes "12 of 24 MB (50%)").
+    this.bytes.textContent = " " + fill(text.of, {sent: size(sent), total: size(total),
+                                                  percent: percent});
+    // For the page around us (report-steps.js opens the step that holds the upload).
     form.dispatchEvent(new CustomEvent("upload-progress",
-      {detail: {item: this.bar.parentNode, sent: sent, total: size}}));
+      {detail: {item: this.bar.parentNode, sent: sent, total: total}}));
   };
 
   Job.prototype.toggle = function () {
@@ -297,7 +330,12 @@
     return job;
   }
 
+  // The translated button stands in for the browser's, so the count is said beside it.
+  var chosen = form.querySelector(".files-chosen");
   input.addEventListener("change", function () {
+    if (chosen) {
+      chosen.textContent = input.files.length ? fill(text.files, {count: input.files.length}) : "";
+    }
     jobs.forEach(function (job) {
       job.paused = true;
       window.clearTimeout(job.timer);

@@ -9,7 +9,8 @@ import pytest
 
 from incidents.models import Role
 from tests.fixtures.media import SAMPLES, video
-from tests.helpers import PASSPHRASE, gen_user
+from tests.helpers import PASSPHRASE, gen_token, gen_user
+from tests.submissions.helpers import gen_metadata, post_submission
 
 pytestmark = pytest.mark.browser
 
@@ -176,3 +177,51 @@ def test_after_a_reload_the_same_file_continues_its_upload(chromium, live_server
     finally:
         context.close()
     assert len(creations) == 1  # the second selection resumed the first upload
+
+
+def _report_of(live_app, pseudonym: str) -> str:  # noqa: ANN001
+    """A report already sent (through the API) by the witness `pseudonym`."""
+    token = gen_token(gen_user(Role.CONTRIBUTOR, pseudonym=pseudonym))
+    response = post_submission(live_app.test_client(), token, gen_metadata())
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["tus", "plain"])
+def test_adding_files_to_a_sent_report_uses_resumable_uploads_and_a_russian_button(
+        chromium, live_app, live_server, media, javascript):
+    report = _report_of(live_app, "Дополняющий")
+    context = chromium.new_context(locale="ru-RU", java_script_enabled=javascript)
+    page = context.new_page()
+    foreign, problems = _watch(page, live_server)
+    tus_calls: list[str] = []
+    page.on("request", lambda r: tus_calls.append(r.method)
+            if "/api/v1/uploads" in r.url else None)
+    try:
+        _sign_in(page, live_server, "Дополняющий")
+        page.goto(f"{live_server}/submissions/{report}")
+        picker = page.locator("label.file-picker[for=more-files]")
+        # With JavaScript our Russian button stands in for the browser's English one.
+        assert picker.is_visible() is javascript
+        if javascript:
+            assert picker.inner_text() == "Выбрать файлы"
+        page.set_input_files("#more-files", [str(p) for p in media])
+        if javascript:
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('#add-files ul.uploads .upload-status')]"
+                ".filter(s => s.textContent.includes('Загружено')).length === 2",
+                timeout=30_000)
+            assert page.locator("#add-files .files-chosen").inner_text() == "Выбрано файлов: 2"
+            assert "(100%)" in page.locator("#add-files ul.uploads").inner_text()
+        with page.expect_navigation():
+            page.click("#add-files button[type=submit]")
+        assert page.url.endswith(f"/submissions/{report}")
+        assert "Ваши файлы добавлены" in page.locator("main").inner_text()
+        listed = page.locator("ul.items").inner_text()
+        assert all(p.name in listed for p in media)
+        _assert_receipt(page, live_server, media)
+    finally:
+        context.close()
+    assert ("PATCH" in tus_calls) is javascript
+    assert foreign == []
+    assert problems == []

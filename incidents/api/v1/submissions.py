@@ -26,7 +26,12 @@ from incidents.web.extensions import csrf
 from incidents.web.http.body_limits import streams_large_body
 from incidents.web.http.forms import validate_form_metadata
 from incidents.web.http.multipart import StreamedForm
-from incidents.web.http.streaming import discard_stored, files_from_form, read_evidence_form
+from incidents.web.http.streaming import (
+    claimed_uploads,
+    discard_stored,
+    files_from_form,
+    read_evidence_form,
+)
 from storage.blob_writer import StoredBlob
 from storage.blobstore import BlobStore
 
@@ -115,22 +120,14 @@ def add_submission_files(public_id: str) -> Response:
     form: StreamedForm[StoredBlob] | None = None
     try:
         form = read_evidence_form()
-        uploads = _upload_ids(form)
         items = submissions.add_files(
             get_session(), _store(), user, public_id,
-            [*files_from_form(form.files),
-             *(submissions.NewFile(None, u, "", "") for u in uploads)],
+            [*files_from_form(form.files), *claimed_uploads(form)],
             after_commit=media_queue())
     except BaseException:
         discard_stored(form)
         raise
     return reply(FilesAddedOut(items=[i.public_id for i in items]), 201)
-
-
-def _upload_ids(form: StreamedForm[StoredBlob]) -> list[str]:
-    values = form.fields.get("uploads") or []
-    raw = {"uploads": [v for value in values for v in value.split(",") if v.strip()]}
-    return submission_input.parse_upload_ids(raw["uploads"]) if values else []
 
 
 @blueprint.get("/submissions/<public_id>/receipt")

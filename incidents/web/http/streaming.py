@@ -11,7 +11,7 @@ from wtforms.validators import ValidationError
 
 from incidents.core.database import release_connection
 from incidents.core.settings import Settings
-from incidents.services import submissions
+from incidents.services import submission_input, submissions
 from incidents.web import context
 from incidents.web.db import get_session
 from incidents.web.http.multipart import FileSink, FormLimits, ReceivedFile, StreamedForm, read_form
@@ -100,3 +100,14 @@ def discard_stored(form: StreamedForm[StoredBlob] | None) -> None:
 def files_from_form(received: Sequence[ReceivedFile[StoredBlob]]) -> list[submissions.NewFile]:
     """The streamed files as the submission service takes them (claims stay claims)."""
     return [submissions.NewFile(f.stored, None, f.filename, f.content_type) for f in received]
+
+
+def claimed_uploads(form: StreamedForm[StoredBlob]) -> list[submissions.NewFile]:
+    """Finished tus uploads named in the form's `uploads` fields (one id each, or a
+    comma-separated list), as files to claim; a malformed id is a 400 naming the field."""
+    ids = [v for value in form.fields.get("uploads") or [] for v in value.split(",") if v.strip()]
+    if not ids:
+        return []
+    return [submissions.NewFile(None, upload_id, "", "")
+            for upload_id in submission_input.parse_upload_ids(ids)]
+
