@@ -257,6 +257,8 @@ def run_size(base: Path, size: int, args: argparse.Namespace) -> dict[str, Any]:
                     continue
                 results[f"{kind}_s"].append(seconds)
                 results[f"{kind}_ratio"].append(ossl / seconds)
+                print(f"    round {len(results['openssl_s'])} {kind:6} {size / MiB / seconds:7.1f} "
+                      f"MiB/s = {ossl / seconds:.2f}x", file=sys.stderr, flush=True)
                 results[f"{kind}_rss_mib"] = server.peak_rss_mib()
         results["rss_peak_mib"] = server.peak_rss_mib()
     finally:
