@@ -256,7 +256,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     def _languages() -> dict[str, object]:
         return {"language_names": LANGUAGE_NAMES, "get_locale": get_locale,
                 "error_message": error_message, "field_label": field_label,
-                "zone_note": zone_note}
+                "zone_note": zone_note, "size_units": SIZE_UNITS}
 
     app.add_template_filter(filesize, "filesize")
     app.add_template_filter(when, "when")

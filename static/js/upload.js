@@ -47,14 +47,16 @@
     return template.replace(/%\((\w+)\)s/g, function (_m, key) { return String(values[key]); })
       .replace(/%%/g, "%");
   }
+  // Sizes as the server writes them ("157,9 КБ"): its translated units, KiB upwards.
+  var units = (form.getAttribute("data-text-sizes") || "").split("|");
+  if (units.length < 2) { units = ["%(size)s KiB", "%(size)s MiB", "%(size)s GiB"]; }
   function size(bytes) {
-    var units = ["B", "KB", "MB", "GB"];
-    var value = bytes;
+    var value = bytes / 1024;
     var unit = 0;
     while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-    var number = unit ? value.toLocaleString(document.documentElement.lang,
-                                            {maximumFractionDigits: 1}) : String(value);
-    return number + " " + units[unit];
+    return fill(units[unit], {size: value.toLocaleString(document.documentElement.lang,
+                                                         {minimumFractionDigits: 1,
+                                                          maximumFractionDigits: 1})});
   }
   var RETRY_DELAYS = [1000, 2000, 5000, 10000, 30000];
   // A request with no upload progress for this long is presumed dead (a network change
@@ -274,7 +276,7 @@
       job.finished = true;
       job.show(job.file.size);
       job.status.textContent = " " + text.done;
-      job.button.disabled = true;
+      job.button.hidden = true; // nothing left to pause
       drop(job.file);
       maybeSubmit();
     }).catch(function (error) {

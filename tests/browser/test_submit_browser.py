@@ -212,7 +212,10 @@ def test_adding_files_to_a_sent_report_uses_resumable_uploads_and_a_russian_butt
                 ".filter(s => s.textContent.includes('Загружено')).length === 2",
                 timeout=30_000)
             assert page.locator("#add-files .files-chosen").inner_text() == "Выбрано файлов: 2"
-            assert "(100%)" in page.locator("#add-files ul.uploads").inner_text()
+            progress = page.locator("#add-files ul.uploads").inner_text()
+            assert "(100%)" in progress
+            assert "КБ из" in progress  # sizes in the page's language, as the server writes them
+            assert page.locator("#add-files ul.uploads button").first.is_hidden()  # nothing to pause
         with page.expect_navigation():
             page.click("#add-files button[type=submit]")
         assert page.url.endswith(f"/submissions/{report}")
