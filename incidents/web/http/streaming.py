@@ -110,4 +110,3 @@ def claimed_uploads(form: StreamedForm[StoredBlob]) -> list[submissions.NewFile]
         return []
     return [submissions.NewFile(None, upload_id, "", "")
             for upload_id in submission_input.parse_upload_ids(ids)]
-
