@@ -215,7 +215,8 @@ def test_adding_files_to_a_sent_report_uses_resumable_uploads_and_a_russian_butt
             progress = page.locator("#add-files ul.uploads").inner_text()
             assert "(100%)" in progress
             assert "КБ из" in progress  # sizes in the page's language, as the server writes them
-            assert page.locator("#add-files ul.uploads button").first.is_hidden()  # nothing to pause
+            # A finished file has nothing to pause.
+            assert page.locator("#add-files ul.uploads button").first.is_hidden()
         with page.expect_navigation():
             page.click("#add-files button[type=submit]")
         assert page.url.endswith(f"/submissions/{report}")
