@@ -28,6 +28,13 @@ TMP_PREFIX = ".tmp-"
 APPEND_PREFIX = ".up-"  # appendable blobs (uploads in flight): kept across restarts
 QUARANTINE_DIR = "quarantine"  # orphaned blobs moved aside (never in names())
 
+# Drop-behind: a blob is written once and read rarely (a scrub, an export, a media job), so
+# its pages are let go of the page cache as it is written or read, every DROP_BEHIND bytes,
+# instead of pushing out what the server does reuse (the database, the code). It also keeps
+# a large upload from needing a gigabyte of fresh page cache: the same few megabytes of
+# pages are reused (docs/performance.md, "Drop-behind").
+DROP_BEHIND = 8 * 1024 * 1024
+
 
 def _backend_error(e: OSError, what: str) -> BackendError:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -70,10 +77,14 @@ class LocalBackend:
             raise BackendError(f"cannot create a temporary file for blob {name}") from e
         f = io.FileIO(fd, "wb")
         try:
-            yield _FileSink(f, name)
+            sink = _FileSink(f, name, _Dropper(fd, 0, sync=True) if self._fsync else None)
+            yield sink
             try:
                 if self._fsync:
                     os.fsync(f.fileno())
+                # What is on disk is exactly what was written (a short write would show).
+                if os.fstat(f.fileno()).st_size != sink.written:
+                    raise BackendError(f"blob {name} has the wrong length on disk")
                 f.close()
                 # link() refuses an existing target atomically: a blob is never overwritten.
                 os.link(tmp, path)
@@ -134,9 +145,10 @@ class LocalBackend:
 
     def open(self, name: str) -> BlobSource:
         try:
-            return open(self._path(name), "rb", buffering=0)  # noqa: SIM115 (caller closes)
+            f = open(self._path(name), "rb", buffering=0)  # noqa: SIM115 (caller closes)
         except FileNotFoundError as e:
             raise BlobNotFound(f"blob {name} not found") from e
+        return _FileSource(f)
 
     def exists(self, name: str) -> bool:
         return self._path(name).is_file()
@@ -217,12 +229,63 @@ class LocalBackend:
                 yield Path(entry.path)
 
 
+class _Dropper:
+    """Let a file's pages go from the page cache every DROP_BEHIND bytes up to ``upto``.
+
+    Written pages can only be dropped once they are on disk: with ``sync`` each step is an
+    fdatasync first (the writer's final fsync then has little left to do). Without fsync
+    (tests, a scratch store) nothing is dropped: dirty pages would stay anyway.
+    """
+
+    def __init__(self, fd: int, start: int, *, sync: bool) -> None:
+        self._fd = fd
+        self._start = start
+        self._sync = sync
+
+    def advance(self, upto: int, *, synced: bool = False) -> None:
+        if upto - self._start < DROP_BEHIND and not synced:
+            return
+        if self._sync and not synced:
+            os.fdatasync(self._fd)
+        os.posix_fadvise(self._fd, self._start, upto - self._start, os.POSIX_FADV_DONTNEED)
+        self._start = upto
+
+
+class _FileSource:
+    """A committed blob opened for reading, its pages dropped behind the reader."""
+
+    def __init__(self, f: io.FileIO) -> None:
+        self._f = f
+        self._pos = 0
+        self._drop = _Dropper(f.fileno(), 0, sync=False)
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._f.read(size)
+        self._moved(len(data or b""))
+        return data or b""
+
+    def readinto(self, buffer: bytearray | memoryview, /) -> int | None:
+        n = self._f.readinto(buffer)
+        self._moved(n or 0)
+        return n
+
+    def _moved(self, n: int) -> None:
+        self._pos += n
+        self._drop.advance(self._pos)
+
+    def close(self) -> None:
+        self._f.close()
+
+
 class _FileSink:
     """The write end handed out by ``LocalBackend.writer`` (write only; no seek, no close)."""
 
-    def __init__(self, f: io.FileIO, name: str) -> None:
+    def __init__(self, f: io.FileIO, name: str, drop: _Dropper | None = None) -> None:
         self._f = f
         self._name = name
+        self._drop = drop
+        self.written = 0
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int:
         view = memoryview(data)
@@ -233,6 +296,9 @@ class _FileSink:
                 if not n:
                     raise BackendError(f"short write to blob {self._name}")
                 total += n
+            self.written += total
+            if self._drop is not None:
+                self._drop.advance(self.written)
         except OSError as e:
             raise _backend_error(e, f"writing blob {self._name}") from e
         return total
@@ -251,6 +317,7 @@ class _AppendFile:
         self._path = path
         self._size = size
         self._fsync = fsync
+        self._drop = _Dropper(f.fileno(), size, sync=False)
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int:
         n = self._sink.write(data)
@@ -261,6 +328,7 @@ class _AppendFile:
         try:
             if self._fsync:
                 os.fsync(self._f.fileno())
+                self._drop.advance(self._size, synced=True)
         except OSError as e:
             raise _backend_error(e, f"flushing blob {self._name}") from e
         return json.dumps({"size": self._size})

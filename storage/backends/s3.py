@@ -60,7 +60,12 @@ class S3Backend:
             region_name=region,
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+            # Every part and object goes with a CRC32 the server checks before it keeps the
+            # bytes: what a blob's row then trusts instead of reading the blob back (the
+            # default of this botocore; set here so AWS_REQUEST_CHECKSUM_CALCULATION in the
+            # environment cannot turn it off).
+            config=Config(retries={"max_attempts": 5, "mode": "standard"},
+                          request_checksum_calculation="when_supported"),
         )
 
     def __repr__(self) -> str:

@@ -192,8 +192,8 @@ def record_stored(session: Session, store: BlobStore, stored: StoredBlob, *,
     """Add the row and "stored" event of a blob already written (`BlobWriter.commit`) to
     the caller's transaction, as `ingest` does after its own write.
 
-    The blob must have been `adopt`ed first, so a rollback deletes it. Its bytes on disk are
-    checked against the writer's ciphertext SHA-256 first (see `_check_written`). Raises
+    The blob must have been `adopt`ed first, so a rollback deletes it. It must still be in
+    the store (see `_check_written`). Raises
     LedgerUnavailable or ServiceUnavailable; the caller rolls back.
     """
     custody._check_field(subject, "subject", 128)
@@ -207,20 +207,20 @@ def record_stored(session: Session, store: BlobStore, stored: StoredBlob, *,
 
 
 def _check_written(store: BlobStore, stored: StoredBlob) -> None:
-    """Read the blob back and compare its ciphertext SHA-256 with the writer's, keylessly.
+    """The blob is still in the store under its name, before a row refers to it.
 
-    Why not the full `store.verify` (unseal the key, decrypt, re-hash plaintext and
-    ciphertext: a second full pass with the key): the writer hashed the plaintext and the
-    ciphertext from the very buffers it encrypted and handed to the backend, so the only
-    thing left to doubt is the storage: a short or lost write, a backend that returns other
-    bytes than it was given. If the stored bytes hash to the writer's ciphertext SHA-256,
-    they are exactly what was written, and decrypting them would give exactly the plaintext
-    that was hashed; a decrypting pass adds nothing but cost (AES-GCM plus a second
-    SHA-256). One keyless pass is what we keep, because a row and a custody event must
-    never refer to bytes the store does not hold. The full check with the key, of every
-    blob, is `flask custody verify --blobs`.
+    Not a read-back: the writer hashed the plaintext and the ciphertext from the very buffers
+    it encrypted and handed to the backend, and the backend checked what it holds before
+    the blob became visible (local: fsynced, then its length on disk against the bytes
+    written; S3: every part's checksum, at upload and at CompleteMultipartUpload), as for
+    an upload's appendable blob (`uploads.receive._finish_stream`). What can still happen
+    between the write and this row is a long request whose first file was swept into
+    quarantine as an orphan (docs/custody.md): it fails closed here. Reading every byte
+    again cost ~40 % of a large form POST; the full check with the key, of every blob, is
+    `flask custody verify --blobs`.
     """
-    store.verify_ciphertext(stored)
+    if not store.exists(stored.blob_id):
+        raise BlobNotFound(f"blob {stored.blob_id} is no longer in the store")
 
 
 def _record(session: Session, store: BlobStore, stored: StoredBlob, *, actor: str | None,
