@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from storage.backends.base import AppendSink, BlobBackend, check_name
@@ -49,6 +49,7 @@ class Checkpoint:
     sealed_state: bytes
     backend_state: str
     final: bool  # the final record is written; only ``finish`` is left
+    last: bool = False  # ``write_from`` returns after this one: the stream ended, or final
 
 
 @dataclass(frozen=True)
@@ -187,15 +188,19 @@ class AppendableBlobWriter:
         *,
         checkpoint_bytes: int = CHECKPOINT_BYTES,
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
+        expect: int | None = None,
     ) -> None:
         """Read ``stream`` (``readinto``) to its end, checkpointing on the way and at the end.
 
         ``on_checkpoint`` must store the checkpoint before returning (and may raise to stop,
-        e.g. when another request took the upload over). Raises BlobTooLarge, before
-        storing any of it, when the stream runs past the declared length.
+        e.g. when another request took the upload over); the one after which this returns
+        has ``last`` set. ``expect``, when the stream's length is known (a Content-Length),
+        ends the stream after that many bytes without waiting for a read to return 0.
+        Raises BlobTooLarge, before storing any of it, when the stream runs past the
+        declared length.
         """
         self._check_open()
-        since = self.size
+        begin = since = self.size
         last = time.monotonic()
         while True:
             if self._fill == self.chunk_size:
@@ -214,13 +219,15 @@ class AppendableBlobWriter:
                 if self.size == self.length:  # the last byte: the final record, at once
                     self._emit(self._cur, self._fill, final=True)
             now = time.monotonic()
+            ended = n == 0 or self._final or (expect is not None and self.size - begin >= expect)
             due = self.size - since >= checkpoint_bytes or now - last >= checkpoint_seconds
-            if (n == 0 or self._final or due) and (self.size > since or self._fill):
+            if (ended or due) and (self.size > since or self._fill):
                 if self._fill:
                     self._emit(self._cur, self._fill, final=False)
-                on_checkpoint(self.checkpoint())
+                cp = self.checkpoint()
+                on_checkpoint(replace(cp, last=True) if ended else cp)
                 since, last = self.size, now
-            if n == 0 or self._final:
+            if ended:
                 return
 
     def checkpoint(self) -> Checkpoint:

@@ -200,8 +200,10 @@ def _append_stream(
     assert sealed_state is not None
     assert backend_state is not None
     checked = _Checked(body) if checksum is not None else None
+    released = False
 
     def store_checkpoint(cp: Checkpoint) -> None:
+        nonlocal released
         if checked is not None and (body.disconnected or not hmac.compare_digest(
                 checksum or b"", checked.digest.digest())):
             # Part of a body cannot be checked against the whole body's checksum.
@@ -212,7 +214,10 @@ def _append_stream(
             .where(Upload.id == pk, Upload.writer == me, Upload.state == UploadState.RECEIVING)
             .values(offset=cp.size, sealed_state=cp.sealed_state,
                     backend_state=cp.backend_state, writer_seen=utcnow(),
-                    expires_at=utcnow() + policy.lifetime)
+                    expires_at=utcnow() + policy.lifetime,
+                    # The body's last checkpoint lets go of the lease in the same commit
+                    # (the file lock still keeps out another writer until this one closes).
+                    writer=None if cp.last else me)
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -220,6 +225,7 @@ def _append_stream(
             raise Conflict(N_("The upload offset does not match; ask for the current one."),
                            field="Upload-Offset")
         session.commit()
+        released = cp.last
 
     final = False
     try:
@@ -237,7 +243,7 @@ def _append_stream(
                 writer.write_from(checked, store_checkpoint, checkpoint_bytes=1 << 62,
                                   checkpoint_seconds=float("inf"))
             else:
-                writer.write_from(body, store_checkpoint)
+                writer.write_from(body, store_checkpoint, expect=content_length)
             final = writer.final
         finally:
             writer.close()
@@ -254,10 +260,11 @@ def _append_stream(
         raise ServiceUnavailable(N_("The evidence store failed; nothing was stored.")) from e
     finally:
         session.rollback()
-        begin_write(session)
-        session.execute(update(Upload).where(Upload.id == pk, Upload.writer == me)
-                        .values(writer=None).execution_options(synchronize_session=False))
-        session.commit()
+        if not released:
+            begin_write(session)
+            session.execute(update(Upload).where(Upload.id == pk, Upload.writer == me)
+                            .values(writer=None).execution_options(synchronize_session=False))
+            session.commit()
     if final:
         _finish_stream(session, store, pk, capability)
     session.expire_all()
