@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from storage import buffers
 from storage.backends.base import AppendSink, BlobBackend, check_name
 from storage.blob_writer import StoredBlob, new_blob_id
 from storage.crypto import capability as caps
@@ -98,8 +99,8 @@ class AppendableBlobWriter:
         self._ct_hash = BackgroundHasher(ResumableSha256(secret.ct_state))
         self.chunk_size = chunk_size
         # Two buffer sets: one is encrypted and written while the other is hashed.
-        self._pt = [bytearray(chunk_size) for _ in range(2)]
-        self._ct = [bytearray(self._enc.record_max) for _ in range(2)]
+        self._pt = [buffers.take(chunk_size) for _ in range(2)]
+        self._ct = [buffers.take(self._enc.record_max) for _ in range(2)]
         self._pt_ticket = [0, 0]
         self._ct_ticket = [0, 0]
         self._cur = 0
@@ -265,8 +266,10 @@ class AppendableBlobWriter:
         self._pt_hash.close()
         self._ct_hash.close()
         self._sink.close()
-        for buf in self._pt:  # do not leave plaintext lying in freed memory
-            buf[:] = bytes(len(buf))
+        for buf in self._pt:  # wiped: no plaintext lies in a kept buffer
+            buffers.give(buf, wipe=True)
+        for buf in self._ct:
+            buffers.give(buf, wipe=False)
         self._pt = []
         self._ct = []
 

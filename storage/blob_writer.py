@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from storage import buffers
 from storage.backends.base import BlobBackend, BlobSink, Bytes, check_name
 from storage.crypto.hashing import BackgroundHasher
 from storage.crypto.keys import KeyProvider
@@ -75,8 +76,8 @@ class BlobWriter:
         del data_key
         self._pt_hash = BackgroundHasher()
         self._ct_hash = BackgroundHasher()
-        self._pt = [bytearray(chunk_size) for _ in range(PIPELINE_DEPTH)]
-        self._ct = [bytearray(chunk_size + TAG_LEN) for _ in range(PIPELINE_DEPTH)]
+        self._pt = [buffers.take(chunk_size) for _ in range(PIPELINE_DEPTH)]
+        self._ct = [buffers.take(chunk_size + TAG_LEN) for _ in range(PIPELINE_DEPTH)]
         self._pt_ticket = [0] * PIPELINE_DEPTH
         self._ct_ticket = [0] * PIPELINE_DEPTH
         self._cur = 0
@@ -225,7 +226,9 @@ class BlobWriter:
     def _release(self) -> None:
         self._pt_hash.close()
         self._ct_hash.close()
-        for buf in self._pt:  # do not leave plaintext lying in freed memory longer than needed
-            buf[:] = bytes(len(buf))
+        for buf in self._pt:  # wiped: no plaintext lies in a kept buffer
+            buffers.give(buf, wipe=True)
+        for buf in self._ct:
+            buffers.give(buf, wipe=False)
         self._pt = []
         self._ct = []

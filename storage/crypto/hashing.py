@@ -33,39 +33,83 @@ class _Shared:
 
     def __init__(self, hash_: Hash | None) -> None:
         self.hash: Hash = hashlib.sha256() if hash_ is None else hash_
-        self.queue: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
         self.cond = threading.Condition()
         self.done = 0
         self.error: BaseException | None = None
 
 
-def _work(shared: _Shared) -> None:
-    while True:
-        item = shared.queue.get()
-        if item is None:
-            return
-        try:
-            shared.hash.update(item)
-        except BaseException as e:  # surfaced to the caller by wait()/hexdigest()
+_RELEASE = object()  # "this hasher is done with you": the worker goes back to the pool
+_Task = tuple[_Shared, memoryview] | object
+
+
+class _Worker:
+    """A hashing thread lent to one hasher at a time, then kept for the next one.
+
+    Starting and joining two threads for every request cost ~10 % of an 8 MiB upload PATCH
+    (docs/performance.md); a process keeps at most ``POOL_LIMIT`` idle workers.
+    """
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+        thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+        thread.start()
+
+    def _run(self) -> None:
+        while True:
+            task = self.queue.get()
+            if task is _RELEASE:
+                if not _give_back(self):
+                    return
+                continue
+            assert isinstance(task, tuple)
+            shared, item = task
+            if shared.error is not None:  # an earlier update failed: the rest is moot
+                continue
+            try:
+                shared.hash.update(item)
+            except BaseException as e:  # surfaced to the caller by wait()/hexdigest()
+                with shared.cond:
+                    shared.error = e
+                    shared.cond.notify_all()
+                continue
             with shared.cond:
-                shared.error = e
+                shared.done += 1
                 shared.cond.notify_all()
-            return
-        with shared.cond:
-            shared.done += 1
-            shared.cond.notify_all()
+
+
+POOL_LIMIT = 16
+_idle: list[_Worker] = []
+_idle_lock = threading.Lock()
+
+
+def _lend() -> _Worker:
+    with _idle_lock:
+        if _idle:
+            return _idle.pop()
+    return _Worker()
+
+
+def _give_back(worker: _Worker) -> bool:
+    """Keep an idle worker for the next hasher; False if the pool is full (it then ends)."""
+    with _idle_lock:
+        if len(_idle) >= POOL_LIMIT:
+            return False
+        _idle.append(worker)
+        return True
 
 
 class BackgroundHasher:
-    """An incremental SHA-256 whose updates run on a lazily started worker thread.
+    """An incremental SHA-256 whose updates run on a worker thread lent from a pool.
 
-    A hasher that is dropped without ``close()`` stops its worker when garbage-collected.
+    A hasher that is dropped without ``close()`` gives its worker back when
+    garbage-collected.
     """
 
     def __init__(self, hash_: Hash | None = None) -> None:
         self._shared = _Shared(hash_)
         self._submitted = 0
-        self._thread: threading.Thread | None = None
+        self._worker: _Worker | None = None
+        self._release: weakref.finalize[[_Task], BackgroundHasher] | None = None
         self._closed = False
 
     def update(self, data: memoryview) -> int:
@@ -74,16 +118,15 @@ class BackgroundHasher:
             raise ValueError("hasher is closed")
         shared = self._shared
         self._submitted += 1
-        if self._thread is None and len(data) < INLINE_LIMIT:
+        if self._worker is None and len(data) < INLINE_LIMIT:
             shared.hash.update(data)
             shared.done = self._submitted
             return self._submitted
-        if self._thread is None:
-            self._thread = threading.Thread(target=_work, args=(shared,), name="sha256")
-            self._thread.daemon = True
-            self._thread.start()
-            weakref.finalize(self, shared.queue.put, None)
-        shared.queue.put(data)
+        if self._worker is None:
+            self._worker = _lend()
+            # Called once: by close(), or when the hasher is garbage-collected.
+            self._release = weakref.finalize(self, self._worker.queue.put, _RELEASE)
+        self._worker.queue.put((shared, data))
         return self._submitted
 
     def wait(self, ticket: int) -> None:
@@ -100,17 +143,20 @@ class BackgroundHasher:
         return self._shared.hash
 
     def hexdigest(self) -> str:
-        """Finish: wait for all queued data, stop the worker and return the hex digest."""
+        """Finish: wait for all queued data, give the worker back, return the hex digest."""
         self.close()
         if self._shared.error is not None:
             raise RuntimeError("hash worker failed") from self._shared.error
         return self._shared.hash.hexdigest()
 
     def close(self) -> None:
-        """Stop the worker (idempotent); queued updates are finished first."""
+        """Give the worker back (idempotent); queued updates are finished first."""
         if self._closed:
             return
         self._closed = True
-        if self._thread is not None:
-            self._shared.queue.put(None)
-            self._thread.join()
+        if self._release is not None:
+            shared = self._shared
+            with shared.cond:
+                shared.cond.wait_for(
+                    lambda: shared.done >= self._submitted or shared.error is not None)
+            self._release()
