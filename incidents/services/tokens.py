@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from incidents.core import fields
 from incidents.core.clock import utcnow
@@ -133,7 +133,8 @@ def create_api_token(session: Session, user: User, name: str = "",
 
 
 def load_api_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    row = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                         .where(ApiToken.token_hash == token_hash(token)))
     now = utcnow()
     if (row is None or row.revoked_at is not None or row.user.suspended
             or (row.expires_at is not None and row.expires_at <= now)):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from incidents.core.errors import (
@@ -53,7 +53,8 @@ def _owned(session: Session, user: User, upload_id: str, now: datetime) -> Uploa
     # populate_existing: offsets move by UPDATE statements, possibly in other processes.
     upload = session.scalars(select(Upload).where(Upload.public_id == public_id)
                              .execution_options(populate_existing=True)).first()
-    if upload is None or upload.owner_id != user.id or upload.expires_at <= now:
+    # The user's key from the identity map: `user.id` would reload the row after a commit.
+    if upload is None or (upload.owner_id,) != inspect(user).identity or upload.expires_at <= now:
         raise NotFound(N_("There is no such upload, or it has expired."))
     if upload.format == UploadFormat.STREAM and capability is None:
         raise NotFound(N_("There is no such upload, or it has expired."))
