@@ -3,9 +3,9 @@
 An encrypting writer needs a few buffers of a chunk (1 MiB) each. Allocated per request,
 they were fresh memory every time: zeroed by the allocator, and left behind in whichever
 thread's malloc arena served that request, so a worker's memory grew with the number of
-threads that had ever run an upload (docs/performance.md, "Memory"). A process now keeps
-up to ``LIMIT`` free buffers of each size; one that comes back is wiped first when it held
-plaintext.
+threads that had ever run an upload (docs/performance.md, "Uploads as appendable blobs").
+A process now keeps up to ``LIMIT`` free buffers of each size; one that comes back is
+wiped first when it held plaintext.
 """
 
 from __future__ import annotations

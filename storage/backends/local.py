@@ -32,7 +32,7 @@ QUARANTINE_DIR = "quarantine"  # orphaned blobs moved aside (never in names())
 # its pages are let go of the page cache as it is written or read, every DROP_BEHIND bytes,
 # instead of pushing out what the server does reuse (the database, the code). It also keeps
 # a large upload from needing a gigabyte of fresh page cache: the same few megabytes of
-# pages are reused (docs/performance.md, "Drop-behind").
+# pages are reused (docs/performance.md, "Uploads as appendable blobs").
 DROP_BEHIND = 8 * 1024 * 1024
 
 

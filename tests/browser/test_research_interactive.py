@@ -102,6 +102,19 @@ def _assert_nothing_refused(page: Any) -> None:
     assert [e for e in page.errors if not e.endswith("/favicon.ico")] == []
 
 
+def _wait_until_it_stays_put(page: Any, locator: Any) -> None:
+    """Until the element's box is the same over three looks 100 ms apart: a popup pans into
+    view after its list arrives, and on a busy machine that pan can outlast Playwright's own
+    two-frame stability check, so a click lands where the link was."""
+    boxes: list[Any] = []
+    for _ in range(50):
+        boxes = [*boxes[-2:], locator.bounding_box()]
+        if len(boxes) == 3 and boxes[0] == boxes[1] == boxes[2]:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the element kept moving: {boxes}")
+
+
 def test_the_map_clusters_places_and_a_cluster_leads_to_an_incident(chromium, live_app, demo):
     page = _open(chromium, live_app, demo, "/research/map", locale="en-GB")
     try:
@@ -120,7 +133,8 @@ def test_the_map_clusters_places_and_a_cluster_leads_to_an_incident(chromium, li
         link.wait_for()
         title = link.inner_text()
         assert title.startswith("Zhanaozen day")
-        page.wait_for_function(STILL)  # the popup's pan into view, which can move the link
+        page.wait_for_function(STILL)
+        _wait_until_it_stays_put(page, link)  # the popup's pan into view moves the link
         link.click()
         page.wait_for_url("**/research/incidents/*")
         assert page.locator("h1").inner_text() == title
