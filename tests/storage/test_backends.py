@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from storage.backends import BACKENDS, BlobBackend, LocalBackend, S3Backend, make_backend
+from storage.backends.s3 import MIN_PART_SIZE
 from storage.errors import BlobExists, BlobNotFound, InvalidBlobName
-from tests.storage.conftest import make_s3_backend
+from tests.storage.conftest import S3_CREDENTIALS, make_s3_backend
 
 
 def _name() -> str:
@@ -159,3 +160,28 @@ def test_the_registry_builds_both_kinds(tmp_path: Path, s3_endpoint: str) -> Non
     assert isinstance(s3, S3Backend)
     with pytest.raises(ValueError, match="unknown blob backend"):
         make_backend("ftp")
+
+
+def test_every_s3_write_carries_a_crc32_even_when_the_environment_says_otherwise(
+        s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a blob's row trusts instead of reading the blob back: the server checks each
+    # part's and object's CRC32 before it keeps the bytes (storage/backends/s3.py).
+    monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+    bucket = make_s3_backend(s3_endpoint).bucket
+    backend = S3Backend(bucket=bucket, prefix="blobs/", endpoint_url=s3_endpoint,
+                        part_size=MIN_PART_SIZE, **S3_CREDENTIALS)
+    sent: list[tuple[str, object]] = []
+    backend._s3.meta.events.register(  # the requests as they leave for the server
+        "before-send.s3.*",
+        lambda request, **_: sent.append((request.method + " " + request.url, request.headers.get(
+            "x-amz-checksum-crc32"))))
+    _write(backend, _name(), b"small")  # one PutObject
+    _write(backend, _name(), os.urandom(MIN_PART_SIZE + 1))  # multipart
+    sink = backend.append(_name(), None)
+    sink.write(os.urandom(MIN_PART_SIZE + 1))
+    sink.checkpoint()  # a part
+    sink.close()
+    puts = [(url, crc) for url, crc in sent if url.startswith("PUT ")]
+    assert sum("partNumber=" in url for url, _ in puts) >= 2  # the writer's and the append's
+    assert sum("partNumber=" not in url for url, _ in puts) >= 1  # the small PutObject
+    assert all(crc for _, crc in puts), puts
