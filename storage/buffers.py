@@ -10,6 +10,7 @@ wiped first when it held plaintext.
 
 from __future__ import annotations
 
+import os
 import threading
 
 LIMIT = 32  # per size: 8 concurrent writers' worth; beyond that buffers are simply freed
@@ -17,6 +18,14 @@ LIMIT = 32  # per size: 8 concurrent writers' worth; beyond that buffers are sim
 _free: dict[int, list[bytearray]] = {}
 _zeros: dict[int, bytes] = {}
 _lock = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def take(size: int) -> bytearray:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
-from incidents.services.jobs import rq_worker
+from incidents.services.jobs import rq_queue_lost, rq_worker
+from incidents.services.media.items import never_started
 from incidents.web import context
 
 
@@ -20,7 +23,16 @@ def worker_command(burst: bool, simple: bool) -> None:
     queue = jobs.queue()
     # The default forks a work horse per job, so a decoder crash on a hostile file takes
     # down only that job, never the worker.
-    worker = rq_worker(queue, jobs.settings, simple=simple)
+    grace = timedelta(seconds=jobs.settings.job_recover_grace_seconds)
+
+    def recover() -> None:
+        # A web process killed between a submission's commit and its enqueue leaves files
+        # whose processing nobody queued; RQ's own pass cannot know of them.
+        with context.database().new_session() as session:
+            lost = never_started(session, grace)
+        rq_queue_lost(queue, "process_item", list(lost))
+
+    worker = rq_worker(queue, jobs.settings, simple=simple, recover=recover)
     # Jobs append custody events (previews, metadata). A non-forking worker signs them in a
     # background thread; a forking one must not run threads at all: a work horse forked
     # while the signer thread held a lock (the connection pool's, the key agent client's)

@@ -85,6 +85,9 @@ class Settings:
     # How often an RQ worker looks for jobs a dead worker left behind and queues them again
     # (incidents.services.jobs); RQ presumes a job dead ~60 s after its last heartbeat.
     job_reaper_seconds: int = 60
+    # A file whose processing has not started this long after it arrived, and which RQ does
+    # not hold, is queued again by the workers (its web process died before queuing it).
+    job_recover_grace_seconds: int = 60
     orphan_grace_seconds: int = 3600  # blobs with no row younger than this are left alone
     custody_origin: str = "january-evidence.example/custody"
     tsa_url: str = ""

@@ -76,25 +76,60 @@ def rq_queue(redis_url: str, **options: Any) -> Queue:
     return queue
 
 
+def job_id(name: str, *args: Any) -> str:
+    """The RQ id of job `name` on `args`: the same every time, so RQ can be asked for it."""
+    return "-".join([name, *map(str, args)])  # RQ allows letters, digits, "_" and "-"
+
+
 def rq_enqueue(queue: Queue, name: str, *args: Any) -> Job:
     """Queue job `name` on RQ, to be run again if the process running it dies."""
-    return queue.enqueue(RUN_JOB, name, *args, job_timeout=JOB_TIMEOUT_SECONDS,
-                         retry=resolve(RQ_RETRY)(max=JOB_RETRIES))
+    return queue.enqueue(RUN_JOB, name, *args, job_id=job_id(name, *args),
+                         job_timeout=JOB_TIMEOUT_SECONDS, retry=resolve(RQ_RETRY)(max=JOB_RETRIES))
 
 
-def rq_worker(queue: Queue, settings: Settings, *, simple: bool) -> Any:
+LIVE = frozenset({"queued", "started", "deferred", "scheduled"})
+
+
+def rq_queue_lost(queue: Queue, name: str, args: list[Any]) -> int:
+    """Queue job `name` again for each of `args` that RQ does not hold (lost with a web
+    process killed between its commit and its enqueue); how many were queued."""
+    queued = 0
+    for arg in args:
+        job = queue.fetch_job(job_id(name, arg))
+        status = job.get_status(refresh=True) if job is not None else None
+        if getattr(status, "value", status) in LIVE:  # RQ's JobStatus is a str Enum
+            continue
+        rq_enqueue(queue, name, arg)
+        log.warning("queued job %s again: RQ did not hold it", name)
+        queued += 1
+    return queued
+
+
+def rq_worker(queue: Queue, settings: Settings, *, simple: bool,
+              recover: Callable[[], object] | None = None) -> Any:
     """An RQ worker on `queue`: a forked work horse per job, or jobs run in the worker itself.
 
     RQ finds the jobs of a worker that died (their heartbeat expired, ~60 s after the last)
     in its maintenance pass and queues them again while they have retries left. The pass
     runs between two waits for a job, so both are bounded by `job_reaper_seconds`: a
-    killed worker's job is running again within about a minute and a half of that.
+    killed worker's job is running again within about a minute and a half of that. After
+    RQ's own pass the worker calls `recover` (the jobs that were never queued at all).
     """
     every = max(1, settings.job_reaper_seconds)
-    worker_class = resolve(RQ_WORKERS["simple" if simple else "fork"])
+    base = resolve(RQ_WORKERS["simple" if simple else "fork"])
+
+    class Worker(base):  # type: ignore[misc, valid-type]
+        def run_maintenance_tasks(self) -> None:
+            super().run_maintenance_tasks()
+            if recover is not None:
+                try:
+                    recover()
+                except Exception as e:  # the next pass tries again
+                    log.error("looking for lost jobs failed: %s", type(e).__name__)
+
     # RQ waits for a job for worker_ttl - 15 s at a time; its registration lives worker_ttl.
-    return worker_class([queue], connection=queue.connection, maintenance_interval=every,
-                        worker_ttl=every + 15)
+    return Worker([queue], connection=queue.connection, maintenance_interval=every,
+                  worker_ttl=every + 15)
 
 
 class Jobs:

@@ -11,6 +11,7 @@ for it returns; ``BlobStore`` keeps two buffer sets and alternates between them.
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import threading
 import weakref
@@ -80,6 +81,17 @@ class _Worker:
 POOL_LIMIT = 16
 _idle: list[_Worker] = []
 _idle_lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    # A forked child (an RQ work horse) has none of the parent's threads: an idle worker
+    # would take work and never do it, and the lock may have been held at the fork.
+    global _idle_lock
+    _idle.clear()
+    _idle_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _lend() -> _Worker:

@@ -105,3 +105,27 @@ def test_a_ciphertext_buffer_is_kept_as_it_is_and_the_pool_is_bounded() -> None:
         buffers.give(buf, wipe=False)
     kept = [buffers.take(size) for _ in range(buffers.LIMIT + 1)]
     assert sum(1 for b in kept if any(b is t for t in taken)) == buffers.LIMIT
+
+
+def test_a_forked_child_starts_its_own_hashing_thread() -> None:
+    # An RQ work horse is forked from a worker that may have hashed: the parent's idle
+    # threads do not exist in the child, so it must not wait on them.
+    _digest([os.urandom(MiB)])  # leaves an idle hashing thread in this process
+    data = os.urandom(MiB)
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the digest comes back
+        try:
+            os._exit(0 if _digest([data]) == hashlib.sha256(data).hexdigest() else 1)
+        finally:
+            os._exit(2)
+    deadline = 30
+    while deadline:
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(code) == 0
+            return
+        deadline -= 1
+        threading.Event().wait(1)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("the child waited for a thread it does not have")
