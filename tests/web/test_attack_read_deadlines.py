@@ -95,10 +95,16 @@ def test_a_client_dripping_its_headers_is_cut_off_at_the_header_deadline(
 
 def test_a_body_that_stops_arriving_is_cut_off_at_the_idle_deadline(
         strict_server: LiveServer) -> None:
+    # Announced long enough that its budget (grace + length at the minimum rate: 11 s) ends
+    # after the latest cut this test accepts, so only the idle limit can pass it: with 100
+    # bytes the budget (1.002 s) came first, and a run whose deadline sweep fell right on it
+    # cut the body at 1.0 s.
+    length = 500_000
+    assert GRACE_SECONDS + length / MIN_RATE > IDLE_SECONDS + SLACK
     sock = strict_server.connect()
     head = (b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
-            b'{"pseudonym": "stalled')
+            b"Content-Type: application/json\r\nContent-Length: " + str(length).encode()
+            + b"\r\n\r\n" + b'{"pseudonym": "stalled')
     elapsed, answer = silent_until_cut(sock, head)
     sock.close()
     assert IDLE_SECONDS - 0.5 <= elapsed <= IDLE_SECONDS + SLACK, elapsed
