@@ -41,10 +41,7 @@ def give(buf: bytearray, *, wipe: bool) -> None:
     """Return a buffer taken with ``take``; ``wipe`` it if it held plaintext or keys."""
     size = len(buf)
     if wipe:
-        zeros = _zeros.get(size)
-        if zeros is None:
-            zeros = _zeros.setdefault(size, bytes(size))
-        buf[:] = zeros
+        buf[:] = _zeros.get(size) or _zeros.setdefault(size, bytes(size))
     with _lock:
         free = _free.setdefault(size, [])
         if len(free) < LIMIT:

@@ -30,7 +30,7 @@ def worker_command(burst: bool, simple: bool) -> None:
         # whose processing nobody queued; RQ's own pass cannot know of them.
         with context.database().new_session() as session:
             lost = never_started(session, grace)
-        rq_queue_lost(queue, "process_item", list(lost))
+        rq_queue_lost(queue, "process_item", lost)
 
     worker = rq_worker(queue, jobs.settings, simple=simple, recover=recover)
     # Jobs append custody events (previews, metadata). A non-forking worker signs them in a
